@@ -1,0 +1,51 @@
+# Fixpoint: `make run` for a local demo, `make test` for the suite. See README.md.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8000
+# Local development runs with DEBUG on unless you say otherwise (production never uses make run).
+RUN_ENV := DEBUG=$${DEBUG:-true}
+
+.PHONY: run install dev test lint format bench clean
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Fixpoint needs Python 3.11 or newer: run make PYTHON=python3.11 ...")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(VENV)/bin/python pyproject.toml
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.dev-installed: $(VENV)/bin/python pyproject.toml
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+
+dev: $(VENV)/.dev-installed
+
+run: install
+	$(RUN_ENV) $(PY) manage.py migrate --noinput
+	$(RUN_ENV) $(PY) manage.py load_demo
+	@echo "\nFixpoint is starting on http://127.0.0.1:$(PORT)/ (admin: /admin/). Ctrl-C stops it.\n"
+	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+test: dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: dev
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	DEBUG=true $(VENV)/bin/mypy .
+	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
+
+format: dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: install
+	$(RUN_ENV) $(PY) bench/routing.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles

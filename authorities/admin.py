@@ -1,0 +1,157 @@
+"""Admin for authorities and categories. Saves go through services so routing stays current."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+
+from . import services
+from .exceptions import InvalidBoundary
+from .geometry import check_boundary
+from .models import (
+    Authority,
+    AuthorityCategory,
+    Category,
+    CategoryQuestion,
+    RoutingVersion,
+    StaffMembership,
+)
+
+
+class AuthorityForm(forms.ModelForm):
+    website = forms.URLField(required=False, assume_scheme="https")
+
+    class Meta:
+        model = Authority
+        fields = (
+            "name",
+            "slug",
+            "kind",
+            "parent",
+            "code",
+            "email",
+            "phone",
+            "website",
+            "boundary",
+            "is_active",
+        )
+
+    def clean_boundary(self) -> Any:
+        boundary = self.cleaned_data.get("boundary")
+        if boundary in (None, ""):
+            return None
+        try:
+            checked = check_boundary(boundary)
+        except InvalidBoundary as exc:
+            raise forms.ValidationError(exc.message) from exc
+        return checked.geojson
+
+
+class AuthorityCategoryInline(admin.TabularInline):
+    model = AuthorityCategory
+    extra = 0
+    autocomplete_fields = ("category",)
+
+
+class StaffMembershipInline(admin.TabularInline):
+    model = StaffMembership
+    extra = 0
+    autocomplete_fields = ("user",)
+
+
+class RoutingSavesThroughServices:
+    """Admin saves and deletes of routing data bump the routing version via the services."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        services.routing_object_save(obj=obj)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        services.routing_object_delete(obj=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for obj in queryset:
+            services.routing_object_delete(obj=obj)
+
+
+@admin.register(Authority)
+class AuthorityAdmin(admin.ModelAdmin):
+    form = AuthorityForm
+    list_display = ("name", "slug", "kind", "parent", "code", "is_active", "category_count")
+    list_filter = ("kind", "is_active", "parent")
+    search_fields = ("name", "slug", "code", "email")
+    prepopulated_fields = {"slug": ("name",)}
+    autocomplete_fields = ("parent",)
+    inlines = (AuthorityCategoryInline, StaffMembershipInline)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Authority]:
+        qs = super().get_queryset(request).select_related("parent")
+        return qs.annotate(category_count=Count("handled"))
+
+    @admin.display(description="categories", ordering="category_count")
+    def category_count(self, obj: Any) -> int:
+        return int(obj.category_count)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        services.authority_save(authority=obj)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        super().save_formset(request, form, formset, change)
+        services.routing_changed()
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        services.authority_delete(authority=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for obj in queryset:
+            services.authority_delete(authority=obj)
+        messages.info(request, "Routing will follow the deletion at the next request.")
+
+
+class CategoryQuestionInline(admin.StackedInline):
+    model = CategoryQuestion
+    extra = 0
+
+
+@admin.register(Category)
+class CategoryAdmin(RoutingSavesThroughServices, admin.ModelAdmin):
+    list_display = ("name", "slug", "group", "colour", "is_active", "order")
+    list_filter = ("group", "is_active")
+    search_fields = ("name", "slug", "group")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = (CategoryQuestionInline,)
+
+
+@admin.register(AuthorityCategory)
+class AuthorityCategoryAdmin(RoutingSavesThroughServices, admin.ModelAdmin):
+    list_display = ("category", "authority", "delivery_method", "email", "is_active")
+    list_filter = ("delivery_method", "is_active", "category__group", "authority")
+    search_fields = ("category__name", "authority__name", "email")
+    list_select_related = ("category", "authority")
+    autocomplete_fields = ("authority", "category")
+
+
+@admin.register(StaffMembership)
+class StaffMembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "authority", "role", "created_at")
+    list_filter = ("role", "authority")
+    search_fields = ("user__email", "authority__name")
+    list_select_related = ("user", "authority")
+    autocomplete_fields = ("user", "authority")
+
+
+@admin.register(RoutingVersion)
+class RoutingVersionAdmin(admin.ModelAdmin):
+    list_display = ("version", "changed_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from config.errors import ApplicationError
+
+
+class InvalidLocation(ApplicationError):
+    code = "invalid_location"
+
+
+class NoAuthorityHere(ApplicationError):
+    code = "no_authority_here"
+
+    def __init__(self, latitude: float, longitude: float) -> None:
+        super().__init__(
+            f"No authority covers this location ({latitude:.6f}, {longitude:.6f}).",
+            extra={"latitude": latitude, "longitude": longitude},
+        )
+
+
+class CategoryNotOfferedHere(ApplicationError):
+    code = "category_not_offered_here"
+
+
+class InvalidBoundary(ApplicationError):
+    code = "invalid_boundary"
+
+
+class BoundaryImportError(ApplicationError):
+    code = "boundary_import_error"
+
+
+class InvalidAuthority(ApplicationError):
+    code = "invalid_authority"

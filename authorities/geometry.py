@@ -1,0 +1,96 @@
+"""Checking and repairing GeoJSON boundaries with shapely 2."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import shapely
+from shapely.errors import GEOSException
+from shapely.geometry import MultiPolygon, Polygon, shape
+from shapely.geometry.base import BaseGeometry
+from shapely.validation import explain_validity
+
+from .exceptions import InvalidBoundary
+
+logger = logging.getLogger(__name__)
+
+POLYGONAL = ("Polygon", "MultiPolygon")
+
+
+@dataclass(frozen=True)
+class CheckedBoundary:
+    geometry: Polygon | MultiPolygon
+    repaired: str  # why it was repaired; empty when it was valid as given
+
+    @property
+    def geojson(self) -> dict[str, Any]:
+        return to_geojson(self.geometry)
+
+
+def check_boundary(geojson: object) -> CheckedBoundary:
+    """Return a valid polygonal geometry for a GeoJSON geometry, or say why there is none.
+
+    A self-intersecting or otherwise broken ring is repaired with make_valid (and logged), because
+    real boundary files often have them and refusing would block an import over a sliver.
+    Anything that is not a polygon, or has coordinates outside WGS84 longitude/latitude, is refused:
+    guessing there would route reports to the wrong place.
+    """
+    geometry = _parse(geojson)
+    _check_wgs84_range(geometry)
+    if geometry.is_valid:
+        return CheckedBoundary(geometry, "")
+    reason = explain_validity(geometry)
+    repaired = _polygonal_part(shapely.make_valid(geometry))
+    if repaired is None:
+        raise InvalidBoundary(f"the boundary is broken ({reason}) and could not be repaired")
+    logger.warning("Repaired an invalid boundary: %s", reason)
+    return CheckedBoundary(repaired, reason)
+
+
+def to_geojson(geometry: BaseGeometry) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(shapely.to_geojson(geometry))
+    return result
+
+
+def _parse(geojson: object) -> Polygon | MultiPolygon:
+    if not isinstance(geojson, dict):
+        raise InvalidBoundary("the geometry is missing or is not a GeoJSON object")
+    kind = geojson.get("type")
+    if kind not in POLYGONAL:
+        raise InvalidBoundary(
+            f"the geometry is a {kind or 'nothing'}, not a Polygon or MultiPolygon"
+        )
+    try:
+        geometry = shape(geojson)
+    except (GEOSException, ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
+        raise InvalidBoundary(f"the {kind} coordinates are malformed ({exc})") from exc
+    if geometry.is_empty:
+        raise InvalidBoundary(f"the {kind} is empty")
+    assert isinstance(geometry, Polygon | MultiPolygon)  # noqa: S101 (guaranteed by kind above)
+    return geometry
+
+
+def _check_wgs84_range(geometry: BaseGeometry) -> None:
+    min_x, min_y, max_x, max_y = geometry.bounds
+    if min_x < -180 or max_x > 180 or min_y < -90 or max_y > 90:
+        raise InvalidBoundary(
+            f"coordinates out of range (x {min_x:g}..{max_x:g}, y {min_y:g}..{max_y:g}): "
+            "boundaries must be WGS84 longitude/latitude (EPSG:4326)"
+        )
+
+
+def _polygonal_part(geometry: BaseGeometry) -> Polygon | MultiPolygon | None:
+    if isinstance(geometry, Polygon | MultiPolygon):
+        return None if geometry.is_empty else geometry
+    parts = [
+        part
+        for part in getattr(geometry, "geoms", [])
+        if isinstance(part, Polygon | MultiPolygon) and not part.is_empty
+    ]
+    if not parts:
+        return None
+    merged = shapely.union_all(parts)
+    return merged if isinstance(merged, Polygon | MultiPolygon) else None

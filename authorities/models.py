@@ -1,0 +1,221 @@
+"""Who is responsible for what, where: authorities, their boundaries and their categories."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class AuthorityKind(models.TextChoices):
+    COUNCIL = "council", _("Council")
+    DISTRICT = "district", _("District")
+    AGENCY = "agency", _("Agency")
+
+
+class Authority(models.Model):
+    """A council, district or agency. Its boundary is a GeoJSON Polygon or MultiPolygon (WGS84).
+
+    The boundary is stored as validated GeoJSON; routing reads it into shapely geometries held in
+    memory (authorities.routing), so there is no spatial database to install.
+    """
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    code = models.CharField(
+        _("external code"),
+        max_length=50,
+        blank=True,
+        help_text=_(
+            "The code in the boundary file it was imported from (unique under one parent)."
+        ),
+    )
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=AuthorityKind.choices, default=AuthorityKind.COUNCIL
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    email = models.EmailField(_("contact e-mail"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    website = models.URLField(_("website"), blank=True)
+    boundary = models.JSONField(
+        _("boundary"),
+        null=True,
+        blank=True,
+        help_text=_("GeoJSON Polygon or MultiPolygon in WGS84 longitude/latitude."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("authority")
+        verbose_name_plural = _("authorities")
+        ordering: ClassVar = ["name"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["parent", "code"],
+                condition=~models.Q(code=""),
+                name="authority_code_unique_per_parent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+HEX_COLOUR = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1f77b4."))
+
+
+class Category(models.Model):
+    """A kind of problem (Open311: a service)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    group = models.CharField(_("group"), max_length=100, help_text=_("e.g. Roads, Lighting, Waste"))
+    description = models.TextField(_("description"), blank=True)
+    icon = models.CharField(_("icon"), max_length=50, blank=True, help_text=_("An icon name."))
+    colour = models.CharField(_("colour"), max_length=7, default="#1f77b4", validators=[HEX_COLOUR])
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering: ClassVar = ["group", "order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class QuestionDatatype(models.TextChoices):
+    """Open311 GeoReport v2 attribute datatypes."""
+
+    STRING = "string", _("Short text")
+    NUMBER = "number", _("Number")
+    DATETIME = "datetime", _("Date and time")
+    TEXT = "text", _("Long text")
+    SINGLEVALUELIST = "singlevaluelist", _("One choice from a list")
+    MULTIVALUELIST = "multivaluelist", _("Several choices from a list")
+
+
+class CategoryQuestion(models.Model):
+    """An extra question asked when reporting in a category (Open311 attribute)."""
+
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="questions")
+    code = models.SlugField(_("code"), max_length=50)
+    label = models.CharField(_("question"), max_length=200)
+    help_text = models.CharField(_("help text"), max_length=300, blank=True)
+    datatype = models.CharField(
+        _("answer type"), max_length=20, choices=QuestionDatatype.choices, default="string"
+    )
+    required = models.BooleanField(_("required"), default=False)
+    values = models.JSONField(
+        _("choices"),
+        default=list,
+        blank=True,
+        help_text=_('For list types: [{"key": "k", "name": "Shown name"}, ...]'),
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("extra question")
+        verbose_name_plural = _("extra questions")
+        ordering: ClassVar = ["category", "order", "code"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["category", "code"], name="question_code_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category}: {self.label}"
+
+    @property
+    def is_list(self) -> bool:
+        return self.datatype in (QuestionDatatype.SINGLEVALUELIST, QuestionDatatype.MULTIVALUELIST)
+
+
+class DeliveryMethod(models.TextChoices):
+    EMAIL = "email", _("E-mail")
+
+
+class AuthorityCategory(models.Model):
+    """An authority handles a category inside its boundary, delivered to this destination."""
+
+    authority = models.ForeignKey(Authority, on_delete=models.CASCADE, related_name="handled")
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="handled_by")
+    delivery_method = models.CharField(
+        _("delivery method"),
+        max_length=20,
+        choices=DeliveryMethod.choices,
+        default=DeliveryMethod.EMAIL,
+    )
+    email = models.EmailField(_("delivery e-mail"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("category handled")
+        verbose_name_plural = _("categories handled")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["authority", "category"], name="authority_category_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category} @ {self.authority}"
+
+
+class StaffRole(models.TextChoices):
+    ADMINISTRATOR = "administrator", _("Administrator")
+    INSPECTOR = "inspector", _("Inspector")
+    VIEWER = "viewer", _("Viewer")
+
+
+class StaffMembership(models.Model):
+    """A user works for an authority with a role."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    authority = models.ForeignKey(Authority, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(
+        _("role"), max_length=20, choices=StaffRole.choices, default=StaffRole.INSPECTOR
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("staff membership")
+        verbose_name_plural = _("staff memberships")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["user", "authority"], name="membership_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()}, {self.authority})"
+
+
+class RoutingVersion(models.Model):
+    """One row; its number goes up whenever anything routing depends on changes.
+
+    Each process compares it with the version of its in-memory index once per request or task, and
+    rebuilds the index when they differ. One row read by primary key is the cheapest query there is.
+    """
+
+    version = models.PositiveBigIntegerField(default=0)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("routing version")
+
+    def __str__(self) -> str:
+        return f"routing v{self.version}"

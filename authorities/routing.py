@@ -1,0 +1,246 @@
+"""Point-to-authority routing from an in-memory shapely STRtree.
+
+Every process holds one RoutingIndex built from the database. A RoutingVersion row is bumped by
+every change that routing depends on; each request (and Celery task) marks the index for one cheap
+version check, so a boundary edited in the admin of one web node is followed by every node and
+worker at their next request. Within the changing process the index is dropped on commit.
+
+Locality, used to pick "the" responsible authority, is: deeper in the parent tree first (a district
+before its city), then smaller area first, then slug alphabetically. The last step makes points on
+a shared border (covered by both neighbours) route the same way every time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+from shapely import STRtree
+from shapely.geometry import shape
+
+from .exceptions import CategoryNotOfferedHere, InvalidLocation, NoAuthorityHere
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CategoryRef:
+    id: int
+    slug: str
+    name: str
+    group: str
+    colour: str
+    icon: str
+
+
+@dataclass(frozen=True)
+class AuthorityRef:
+    id: int
+    slug: str
+    name: str
+    kind: str
+    depth: int
+    area: float
+    category_ids: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A category offered at a point and the authority that would receive it."""
+
+    category: CategoryRef
+    authority: AuthorityRef
+
+
+@dataclass(frozen=True)
+class Location:
+    latitude: float
+    longitude: float
+    authorities: tuple[AuthorityRef, ...]  # most local first
+    offers: tuple[Offer, ...]  # by group, then name
+
+    def offer_for(self, category_id: int) -> Offer | None:
+        return next((o for o in self.offers if o.category.id == category_id), None)
+
+
+Stamp = tuple[int, str]  # (version, changed_at): equal stamps mean the same committed data
+
+
+@dataclass
+class RoutingIndex:
+    version: Stamp
+    authorities: tuple[AuthorityRef, ...]  # in locality order; tree index i is authorities[i]
+    categories: dict[int, CategoryRef]
+    tree: STRtree = field(repr=False)
+    geometries: np.ndarray = field(repr=False)
+
+    def covering(self, latitude: float, longitude: float) -> tuple[AuthorityRef, ...]:
+        check_coordinates(latitude, longitude)
+        point = shapely.Point(longitude, latitude)
+        candidates = self.tree.query(point)
+        if len(candidates) == 0:
+            return ()
+        # Prepared polygons answer "covers" much faster than the tree's own predicate query, and
+        # covers (unlike contains) includes the boundary line, so border points are never lost.
+        hits = candidates[shapely.covers(self.geometries[candidates], point)]
+        hits.sort()
+        return tuple(self.authorities[i] for i in hits)
+
+    def covering_many(
+        self, points: Sequence[tuple[float, float]]
+    ) -> list[tuple[AuthorityRef, ...]]:
+        """Bulk routing of (lat, lon) pairs: one vectorised tree query for all of them."""
+        for lat, lon in points:
+            check_coordinates(lat, lon)
+        result: list[list[int]] = [[] for _ in points]
+        if not points:
+            return []
+        coords = np.asarray(points, dtype=float)
+        geoms = shapely.points(coords[:, 1], coords[:, 0])
+        point_idx, tree_idx = self.tree.query(geoms, predicate="covered_by")
+        for p, t in zip(point_idx.tolist(), tree_idx.tolist(), strict=True):
+            result[p].append(t)
+        return [tuple(self.authorities[i] for i in sorted(hits)) for hits in result]
+
+    def locate(self, latitude: float, longitude: float) -> Location:
+        covering = self.covering(latitude, longitude)
+        if not covering:
+            raise NoAuthorityHere(latitude, longitude)
+        return Location(latitude, longitude, covering, self._offers(covering))
+
+    def responsible(self, latitude: float, longitude: float, category_id: int) -> AuthorityRef:
+        covering = self.covering(latitude, longitude)
+        if not covering:
+            raise NoAuthorityHere(latitude, longitude)
+        for authority in covering:
+            if category_id in authority.category_ids:
+                return authority
+        name = self.categories[category_id].name if category_id in self.categories else "?"
+        raise CategoryNotOfferedHere(
+            f"No authority handles {name!s} at this location.",
+            extra={"category": category_id},
+        )
+
+    def _offers(self, covering: Iterable[AuthorityRef]) -> tuple[Offer, ...]:
+        chosen: dict[int, Offer] = {}
+        for authority in covering:  # most local first: the first to claim a category keeps it
+            for category_id in authority.category_ids:
+                if category_id not in chosen and category_id in self.categories:
+                    chosen[category_id] = Offer(self.categories[category_id], authority)
+        return tuple(sorted(chosen.values(), key=lambda o: (o.category.group, o.category.name)))
+
+
+def check_coordinates(latitude: float, longitude: float) -> None:
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise InvalidLocation(
+            f"({latitude}, {longitude}) is not a WGS84 latitude/longitude pair.",
+            extra={"latitude": latitude, "longitude": longitude},
+        )
+
+
+# --- The process-wide index -----------------------------------------------------------------
+
+_lock = threading.Lock()
+_index: RoutingIndex | None = None
+_check_version = True
+
+
+def get_index() -> RoutingIndex:
+    """The current index, rebuilt first if the database has moved on since it was built."""
+    global _index, _check_version
+    index = _index
+    if index is not None and not _check_version:
+        return index
+    with _lock:
+        current = current_version()
+        if _index is None or _index.version != current:
+            _index = build_index(current)
+            logger.debug("Routing index %s built: %s authorities", current, len(_index.authorities))
+        _check_version = False
+        return _index
+
+
+def request_freshness_check(**_: object) -> None:
+    """Connected to request_started and task_prerun: the next lookup checks the version."""
+    global _check_version
+    _check_version = True
+
+
+def invalidate() -> None:
+    global _index
+    with _lock:
+        _index = None
+
+
+def locate(latitude: float, longitude: float) -> Location:
+    return get_index().locate(latitude, longitude)
+
+
+def responsible_authority(latitude: float, longitude: float, category_id: int) -> AuthorityRef:
+    return get_index().responsible(latitude, longitude, category_id)
+
+
+def current_version() -> Stamp:
+    """The routing stamp. changed_at is part of it because a version number built from a
+    transaction that rolled back may later be reached again by different data."""
+    from .models import RoutingVersion
+
+    row = RoutingVersion.objects.filter(pk=1).values_list("version", "changed_at").first()
+    return (row[0], row[1].isoformat()) if row else (0, "")
+
+
+def build_index(version: Stamp) -> RoutingIndex:
+    from .models import Authority, AuthorityCategory, Category
+
+    categories = {
+        c.id: CategoryRef(c.id, c.slug, c.name, c.group, c.colour, c.icon)
+        for c in Category.objects.filter(is_active=True)
+    }
+    handled: dict[int, set[int]] = {}
+    for authority_id, category_id in AuthorityCategory.objects.filter(
+        is_active=True, category__is_active=True
+    ).values_list("authority_id", "category_id"):
+        handled.setdefault(authority_id, set()).add(category_id)
+    rows = list(
+        Authority.objects.filter(is_active=True, boundary__isnull=False).values(
+            "id", "slug", "name", "kind", "parent_id", "boundary"
+        )
+    )
+    parents = dict(Authority.objects.values_list("id", "parent_id"))
+    entries = []
+    for row in rows:
+        geometry = shape(row["boundary"])
+        ref = AuthorityRef(
+            id=row["id"],
+            slug=row["slug"],
+            name=row["name"],
+            kind=row["kind"],
+            depth=_depth(row["id"], parents),
+            area=float(geometry.area),
+            category_ids=frozenset(handled.get(row["id"], ())),
+        )
+        entries.append((ref, geometry))
+    entries.sort(key=lambda e: (-e[0].depth, e[0].area, e[0].slug))
+    geometries = np.array([g for _, g in entries], dtype=object)
+    shapely.prepare(geometries)
+    return RoutingIndex(
+        version=version,
+        authorities=tuple(ref for ref, _ in entries),
+        categories=categories,
+        tree=STRtree(geometries),
+        geometries=geometries,
+    )
+
+
+def _depth(authority_id: int, parents: Mapping[int, int | None]) -> int:
+    depth, seen = 0, {authority_id}
+    parent = parents.get(authority_id)
+    while parent is not None and parent not in seen:  # the service refuses cycles; be safe anyway
+        seen.add(parent)
+        depth += 1
+        parent = parents.get(parent)
+    return depth

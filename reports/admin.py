@@ -1,0 +1,144 @@
+"""Admin for reports. State changes go through the transition service; history is read-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+
+from config.errors import ApplicationError
+
+from . import services
+from .models import Report, ReportPhoto, ReportState, ReportStateChange, ReportUpdate
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class HistoryInline(ReadOnlyInline):
+    model = ReportStateChange
+    fields = (
+        "created_at",
+        "from_state",
+        "to_state",
+        "actor",
+        "actor_kind",
+        "public_note",
+        "internal_note",
+    )
+    readonly_fields = fields
+
+
+class UpdateInline(ReadOnlyInline):
+    model = ReportUpdate
+    fields = ("created_at", "author", "author_name", "opinion", "text", "is_hidden")
+    readonly_fields = fields
+
+
+class PhotoInline(ReadOnlyInline):
+    model = ReportPhoto
+    fields = ("image", "width", "height", "is_hidden", "created_at")
+    readonly_fields = fields
+
+
+class TransitionForm(forms.Form):
+    to_state = forms.ChoiceField(choices=ReportState.choices, label="New state")
+    public_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    internal_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    duplicate_of = forms.CharField(required=False, help_text="Reference of the original report")
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    list_display = ("ref", "title", "category", "authority", "state", "created_at")
+    list_filter = ("state", "category__group", "category", "authority")
+    search_fields = ("ref", "title", "description", "reporter__email", "reporter_email")
+    list_select_related = ("category", "authority")
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in Report._meta.fields]
+    inlines = (HistoryInline, UpdateInline, PhotoInline)
+    change_form_template = "admin/reports/report/change_form.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # reports are filed on the site or through the API, with routing
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # closing outcomes (spam, duplicate) keep the record
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        form = TransitionForm(request.POST or None)
+        if request.method == "POST" and "_transition" in request.POST and form.is_valid():
+            return self._transition(request, object_id, form)
+        extra_context = {**(extra_context or {}), "transition_form": form}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _transition(self, request: HttpRequest, object_id: str, form: TransitionForm) -> Any:
+        data = form.cleaned_data
+        original = Report.objects.filter(ref=data["duplicate_of"].strip().upper()).first()
+        try:
+            services.report_transition(
+                report_id=int(object_id),
+                to_state=data["to_state"],
+                actor=request.user,  # type: ignore[arg-type]
+                public_note=data["public_note"],
+                internal_note=data["internal_note"],
+                duplicate_of_id=original.pk if original else None,
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Moved to {data['to_state']}.")
+        return HttpResponseRedirect(request.path)
+
+
+@admin.register(ReportStateChange)
+class ReportStateChangeAdmin(admin.ModelAdmin):
+    list_display = ("report", "from_state", "to_state", "actor", "actor_kind", "created_at")
+    list_filter = ("to_state", "actor_kind")
+    search_fields = ("report__ref", "public_note", "internal_note", "actor__email")
+    list_select_related = ("report", "actor")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ReportUpdate)
+class ReportUpdateAdmin(admin.ModelAdmin):
+    list_display = ("report", "author", "opinion", "is_hidden", "created_at")
+    list_filter = ("opinion", "is_hidden")
+    search_fields = ("report__ref", "text", "author__email")
+    list_select_related = ("report", "author")
+    readonly_fields = ("report", "author", "author_name", "text", "opinion", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(ReportPhoto)
+class ReportPhotoAdmin(admin.ModelAdmin):
+    list_display = ("report", "width", "height", "is_hidden", "created_at")
+    list_filter = ("is_hidden",)
+    search_fields = ("report__ref",)
+    list_select_related = ("report",)
+    readonly_fields = ("report", "image", "width", "height", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

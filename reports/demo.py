@@ -1,0 +1,471 @@
+"""The Barcelona demo: the City Council and its 10 districts from the real boundaries, a two-tier
+split of categories, staff accounts and about 300 reports with plausible histories.
+
+Split: districts look after the street itself (lighting, pavement, street furniture, blocked
+pavements), as Barcelona's district offices do; city-wide contracts and departments (waste
+collection and cleaning, parks and trees, graffiti, traffic lights, abandoned vehicles) belong to
+the City Council.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from authorities import routing
+from authorities import services as authority_services
+from authorities.models import Authority, AuthorityKind, Category, CategoryQuestion, StaffRole
+from authorities.services import BoundaryFeature
+
+from . import services
+from .models import Opinion, Report, ReportState
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "authorities" / "data" / "barcelona"
+CITY_SLUG = "barcelona"
+DEMO_PASSWORD = "fixpoint-demo"  # noqa: S105 (published on purpose: demo accounts only)
+ADMIN_EMAIL = "admin@demo.fixpoint.test"
+
+# slug, name, group, colour, handled by ("district" or "city"), titles
+CATEGORIES: list[tuple[str, str, str, str, str, list[str]]] = [
+    (
+        "street-lighting",
+        "Street lighting",
+        "Lighting",
+        "#f2b705",
+        "district",
+        [
+            "Street lamp not working",
+            "Lamp post flickering all night",
+            "Whole street dark",
+            "Lamp on during the day",
+            "Exposed wiring at lamp post base",
+        ],
+    ),
+    (
+        "pavement",
+        "Potholes and damaged pavement",
+        "Roads",
+        "#8c564b",
+        "district",
+        [
+            "Pothole in the road",
+            "Loose paving slabs",
+            "Cracked pavement by the crossing",
+            "Sunken drain cover",
+            "Tree roots lifting the pavement",
+        ],
+    ),
+    (
+        "street-furniture",
+        "Benches and street furniture",
+        "Street furniture",
+        "#17becf",
+        "district",
+        [
+            "Broken bench",
+            "Bollard knocked over",
+            "Damaged bus shelter glass",
+            "Missing street sign",
+            "Water fountain not working",
+        ],
+    ),
+    (
+        "blocked-pavement",
+        "Blocked pavements and ramps",
+        "Roads",
+        "#9467bd",
+        "district",
+        [
+            "Scaffolding blocks the pavement",
+            "Kerb ramp blocked",
+            "Motorbikes parked on the pavement",
+            "Terrace tables block the way",
+        ],
+    ),
+    (
+        "waste-collection",
+        "Waste collection and bins",
+        "Waste",
+        "#2ca02c",
+        "city",
+        [
+            "Overflowing bin",
+            "Recycling container full for days",
+            "Bin not emptied",
+            "Broken container lid",
+            "Rubbish bags left beside the containers",
+        ],
+    ),
+    (
+        "illegal-dumping",
+        "Dumped furniture and rubbish",
+        "Waste",
+        "#1f6f1f",
+        "city",
+        [
+            "Mattress dumped on the street",
+            "Old sofa left on the pavement",
+            "Building rubble dumped",
+            "Fridge abandoned by the bins",
+        ],
+    ),
+    (
+        "parks-and-trees",
+        "Parks and trees",
+        "Parks",
+        "#006d2c",
+        "city",
+        [
+            "Fallen branch",
+            "Dead tree needs removing",
+            "Playground swing broken",
+            "Park irrigation leaking",
+            "Overgrown hedge blocks the path",
+        ],
+    ),
+    (
+        "graffiti",
+        "Graffiti",
+        "Cleaning",
+        "#d62728",
+        "city",
+        [
+            "Graffiti on a school wall",
+            "Offensive graffiti",
+            "Tagging on the shop shutters",
+            "Graffiti on a monument",
+        ],
+    ),
+    (
+        "traffic-lights",
+        "Traffic lights",
+        "Traffic",
+        "#ff7f0e",
+        "city",
+        [
+            "Traffic light stuck on red",
+            "Pedestrian signal not working",
+            "Traffic light knocked crooked",
+            "Crossing beeper broken",
+        ],
+    ),
+    (
+        "abandoned-vehicles",
+        "Abandoned vehicles",
+        "Traffic",
+        "#7f7f7f",
+        "city",
+        [
+            "Abandoned car with flat tyres",
+            "Motorbike abandoned for months",
+            "Burnt-out scooter",
+            "Van with broken windows left for weeks",
+        ],
+    ),
+]
+
+QUESTIONS: dict[str, list[dict[str, Any]]] = {
+    "street-lighting": [
+        {
+            "code": "lamp_number",
+            "label": "Number on the lamp post",
+            "datatype": "string",
+            "help_text": "Usually on a small plate at eye height.",
+        },
+    ],
+    "pavement": [
+        {
+            "code": "size",
+            "label": "How big is it?",
+            "datatype": "singlevaluelist",
+            "values": [
+                {"key": "small", "name": "Smaller than a hand"},
+                {"key": "medium", "name": "Up to a shoe box"},
+                {"key": "large", "name": "Larger than that"},
+            ],
+        },
+    ],
+    "waste-collection": [
+        {
+            "code": "container",
+            "label": "Which container?",
+            "datatype": "singlevaluelist",
+            "required": True,
+            "values": [
+                {"key": "general", "name": "General waste"},
+                {"key": "paper", "name": "Paper and cardboard"},
+                {"key": "glass", "name": "Glass"},
+                {"key": "packaging", "name": "Plastic and packaging"},
+                {"key": "organic", "name": "Organic"},
+            ],
+        },
+    ],
+    "abandoned-vehicles": [
+        {"code": "plate", "label": "Number plate (if visible)", "datatype": "string"},
+    ],
+}
+
+DETAILS = [
+    "It has been like this for about a week.",
+    "Noticed it this morning on my way to work.",
+    "It is dangerous for people with prams and wheelchairs.",
+    "Neighbours have mentioned it too.",
+    "It gets worse when it rains.",
+    "Right in front of the school gate.",
+    "Next to the bus stop.",
+]
+
+STAFF_NOTES = {
+    ReportState.VERIFIED: [
+        "Thank you. An inspector has confirmed the problem.",
+        "Checked on site: we have scheduled the repair.",
+    ],
+    ReportState.IN_PROGRESS: [
+        "Work order issued to the maintenance team.",
+        "Our contractor is on it this week.",
+    ],
+    ReportState.FIXED: ["Repaired. Thank you for reporting it.", "Done: the crew fixed it today."],
+    ReportState.CLOSED: ["Closing this report: the work is complete."],
+    ReportState.DUPLICATE: ["This was already reported; follow the original report."],
+    ReportState.NOT_RESPONSIBLE: ["This is private property: we have told the owner."],
+    ReportState.SPAM: [""],
+}
+
+# target state -> the moves that lead there from open
+PATHS: dict[str, list[str]] = {
+    ReportState.OPEN: [],
+    ReportState.VERIFIED: [ReportState.VERIFIED],
+    ReportState.IN_PROGRESS: [ReportState.VERIFIED, ReportState.IN_PROGRESS],
+    ReportState.FIXED: [ReportState.VERIFIED, ReportState.IN_PROGRESS, ReportState.FIXED],
+    ReportState.CLOSED: [ReportState.VERIFIED, ReportState.FIXED, ReportState.CLOSED],
+    ReportState.DUPLICATE: [ReportState.DUPLICATE],
+    ReportState.NOT_RESPONSIBLE: [ReportState.NOT_RESPONSIBLE],
+    ReportState.SPAM: [ReportState.SPAM],
+}
+STATE_WEIGHTS = {
+    ReportState.UNCONFIRMED: 4,
+    ReportState.OPEN: 24,
+    ReportState.VERIFIED: 14,
+    ReportState.IN_PROGRESS: 12,
+    ReportState.FIXED: 22,
+    ReportState.CLOSED: 10,
+    ReportState.DUPLICATE: 6,
+    ReportState.NOT_RESPONSIBLE: 4,
+    ReportState.SPAM: 4,
+}
+CITIZENS = [
+    ("marta", "Marta Puig"),
+    ("jordi", "Jordi Soler"),
+    ("aisha", "Aisha Benali"),
+    ("li", "Li Wei"),
+    ("pau", "Pau Ferrer"),
+    ("elena", "Elena Ruiz"),
+]
+
+
+@dataclass
+class DemoSummary:
+    authorities: int = 0
+    categories: int = 0
+    reports_created: int = 0
+    reports_already_there: int = 0
+    logins: list[tuple[str, str, str]] = field(default_factory=list)  # (role, email, password)
+
+
+def demo_load(
+    *, reports: int = 300, seed: int = 2026, progress: Callable[[str], None] = print
+) -> DemoSummary:
+    """Load (or refresh) the demo. Safe to run again: nothing is duplicated."""
+    summary = DemoSummary()
+    with transaction.atomic():
+        city, districts = _load_authorities(progress)
+        summary.authorities = 1 + len(districts)
+        categories = _load_categories(city, districts)
+        summary.categories = len(categories)
+        staff = _load_people(city, districts, summary)
+    summary.reports_already_there = Report.objects.count()
+    if summary.reports_already_there == 0:
+        progress(f"Creating {reports} demo reports...")
+        with transaction.atomic():
+            summary.reports_created = _load_reports(reports, seed, categories, staff)
+    return summary
+
+
+def _load_authorities(progress: Callable[[str], None]) -> tuple[Authority, list[Authority]]:
+    city_geometry = json.loads((DATA_DIR / "terme-municipal.geojson").read_text())["features"][0]
+    city = Authority.objects.filter(slug=CITY_SLUG).first() or Authority(slug=CITY_SLUG)
+    city.name, city.kind = "Barcelona City Council", AuthorityKind.COUNCIL
+    city.boundary, city.code = city_geometry["geometry"], "080193"
+    city.email, city.website = "incidencies@bcn.demo.fixpoint.test", "https://www.barcelona.cat"
+    authority_services.authority_save(authority=city)
+    data = json.loads((DATA_DIR / "districtes.geojson").read_text())
+    features = [
+        BoundaryFeature(n, f["properties"]["NOM"], f["properties"]["CODI_UA"], f["geometry"])
+        for n, f in enumerate(data["features"], 1)
+    ]
+    result = authority_services.boundaries_import(
+        features=features, parent=city, kind=AuthorityKind.DISTRICT
+    )
+    progress(f"Districts: {result.created} created, {result.updated} updated.")
+    districts = list(Authority.objects.filter(parent=city).order_by("code"))
+    for district in districts:
+        if not district.email:
+            district.email = f"incidencies.{district.slug}@bcn.demo.fixpoint.test"
+            authority_services.authority_save(authority=district)
+    return city, districts
+
+
+def _load_categories(city: Authority, districts: list[Authority]) -> list[Category]:
+    categories = []
+    for order, (slug, name, group, colour, tier, _titles) in enumerate(CATEGORIES):
+        category = authority_services.category_upsert(
+            slug=slug, name=name, group=group, colour=colour, order=order
+        )
+        for number, question in enumerate(QUESTIONS.get(slug, [])):
+            CategoryQuestion.objects.update_or_create(
+                category=category,
+                code=question["code"],
+                defaults={**{k: v for k, v in question.items() if k != "code"}, "order": number},
+            )
+        for authority in districts if tier == "district" else [city]:
+            authority_services.authority_category_set(authority=authority, category=category)
+        categories.append(category)
+    return categories
+
+
+def _load_people(
+    city: Authority, districts: list[Authority], summary: DemoSummary
+) -> dict[int, User]:
+    admin = _user(ADMIN_EMAIL, "Fixpoint administrator", superuser=True)
+    summary.logins.append(("administrator", admin.email, DEMO_PASSWORD))
+    staff = {}
+    for authority in [city, *districts]:
+        user = _user(f"staff.{authority.slug}@demo.fixpoint.test", f"{authority.name} staff")
+        authority_services.staff_membership_set(
+            user=user, authority=authority, role=StaffRole.INSPECTOR
+        )
+        staff[authority.id] = user
+        summary.logins.append((f"staff of {authority.name}", user.email, DEMO_PASSWORD))
+    for handle, name in CITIZENS:
+        user = _user(f"{handle}@demo.fixpoint.test", name)
+    summary.logins.append(("citizen", user.email, DEMO_PASSWORD))
+    return staff
+
+
+def _user(email: str, name: str, superuser: bool = False) -> User:
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        create = User.objects.create_superuser if superuser else User.objects.create_user
+        user = create(email, DEMO_PASSWORD, display_name=name)
+    return user
+
+
+def _load_reports(count: int, seed: int, categories: list[Category], staff: dict[int, User]) -> int:
+    rng = random.Random(seed)
+    index = routing.get_index()
+    citizens = list(User.objects.filter(email__in=[f"{h}@demo.fixpoint.test" for h, _ in CITIZENS]))
+    titles = {c[0]: c[5] for c in CATEGORIES}
+    now = timezone.now()
+    made: list[Report] = []
+    states, weights = zip(*STATE_WEIGHTS.items(), strict=True)
+    while len(made) < count:
+        category = rng.choice(categories)
+        lat, lon = _random_point(rng, index)
+        target = rng.choices(states, weights)[0]
+        age = (
+            timedelta(hours=rng.uniform(1, 47))
+            if target == ReportState.UNCONFIRMED
+            else timedelta(days=rng.uniform(2, 180))
+        )
+        at = now - age
+        reporter = None if target == ReportState.UNCONFIRMED else rng.choice(citizens)
+        report = services.report_create(
+            title=rng.choice(titles[category.slug]),
+            description=f"{rng.choice(DETAILS)} {rng.choice(DETAILS)}",
+            category=category,
+            latitude=lat,
+            longitude=lon,
+            reporter=reporter,
+            reporter_name="" if reporter else "Carles Vidal",
+            reporter_email="" if reporter else f"carles.{len(made)}@example.com",
+            show_name=rng.random() < 0.4,
+            extra=_answers(rng, category.slug),
+            at=at,
+        )
+        if target != ReportState.UNCONFIRMED:
+            _walk(rng, report, target, staff[report.authority_id], made, at, now)
+            report.refresh_from_db()
+            if report.is_open and rng.random() < 0.25:
+                services.report_update_add(
+                    report_id=report.pk,
+                    author=rng.choice([c for c in citizens if c != reporter]),
+                    text="Still there today.",
+                    opinion=Opinion.STILL_A_PROBLEM,
+                    at=min(now, at + timedelta(hours=rng.uniform(1, 30))),
+                )
+        made.append(report)
+    return len(made)
+
+
+def _walk(
+    rng: random.Random,
+    report: Report,
+    target: str,
+    staff: User,
+    made: list[Report],
+    at: datetime,
+    now: datetime,
+) -> None:
+    step = (now - at) / (len(PATHS[target]) + 1)
+    for state in PATHS[target]:
+        at += step * rng.uniform(0.3, 1.0)
+        original = _original(report, made) if state == ReportState.DUPLICATE else None
+        if state == ReportState.DUPLICATE and original is None:
+            state = ReportState.NOT_RESPONSIBLE
+        services.report_transition(
+            report_id=report.pk,
+            to_state=state,
+            actor=staff,
+            public_note=rng.choice(STAFF_NOTES[ReportState(state)]),
+            duplicate_of_id=original.pk if original else None,
+            at=at,
+        )
+
+
+def _original(report: Report, made: list[Report]) -> Report | None:
+    for candidate in reversed(made):
+        if (
+            candidate.category_id == report.category_id
+            and candidate.is_public
+            and candidate.state != ReportState.DUPLICATE
+        ):
+            return candidate
+    return None
+
+
+def _random_point(rng: random.Random, index: routing.RoutingIndex) -> tuple[float, float]:
+    """A point in a district chosen at random, so that small central districts get reports too."""
+    districts = [i for i, a in enumerate(index.authorities) if a.depth > 0]
+    chosen = rng.choice(districts)
+    min_x, min_y, max_x, max_y = index.geometries[chosen].bounds
+    while True:
+        lat, lon = round(rng.uniform(min_y, max_y), 6), round(rng.uniform(min_x, max_x), 6)
+        if index.authorities[chosen] in index.covering(lat, lon):
+            return lat, lon
+
+
+def _answers(rng: random.Random, slug: str) -> dict[str, Any]:
+    if slug == "waste-collection":
+        return {"container": rng.choice(["general", "paper", "glass", "packaging", "organic"])}
+    if slug == "pavement" and rng.random() < 0.7:
+        return {"size": rng.choice(["small", "medium", "large"])}
+    return {}

@@ -1,0 +1,236 @@
+"""Reports of street problems, their lifecycle and what citizens add to them."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from authorities.models import Authority, Category
+
+
+class ReportState(models.TextChoices):
+    UNCONFIRMED = "unconfirmed", _("Unconfirmed")
+    OPEN = "open", _("Open")
+    VERIFIED = "verified", _("Verified")
+    IN_PROGRESS = "in_progress", _("In progress")
+    FIXED = "fixed", _("Fixed")
+    CLOSED = "closed", _("Closed")
+    DUPLICATE = "duplicate", _("Duplicate")
+    NOT_RESPONSIBLE = "not_responsible", _("Not the council's responsibility")
+    SPAM = "spam", _("Spam")
+
+
+S = ReportState
+OPEN_STATES = frozenset({S.OPEN, S.VERIFIED, S.IN_PROGRESS})
+CLOSING_OUTCOMES = frozenset({S.DUPLICATE, S.NOT_RESPONSIBLE, S.SPAM})
+FINISHED_STATES = frozenset({S.CLOSED}) | CLOSING_OUTCOMES
+# Never shown to the public: not yet confirmed by e-mail, or judged to be spam.
+HIDDEN_STATES = frozenset({S.UNCONFIRMED, S.SPAM})
+
+
+class Actor(models.TextChoices):
+    """Who moves a report: staff of its authority, the person who reported it, or the system
+    (an e-mail confirmation link, an authority's own system via Open311)."""
+
+    STAFF = "staff", _("Staff")
+    REPORTER = "reporter", _("Reporter")
+    SYSTEM = "system", _("System")
+
+
+_STAFF: frozenset[str] = frozenset({Actor.STAFF, Actor.SYSTEM})
+_STAFF_OR_REPORTER: frozenset[str] = _STAFF | {Actor.REPORTER}
+_CLOSE_AS: dict[str, frozenset[str]] = dict.fromkeys(CLOSING_OUTCOMES, _STAFF)
+
+# The allowed moves: from state -> {to state: who may make it}. Anything not here is refused.
+TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
+    S.UNCONFIRMED: {S.OPEN: _STAFF, S.SPAM: _STAFF},
+    S.OPEN: {
+        S.VERIFIED: _STAFF,
+        S.IN_PROGRESS: _STAFF,
+        S.FIXED: _STAFF_OR_REPORTER,
+        S.CLOSED: _STAFF,
+        **_CLOSE_AS,
+    },
+    S.VERIFIED: {S.IN_PROGRESS: _STAFF, S.FIXED: _STAFF_OR_REPORTER, S.CLOSED: _STAFF, **_CLOSE_AS},
+    S.IN_PROGRESS: {S.VERIFIED: _STAFF, S.FIXED: _STAFF_OR_REPORTER, S.CLOSED: _STAFF, **_CLOSE_AS},
+    S.FIXED: {S.OPEN: _STAFF_OR_REPORTER, S.CLOSED: _STAFF},
+    S.CLOSED: {S.OPEN: _STAFF},
+    S.DUPLICATE: {S.OPEN: _STAFF},
+    S.NOT_RESPONSIBLE: {S.OPEN: _STAFF},
+    S.SPAM: {S.OPEN: _STAFF},
+}
+
+
+class ReportQuerySet(models.QuerySet["Report"]):
+    def public(self) -> ReportQuerySet:
+        return self.exclude(state__in=HIDDEN_STATES)
+
+    def with_related(self) -> ReportQuerySet:
+        return self.select_related("category", "authority", "reporter")
+
+
+class Report(models.Model):
+    ref = models.CharField(_("reference"), max_length=12, unique=True, editable=False)
+    title = models.CharField(_("title"), max_length=150)
+    description = models.TextField(_("description"), max_length=5000)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="reports")
+    latitude = models.FloatField(_("latitude"))
+    longitude = models.FloatField(_("longitude"))
+    authority = models.ForeignKey(
+        Authority,
+        on_delete=models.PROTECT,
+        related_name="reports",
+        help_text=_("Set by routing from the location and category, never by the reporter."),
+    )
+    extra = models.JSONField(_("answers to extra questions"), default=dict, blank=True)
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reports",
+    )
+    reporter_name = models.CharField(_("reporter's name"), max_length=100, blank=True)
+    reporter_email = models.EmailField(_("reporter's e-mail"), blank=True)
+    show_name = models.BooleanField(_("show my name publicly"), default=False)
+    state = models.CharField(
+        _("state"), max_length=20, choices=ReportState.choices, default=ReportState.UNCONFIRMED
+    )
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="duplicates"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now, db_index=True)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent to the authority"), null=True, blank=True)
+    verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
+    fixed_at = models.DateTimeField(_("fixed"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    objects = ReportQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
+        ordering: ClassVar = ["-created_at"]
+        indexes: ClassVar = [
+            models.Index(fields=["latitude", "longitude"], name="report_lat_lon"),
+            models.Index(fields=["authority", "state"], name="report_authority_state"),
+            models.Index(fields=["state", "-created_at"], name="report_state_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ref}: {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("reports:detail", kwargs={"ref": self.ref})
+
+    @property
+    def is_public(self) -> bool:
+        return self.state not in HIDDEN_STATES
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def public_reporter_name(self) -> str:
+        if not self.show_name:
+            return str(_("Anonymous"))
+        if self.reporter is not None:
+            return str(self.reporter.public_name)
+        return self.reporter_name or str(_("Anonymous"))
+
+
+class AppendOnlyQuerySet(models.QuerySet[Any]):
+    def update(self, **kwargs: Any) -> int:
+        raise TypeError(f"{self.model.__name__} rows are append-only.")
+
+    def delete(self) -> Any:
+        raise TypeError(f"{self.model.__name__} rows are append-only.")
+
+
+class ReportStateChange(models.Model):
+    """One row per state change, never edited: the public timeline and the audit trail."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="history")
+    from_state = models.CharField(max_length=20, choices=ReportState.choices, blank=True)
+    to_state = models.CharField(max_length=20, choices=ReportState.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    actor_kind = models.CharField(max_length=20, choices=Actor.choices)
+    public_note = models.TextField(_("public note"), blank=True)
+    internal_note = models.TextField(_("internal note"), blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("state change")
+        verbose_name_plural = _("state changes")
+        ordering: ClassVar = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.report_id}: {self.from_state or '-'} -> {self.to_state}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise TypeError("State changes are append-only: record a new one instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("State changes are append-only.")
+
+
+class Opinion(models.TextChoices):
+    NONE = "", _("No opinion")
+    FIXED = "fixed", _("I think this is fixed")
+    STILL_A_PROBLEM = "still_a_problem", _("This is still a problem")
+
+
+class ReportUpdate(models.Model):
+    """A citizen's comment on a report, optionally saying whether the problem is fixed."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="updates")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    author_name = models.CharField(max_length=100, blank=True)
+    text = models.TextField(_("update"), max_length=5000)
+    opinion = models.CharField(max_length=20, choices=Opinion.choices, blank=True, default="")
+    show_name = models.BooleanField(default=False)
+    is_hidden = models.BooleanField(_("hidden by a moderator"), default=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("citizen update")
+        verbose_name_plural = _("citizen updates")
+        ordering: ClassVar = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Update on {self.report_id}"
+
+
+class ReportPhoto(models.Model):
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(
+        upload_to="reports/%Y/%m/", width_field="width", height_field="height"
+    )
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    is_hidden = models.BooleanField(_("hidden by a moderator"), default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("photo")
+        verbose_name_plural = _("photos")
+        ordering: ClassVar = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Photo {self.pk} of {self.report_id}"

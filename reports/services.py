@@ -1,0 +1,308 @@
+"""Writes to reports: creating, confirming, moving through states and citizens' updates."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from authorities import routing, selectors
+from authorities.exceptions import InvalidLocation
+from authorities.models import Category
+
+from .answers import clean_answers
+from .exceptions import InvalidTransition, NotAllowed
+from .models import (
+    FINISHED_STATES,
+    HIDDEN_STATES,
+    OPEN_STATES,
+    TRANSITIONS,
+    Actor,
+    Opinion,
+    Report,
+    ReportState,
+    ReportStateChange,
+    ReportUpdate,
+)
+from .signals import report_state_changed, report_update_added
+
+REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read out over the phone
+
+
+@transaction.atomic
+def report_create(
+    *,
+    title: str,
+    description: str,
+    category: Category,
+    latitude: float,
+    longitude: float,
+    reporter: User | None = None,
+    reporter_name: str = "",
+    reporter_email: str = "",
+    show_name: bool = False,
+    extra: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> Report:
+    """File a report, routed to the authority responsible for that spot and category.
+
+    A signed-in reporter's report is open at once; anybody else's waits unconfirmed (never public,
+    never sent) until they follow the link e-mailed to them.
+    """
+    title, description = _clean_text(title, description)
+    if reporter is None:
+        reporter_name, reporter_email = _clean_contact(reporter_name, reporter_email)
+    authority = _route(latitude, longitude, category)
+    answers = clean_answers(category.questions.all(), extra or {})
+    now = at or timezone.now()
+    report = Report.objects.create(
+        ref=_new_ref(),
+        title=title,
+        description=description,
+        category=category,
+        latitude=latitude,
+        longitude=longitude,
+        authority_id=authority.id,
+        extra=answers,
+        reporter=reporter,
+        reporter_name=reporter_name,
+        reporter_email=reporter_email,
+        show_name=show_name,
+        state=ReportState.UNCONFIRMED if reporter is None else ReportState.OPEN,
+        created_at=now,
+        updated_at=now,
+        confirmed_at=None if reporter is None else now,
+    )
+    _record(report, "", report.state, actor=reporter, kind=Actor.REPORTER, at=now)
+    return report
+
+
+def report_confirm(*, report_id: int, at: datetime | None = None) -> Report:
+    """The reporter followed their confirmation link: the report becomes open."""
+    return report_transition(report_id=report_id, to_state=ReportState.OPEN, at=at)
+
+
+@transaction.atomic
+def report_transition(
+    *,
+    report_id: int,
+    to_state: str,
+    actor: User | None = None,
+    public_note: str = "",
+    internal_note: str = "",
+    duplicate_of_id: int | None = None,
+    at: datetime | None = None,
+) -> Report:
+    """Move a report to another state, if the transition table lets this actor do it.
+
+    The row is locked first: two staff members verifying at the same moment must not both record
+    a change (and, later, both award points for it).
+    """
+    report = Report.objects.select_for_update().get(pk=report_id)
+    kind = _actor_kind(report, actor)
+    _check_allowed(report, to_state, kind)
+    if kind == Actor.REPORTER and to_state == ReportState.OPEN and not public_note.strip():
+        raise InvalidTransition("Say why the problem is not fixed to reopen the report.")
+    if kind == Actor.REPORTER and internal_note:
+        raise NotAllowed("Only staff can write internal notes.")
+    now = at or timezone.now()
+    from_state = report.state
+    _apply(report, to_state, now, duplicate_of_id)
+    report.save()
+    _record(
+        report,
+        from_state,
+        to_state,
+        actor=actor,
+        kind=kind,
+        at=now,
+        public_note=public_note.strip(),
+        internal_note=internal_note.strip(),
+    )
+    return report
+
+
+@transaction.atomic
+def report_update_add(
+    *,
+    report_id: int,
+    author: User | None,
+    text: str,
+    opinion: str = Opinion.NONE,
+    author_name: str = "",
+    show_name: bool = False,
+    at: datetime | None = None,
+) -> ReportUpdate:
+    """A citizen's update. When the reporter says it is fixed (or, on a fixed report, that it is
+    still a problem) the report moves too, with the update's text as the public note."""
+    report = Report.objects.select_for_update().get(pk=report_id)
+    if report.state in HIDDEN_STATES:
+        raise NotAllowed("Updates can only be added to public reports.")
+    text = text.strip()
+    if not text:
+        raise ValidationError({"text": "Write something in the update."})
+    if opinion not in Opinion.values:
+        raise ValidationError({"opinion": f"{opinion!r} is not a valid choice."})
+    update = ReportUpdate.objects.create(
+        report=report,
+        author=author,
+        author_name=author_name.strip() or (author.public_name if author else ""),
+        text=text,
+        opinion=opinion,
+        show_name=show_name,
+        created_at=at or timezone.now(),
+    )
+    _move_on_reporter_opinion(report, author, opinion, text, at)
+    report_update_added.send(sender=ReportUpdate, update=update)
+    return update
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _clean_text(title: str, description: str) -> tuple[str, str]:
+    title, description = title.strip(), description.strip()
+    errors = {}
+    if not title:
+        errors["title"] = "Give the report a short title."
+    elif len(title) > 150:
+        errors["title"] = "Keep the title under 150 characters."
+    if not description:
+        errors["description"] = "Describe the problem."
+    elif len(description) > 5000:
+        errors["description"] = "Keep the description under 5,000 characters."
+    if errors:
+        raise ValidationError(errors)
+    return title, description
+
+
+def _clean_contact(name: str, email: str) -> tuple[str, str]:
+    name, email = name.strip(), email.strip().lower()
+    errors = {}
+    if not name:
+        errors["reporter_name"] = "Give your name (you can keep it private)."
+    try:
+        validate_email(email)
+    except ValidationError:
+        errors["reporter_email"] = "Give an e-mail address we can send the confirmation link to."
+    if errors:
+        raise ValidationError(errors)
+    return name, email
+
+
+def _route(latitude: float, longitude: float, category: Category) -> routing.AuthorityRef:
+    try:
+        latitude, longitude = float(latitude), float(longitude)
+    except (TypeError, ValueError):
+        raise InvalidLocation("Latitude and longitude must be numbers.") from None
+    return routing.responsible_authority(latitude, longitude, category.id)
+
+
+def _new_ref() -> str:
+    while True:
+        ref = "".join(secrets.choice(REF_ALPHABET) for _ in range(7))
+        if not Report.objects.filter(ref=ref).exists():
+            return ref
+
+
+def _actor_kind(report: Report, actor: User | None) -> str:
+    if actor is None:
+        return Actor.SYSTEM
+    if selectors.is_staff_of(actor, report.authority_id):
+        return Actor.STAFF
+    if report.reporter_id is not None and report.reporter_id == actor.pk:
+        return Actor.REPORTER
+    raise NotAllowed("Only staff of the responsible authority or the reporter can do that.")
+
+
+def _check_allowed(report: Report, to_state: str, kind: str) -> None:
+    if to_state not in ReportState.values:
+        raise InvalidTransition(f"{to_state!r} is not a report state.")
+    allowed = TRANSITIONS.get(report.state, {})
+    if to_state not in allowed:
+        raise InvalidTransition(
+            f"A report cannot go from {report.state} to {to_state}.",
+            extra={"from": report.state, "to": to_state, "allowed": sorted(allowed)},
+        )
+    if kind not in allowed[to_state]:
+        raise NotAllowed(f"A {kind} cannot move a report from {report.state} to {to_state}.")
+
+
+def _apply(report: Report, to_state: str, now: datetime, duplicate_of_id: int | None) -> None:
+    if to_state == ReportState.DUPLICATE:
+        report.duplicate_of = _original_for(report, duplicate_of_id)
+    elif to_state in OPEN_STATES:
+        report.duplicate_of = None
+    if to_state in OPEN_STATES and report.state not in OPEN_STATES:
+        # Reopened (or confirmed): earlier fix/close times belong to history, not to the report.
+        report.fixed_at = report.closed_at = None
+    report.state = to_state
+    report.updated_at = now
+    if to_state == ReportState.OPEN and report.confirmed_at is None:
+        report.confirmed_at = now
+    if to_state == ReportState.VERIFIED and report.verified_at is None:
+        report.verified_at = now
+    if to_state == ReportState.FIXED:
+        report.fixed_at = now
+    if to_state in FINISHED_STATES:
+        report.closed_at = now
+
+
+def _original_for(report: Report, duplicate_of_id: int | None) -> Report:
+    if duplicate_of_id is None:
+        raise InvalidTransition("Say which report this one duplicates.")
+    if duplicate_of_id == report.pk:
+        raise InvalidTransition("A report cannot be a duplicate of itself.")
+    original = Report.objects.filter(pk=duplicate_of_id).first()
+    if original is None or original.state in HIDDEN_STATES:
+        raise InvalidTransition(f"There is no public report {duplicate_of_id} to point at.")
+    if original.state == ReportState.DUPLICATE:
+        raise InvalidTransition(
+            f"Report {original.ref} is itself a duplicate; point at the original report."
+        )
+    return original
+
+
+def _record(
+    report: Report,
+    from_state: str,
+    to_state: str,
+    *,
+    actor: User | None,
+    kind: str,
+    at: datetime,
+    public_note: str = "",
+    internal_note: str = "",
+) -> ReportStateChange:
+    change = ReportStateChange.objects.create(
+        report=report,
+        from_state=from_state,
+        to_state=to_state,
+        actor=actor,
+        actor_kind=kind,
+        public_note=public_note,
+        internal_note=internal_note,
+        created_at=at,
+    )
+    report_state_changed.send(sender=Report, report=report, change=change)
+    return change
+
+
+def _move_on_reporter_opinion(
+    report: Report, author: User | None, opinion: str, text: str, at: datetime | None
+) -> None:
+    if author is None or report.reporter_id != author.pk:
+        return
+    if opinion == Opinion.FIXED and report.state in OPEN_STATES:
+        target = ReportState.FIXED
+    elif opinion == Opinion.STILL_A_PROBLEM and report.state == ReportState.FIXED:
+        target = ReportState.OPEN
+    else:
+        return
+    report_transition(report_id=report.pk, to_state=target, actor=author, public_note=text, at=at)

@@ -1,0 +1,215 @@
+"""manage.py import_boundaries: creates or updates, reports counts, refuses bad files whole."""
+
+from __future__ import annotations
+
+import json
+import logging
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from authorities import routing
+from authorities.models import Authority
+from tests import factories
+from tests.conftest import BARCELONA, barcelona_geojson
+
+
+def _write(tmp_path: Path, data: Any, name: str = "in.geojson") -> str:
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    return str(path)
+
+
+def _feature(name: str, geometry: dict[str, Any], code: str = "") -> dict[str, Any]:
+    return {"type": "Feature", "properties": {"NOM": name, "CODE": code}, "geometry": geometry}
+
+
+def _collection(*features: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": list(features), **extra}
+
+
+def _snapshot() -> list[tuple[Any, ...]]:
+    return list(Authority.objects.order_by("pk").values_list("pk", "name", "code", "boundary"))
+
+
+@pytest.fixture
+def city(db: None) -> Authority:
+    return factories.authority("Barcelona", None, slug="barcelona")
+
+
+def test_import_creates_one_authority_per_feature_and_reports_counts(city):
+    out = StringIO()
+
+    call_command(
+        "import_boundaries",
+        str(BARCELONA / "districtes.geojson"),
+        "--name-field",
+        "NOM",
+        "--code-field",
+        "CODI_UA",
+        "--parent",
+        "barcelona",
+        stdout=out,
+    )
+
+    assert "10 features: 10 authorities created, 0 updated" in out.getvalue()
+    districts = Authority.objects.filter(parent=city)
+    assert districts.count() == 10
+    assert districts.get(code="02").name == "Eixample"
+    assert districts.get(code="02").kind == "district"
+    assert routing.locate(41.4036, 2.1744).authorities[0].slug == "eixample"
+
+
+def test_reimport_updates_matching_by_code_even_when_renamed(city, tmp_path):
+    path = str(BARCELONA / "districtes.geojson")
+    args = ["--name-field", "NOM", "--code-field", "CODI_UA", "--parent", "barcelona"]
+    call_command("import_boundaries", path, *args, stdout=StringIO())
+    renamed = barcelona_geojson("districtes")
+    renamed = {**renamed, "features": [dict(f) for f in renamed["features"]]}
+    renamed["features"][1] = {
+        **renamed["features"][1],
+        "properties": {**renamed["features"][1]["properties"], "NOM": "L'Eixample"},
+    }
+    out = StringIO()
+
+    call_command("import_boundaries", _write(tmp_path, renamed), *args, stdout=out)
+
+    assert "0 authorities created, 10 updated" in out.getvalue()
+    assert Authority.objects.get(code="02", parent=city).name == "L'Eixample"
+    assert Authority.objects.filter(parent=city).count() == 10
+
+
+def test_without_a_code_field_authorities_are_matched_by_name(city, tmp_path):
+    path = _write(tmp_path, _collection(_feature("North", factories.square(1, 1, 1))))
+    call_command("import_boundaries", path, "--name-field", "NOM", stdout=StringIO())
+    out = StringIO()
+
+    call_command("import_boundaries", path, "--name-field", "NOM", stdout=out)
+
+    assert "0 authorities created, 1 updated" in out.getvalue()
+    assert Authority.objects.filter(name="North").count() == 1
+
+
+def test_a_large_file_shows_progress(city):
+    err = StringIO()
+
+    call_command(
+        "import_boundaries",
+        str(BARCELONA / "barris.geojson"),
+        "--name-field",
+        "NOM",
+        "--code-field",
+        "CODI_UA",
+        "--parent",
+        "barcelona",
+        "--kind",
+        "agency",
+        stdout=StringIO(),
+        stderr=err,
+    )
+
+    assert "73/73 features" in err.getvalue()
+    assert err.getvalue().count("features") >= 10
+
+
+def test_a_self_intersecting_ring_is_repaired_and_logged(city, tmp_path, caplog):
+    bowtie = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}
+    out = StringIO()
+
+    with caplog.at_level(logging.WARNING, logger="authorities.geometry"):
+        call_command(
+            "import_boundaries",
+            _write(tmp_path, _collection(_feature("Bow", bowtie))),
+            "--name-field",
+            "NOM",
+            stdout=out,
+        )
+
+    assert "1 boundaries repaired" in out.getvalue()
+    assert "Self-intersection" in caplog.text
+    stored = Authority.objects.get(name="Bow").boundary
+    assert stored["type"] == "MultiPolygon"
+
+
+BAD_FILES = {
+    "missing file": (None, "does not exist"),
+    "invalid JSON": ("{not json", "is not valid JSON"),
+    "not a FeatureCollection": ({"type": "Feature"}, "not a GeoJSON FeatureCollection"),
+    "unknown name field": (
+        _collection(_feature("A", factories.square(1, 1, 1)))
+        | {
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {"NAME": "A"},
+                    "geometry": factories.square(1, 1, 1),
+                }
+            ]
+        },
+        "has no property 'NOM'",
+    ),
+    "projected CRS": (
+        _collection(
+            _feature("A", factories.square(1, 1, 1)),
+            crs={"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::25831"}},
+        ),
+        "reproject it to WGS84",
+    ),
+    "metre coordinates without a CRS": (
+        _collection(_feature("A", factories.square(430000, 4580000, 1000))),
+        "coordinates out of range",
+    ),
+    "a point feature": (
+        _collection(_feature("A", {"type": "Point", "coordinates": [2, 41]})),
+        "is a Point, not a Polygon",
+    ),
+    "a feature without geometry": (
+        _collection(_feature("A", None)),  # type: ignore[arg-type]
+        "geometry is missing",
+    ),
+    "malformed coordinates": (
+        _collection(_feature("A", {"type": "Polygon", "coordinates": [[[1, 2], "x"]]})),
+        "coordinates are malformed",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILES)
+def test_a_bad_file_is_refused_with_one_clear_line_and_changes_nothing(city, tmp_path, case):
+    content, message = BAD_FILES[case]
+    # A good feature first: the bad one must not leave it half-imported.
+    if isinstance(content, dict) and content.get("type") == "FeatureCollection":
+        content = {
+            **content,
+            "features": [_feature("Good", factories.square(0, 0, 1)), *content["features"]],
+        }
+    path = str(tmp_path / "nope.geojson") if content is None else _write(tmp_path, content)
+    before = _snapshot()
+
+    with pytest.raises(CommandError) as excinfo:
+        call_command("import_boundaries", path, "--name-field", "NOM", stdout=StringIO())
+
+    assert message in str(excinfo.value)
+    assert str(excinfo.value).startswith("Nothing imported:")
+    assert "\n" not in str(excinfo.value)
+    assert _snapshot() == before
+
+
+def test_an_unknown_parent_is_refused(city, tmp_path):
+    path = _write(tmp_path, _collection(_feature("A", factories.square(1, 1, 1))))
+
+    with pytest.raises(CommandError, match="no authority with slug 'atlantis'"):
+        call_command("import_boundaries", path, "--name-field", "NOM", "--parent", "atlantis")
+
+
+def test_a_bad_feature_names_its_position_and_name(city, tmp_path):
+    data = _collection(
+        _feature("Good", factories.square(0, 0, 1)),
+        _feature("Broken", {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}),
+    )
+
+    with pytest.raises(CommandError, match=r"feature 2 \('Broken'\)"):
+        call_command("import_boundaries", _write(tmp_path, data), "--name-field", "NOM")

@@ -1,0 +1,64 @@
+"""Settings come from the environment; production settings pass Django's deployment checks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+PRODUCTION = {
+    "SECRET_KEY": "k8Qz-production-like-secret-key-with-plenty-of-entropy-9f3b2c1d0e",
+    "DEBUG": "false",
+    "ALLOWED_HOSTS": "fixpoint.example.org",
+    "DATABASE_URL": "postgres://fixpoint:secret@db.internal:5432/fixpoint",
+    "CACHE_URL": "redis://redis.internal:6379/1",
+    "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
+    "EMAIL_URL": "smtp+tls://fixpoint:secret@smtp.example.org:587",
+    "USE_X_FORWARDED_PROTO": "true",
+}
+
+
+def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in PRODUCTION and k not in ("SECURE_HTTPS", "STATIC_MANIFEST")
+    }
+    return subprocess.run(  # noqa: S603 (our own manage.py with fixed arguments)
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_check_deploy_with_production_variables_prints_no_warning():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+    assert "WARNING" not in result.stderr
+
+
+def test_without_secret_key_and_debug_off_start_up_fails_with_one_line():
+    env = {k: v for k, v in PRODUCTION.items() if k != "SECRET_KEY"}
+
+    result = _manage("check", env=env)
+
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "Fixpoint: SECRET_KEY is not set. Set SECRET_KEY to a long random string "
+        "(or DEBUG=true for local development)."
+    ]
+
+
+def test_debug_is_off_unless_asked_for(settings):
+    # The test run itself sets no DEBUG: what it gets is the default.
+    assert "DEBUG" not in os.environ or os.environ["DEBUG"].lower() in ("", "0", "false")
+    assert settings.DEBUG is False

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from accounts.models import User
+from authorities import routing
+from authorities import services as authority_services
+from authorities.models import Authority, AuthorityKind, Category
+from authorities.services import BoundaryFeature
+from tests import factories
+
+BARCELONA = Path(__file__).resolve().parent.parent / "authorities" / "data" / "barcelona"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_routing_index() -> None:
+    # Each test has its own database state (and, on PostgreSQL, its own ids): never reuse an
+    # index built for another test.
+    routing.invalidate()
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings: Any, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    # Deliberately slow hashing protects real passwords; tests create hundreds of users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@cache
+def barcelona_geojson(name: str) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads((BARCELONA / f"{name}.geojson").read_text())
+    return result
+
+
+@dataclass
+class TinyCity:
+    """A square city split into a west and an east district, each 0.1 degrees wide."""
+
+    city: Authority
+    west: Authority
+    east: Authority
+    pothole: Category  # handled by districts
+    bins: Category  # handled by the city
+    west_staff: User
+    east_staff: User
+    city_staff: User
+
+    WEST = (10.05, 1.05)  # (lat, lon) inside the west district
+    EAST = (10.05, 1.15)
+
+
+@pytest.fixture
+def tiny_city(db: None) -> TinyCity:
+    pothole = factories.CategoryFactory.create(name="Pothole", slug="pothole", group="Roads")
+    bins = factories.CategoryFactory.create(name="Overflowing bin", slug="bins", group="Waste")
+    city = factories.authority("Tiny City", factories.square(1.0, 10.0, 0.2), categories=[bins])
+    west = factories.authority(
+        "West", factories.square(1.0, 10.0, 0.1), parent=city, categories=[pothole]
+    )
+    east = factories.authority(
+        "East",
+        {
+            "type": "Polygon",
+            "coordinates": [[[1.1, 10.0], [1.2, 10.0], [1.2, 10.1], [1.1, 10.1], [1.1, 10.0]]],
+        },
+        parent=city,
+        categories=[pothole],
+    )
+    return TinyCity(
+        city,
+        west,
+        east,
+        pothole,
+        bins,
+        factories.staff(west),
+        factories.staff(east),
+        factories.staff(city),
+    )
+
+
+@dataclass
+class Barcelona:
+    city: Authority
+    districts: dict[str, Authority]  # by slug
+    pavement: Category  # districts
+    waste: Category  # city
+
+
+@pytest.fixture
+def barcelona(db: None) -> Barcelona:
+    """The real municipal and district boundaries, with a two-tier category split."""
+    pavement = factories.CategoryFactory.create(name="Pavement", slug="pavement", group="Roads")
+    waste = factories.CategoryFactory.create(name="Waste", slug="waste-collection", group="Waste")
+    city_feature = barcelona_geojson("terme-municipal")["features"][0]
+    city = factories.authority(
+        "Barcelona City Council", city_feature["geometry"], categories=[waste], slug="barcelona"
+    )
+    features = [
+        BoundaryFeature(n, f["properties"]["NOM"], f["properties"]["CODI_UA"], f["geometry"])
+        for n, f in enumerate(barcelona_geojson("districtes")["features"], 1)
+    ]
+    authority_services.boundaries_import(
+        features=features, parent=city, kind=AuthorityKind.DISTRICT
+    )
+    districts = {a.slug: a for a in Authority.objects.filter(parent=city)}
+    for district in districts.values():
+        authority_services.authority_category_set(authority=district, category=pavement)
+    return Barcelona(city, districts, pavement, waste)

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Count
+
+from accounts.models import User
+from authorities.models import Authority, AuthorityCategory, StaffMembership
+from reports.models import Report, ReportState, ReportStateChange
+
+
+@pytest.mark.django_db
+def test_load_demo_builds_barcelona_and_a_second_run_changes_nothing():
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    counts = (
+        Authority.objects.count(),
+        User.objects.count(),
+        Report.objects.count(),
+        ReportStateChange.objects.count(),
+        AuthorityCategory.objects.count(),
+    )
+
+    call_command("load_demo", stdout=StringIO())
+
+    assert (
+        Authority.objects.count(),
+        User.objects.count(),
+        Report.objects.count(),
+        ReportStateChange.objects.count(),
+        AuthorityCategory.objects.count(),
+    ) == counts
+    assert Authority.objects.filter(parent__slug="barcelona").count() == 10
+    assert Report.objects.count() == 300
+    states = dict(Report.objects.values_list("state").annotate(n=Count("id")))
+    assert set(states) == set(ReportState.values)
+    # every district has staff and receives reports; each report has a consistent history
+    assert StaffMembership.objects.values("authority").distinct().count() == 11
+    assert Report.objects.values("authority").distinct().count() == 11
+    for report in Report.objects.prefetch_related("history")[:300]:
+        history = list(report.history.all())
+        assert history[0].from_state == ""
+        assert history[-1].to_state == report.state
+        times = [c.created_at for c in history]
+        assert times == sorted(times) and times[0] == report.created_at
+    assert "admin@demo.fixpoint.test" in out.getvalue()
