@@ -30,9 +30,7 @@ class Authority(models.Model):
         _("external code"),
         max_length=50,
         blank=True,
-        help_text=_(
-            "The code in the boundary file it was imported from (unique under one parent)."
-        ),
+        help_text=_("The code in the boundary file it came from (unique per parent and kind)."),
     )
     kind = models.CharField(
         _("kind"), max_length=20, choices=AuthorityKind.choices, default=AuthorityKind.COUNCIL
@@ -64,9 +62,9 @@ class Authority(models.Model):
         ordering: ClassVar = ["name"]
         constraints: ClassVar = [
             models.UniqueConstraint(
-                fields=["parent", "code"],
+                fields=["parent", "kind", "code"],
                 condition=~models.Q(code=""),
-                name="authority_code_unique_per_parent",
+                name="authority_code_unique_per_parent_kind",
             ),
         ]
 

@@ -101,8 +101,9 @@ class RoutingIndex:
             return []
         coords = np.asarray(points, dtype=float)
         geoms = shapely.points(coords[:, 1], coords[:, 0])
-        point_idx, tree_idx = self.tree.query(geoms, predicate="covered_by")
-        for p, t in zip(point_idx.tolist(), tree_idx.tolist(), strict=True):
+        point_idx, tree_idx = self.tree.query(geoms)  # bounding boxes only, then prepared covers
+        inside = shapely.covers(self.geometries[tree_idx], geoms[point_idx])
+        for p, t in zip(point_idx[inside].tolist(), tree_idx[inside].tolist(), strict=True):
             result[p].append(t)
         return [tuple(self.authorities[i] for i in sorted(hits)) for hits in result]
 

@@ -151,7 +151,7 @@ def boundaries_import(
     summary = ImportSummary(repaired=sum(1 for c in checked if c.repaired))
     with transaction.atomic():
         for done, (feature, boundary) in enumerate(zip(features, checked, strict=True), 1):
-            authority = _match_authority(feature, parent)
+            authority = _match_authority(feature, parent, kind)
             if authority is None:
                 authority = Authority(name=feature.name, parent=parent, kind=kind)
                 summary.created += 1
@@ -177,8 +177,11 @@ def _check_feature(feature: BoundaryFeature) -> Any:
         ) from exc
 
 
-def _match_authority(feature: BoundaryFeature, parent: Authority | None) -> Authority | None:
-    siblings = Authority.objects.filter(parent=parent)
+def _match_authority(
+    feature: BoundaryFeature, parent: Authority | None, kind: str
+) -> Authority | None:
+    # Scoped by kind too: neighbourhoods and districts under one city reuse the same codes.
+    siblings = Authority.objects.filter(parent=parent, kind=kind)
     if feature.code:
         by_code = siblings.filter(code=feature.code).first()
         if by_code:
