@@ -213,3 +213,23 @@ def test_a_bad_feature_names_its_position_and_name(city, tmp_path):
 
     with pytest.raises(CommandError, match=r"feature 2 \('Broken'\)"):
         call_command("import_boundaries", _write(tmp_path, data), "--name-field", "NOM")
+
+
+def test_neighbourhoods_sharing_district_codes_do_not_overwrite_the_districts(city):
+    common = ["--name-field", "NOM", "--code-field", "CODI_UA", "--parent", "barcelona"]
+    call_command(
+        "import_boundaries", str(BARCELONA / "districtes.geojson"), *common, stdout=StringIO()
+    )
+
+    call_command(
+        "import_boundaries",
+        str(BARCELONA / "barris.geojson"),
+        *common,
+        "--kind",
+        "agency",
+        stdout=StringIO(),
+        stderr=StringIO(),
+    )
+
+    assert Authority.objects.get(parent=city, kind="district", code="02").name == "Eixample"
+    assert Authority.objects.filter(parent=city, kind="agency").count() == 73
