@@ -125,6 +125,14 @@ class CategoryAdmin(RoutingSavesThroughServices, admin.ModelAdmin):
     inlines = (CategoryQuestionInline,)
 
 
+@admin.register(CategoryQuestion)
+class CategoryQuestionAdmin(admin.ModelAdmin):
+    list_display = ("label", "category", "code", "datatype", "required", "order")
+    list_filter = ("datatype", "required", "category")
+    search_fields = ("label", "code", "category__name")
+    list_select_related = ("category",)
+
+
 @admin.register(AuthorityCategory)
 class AuthorityCategoryAdmin(RoutingSavesThroughServices, admin.ModelAdmin):
     list_display = ("category", "authority", "delivery_method", "email", "is_active")

@@ -213,6 +213,10 @@ SPECTACULAR_SETTINGS = {
 
 # --- Fixpoint -------------------------------------------------------------------------------
 FIXPOINT_SITE_NAME = env.str("FIXPOINT_SITE_NAME", default="Fixpoint Barcelona")
+# Photos: what a citizen may upload, and the largest side kept after resizing.
+FIXPOINT_PHOTO_MAX_BYTES = env.int("PHOTO_MAX_BYTES", default=10 * 1024 * 1024)
+FIXPOINT_PHOTO_MAX_SIDE = env.int("PHOTO_MAX_SIDE", default=2048)
+FIXPOINT_PHOTOS_PER_REPORT = 3
 
 LOGGING = {
     "version": 1,
