@@ -13,6 +13,7 @@ from . import services
 from .exceptions import InvalidBoundary
 from .geometry import check_boundary
 from .models import (
+    Area,
     Authority,
     AuthorityCategory,
     Category,
@@ -22,7 +23,21 @@ from .models import (
 )
 
 
-class AuthorityForm(forms.ModelForm):
+class BoundaryCheckingForm(forms.ModelForm):
+    """Shows why a pasted boundary is refused, instead of failing on save."""
+
+    def clean_boundary(self) -> Any:
+        boundary = self.cleaned_data.get("boundary")
+        if boundary in (None, ""):
+            return None
+        try:
+            checked = check_boundary(boundary)
+        except InvalidBoundary as exc:
+            raise forms.ValidationError(exc.message) from exc
+        return checked.geojson
+
+
+class AuthorityForm(BoundaryCheckingForm):
     website = forms.URLField(required=False, assume_scheme="https")
 
     class Meta:
@@ -40,15 +55,11 @@ class AuthorityForm(forms.ModelForm):
             "is_active",
         )
 
-    def clean_boundary(self) -> Any:
-        boundary = self.cleaned_data.get("boundary")
-        if boundary in (None, ""):
-            return None
-        try:
-            checked = check_boundary(boundary)
-        except InvalidBoundary as exc:
-            raise forms.ValidationError(exc.message) from exc
-        return checked.geojson
+
+class AreaForm(BoundaryCheckingForm):
+    class Meta:
+        model = Area
+        fields = ("name", "slug", "kind", "code", "authority", "boundary")
 
 
 class AuthorityCategoryInline(admin.TabularInline):
@@ -149,6 +160,19 @@ class StaffMembershipAdmin(admin.ModelAdmin):
     search_fields = ("user__email", "authority__name")
     list_select_related = ("user", "authority")
     autocomplete_fields = ("user", "authority")
+
+
+@admin.register(Area)
+class AreaAdmin(admin.ModelAdmin):
+    form = AreaForm
+    list_display = ("name", "slug", "kind", "code", "authority")
+    list_filter = ("kind", "authority")
+    search_fields = ("name", "slug", "code")
+    list_select_related = ("authority",)
+    readonly_fields = ("latitude", "longitude", "bbox")
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        services.area_save(area=obj)
 
 
 @admin.register(RoutingVersion)

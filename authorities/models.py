@@ -202,6 +202,37 @@ class StaffMembership(models.Model):
         return f"{self.user} ({self.get_role_display()}, {self.authority})"
 
 
+class Area(models.Model):
+    """A named place that is not an authority, e.g. a neighbourhood: for search, alerts and
+    statistics. Routing never sends anything to an area."""
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    kind = models.CharField(_("kind"), max_length=30, default="neighbourhood")
+    code = models.CharField(_("external code"), max_length=50, blank=True)
+    authority = models.ForeignKey(
+        Authority,
+        verbose_name=_("within authority"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="areas",
+    )
+    boundary = models.JSONField(_("boundary"))
+    # Centre and extent, for search results that move the map without parsing the boundary.
+    latitude = models.FloatField(_("centre latitude"))
+    longitude = models.FloatField(_("centre longitude"))
+    bbox = models.JSONField(_("bounding box [w, s, e, n]"), default=list)
+
+    class Meta:
+        verbose_name = _("area")
+        verbose_name_plural = _("areas")
+        ordering: ClassVar = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class RoutingVersion(models.Model):
     """One row; its number goes up whenever anything routing depends on changes.
 

@@ -49,6 +49,14 @@ class AuthorityRef:
 
 
 @dataclass(frozen=True)
+class AreaRef:
+    id: int
+    slug: str
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True)
 class Offer:
     """A category offered at a point and the authority that would receive it."""
 
@@ -77,6 +85,19 @@ class RoutingIndex:
     categories: dict[int, CategoryRef]
     tree: STRtree = field(repr=False)
     geometries: np.ndarray = field(repr=False)
+    areas: tuple[AreaRef, ...] = ()  # smallest first
+    area_tree: STRtree | None = field(default=None, repr=False)
+    area_geometries: np.ndarray | None = field(default=None, repr=False)
+
+    def area_at(self, latitude: float, longitude: float) -> AreaRef | None:
+        """The smallest named area (e.g. neighbourhood) covering the point, if any."""
+        if self.area_tree is None or self.area_geometries is None:
+            return None
+        check_coordinates(latitude, longitude)
+        point = shapely.Point(longitude, latitude)
+        candidates = self.area_tree.query(point)
+        hits = candidates[shapely.covers(self.area_geometries[candidates], point)]
+        return self.areas[int(hits.min())] if len(hits) else None
 
     def covering(self, latitude: float, longitude: float) -> tuple[AuthorityRef, ...]:
         check_coordinates(latitude, longitude)
@@ -226,15 +247,36 @@ def build_index(version: Stamp) -> RoutingIndex:
         )
         entries.append((ref, geometry))
     entries.sort(key=lambda e: (-e[0].depth, e[0].area, e[0].slug))
-    geometries = np.array([g for _, g in entries], dtype=object)
-    shapely.prepare(geometries)
+    geometries = _prepared([g for _, g in entries])
+    areas, area_geometries = _areas()
     return RoutingIndex(
         version=version,
         authorities=tuple(ref for ref, _ in entries),
         categories=categories,
         tree=STRtree(geometries),
         geometries=geometries,
+        areas=areas,
+        area_tree=STRtree(area_geometries) if len(areas) else None,
+        area_geometries=area_geometries if len(areas) else None,
     )
+
+
+def _prepared(geometries: list[object]) -> np.ndarray:
+    array = np.empty(len(geometries), dtype=object)
+    array[:] = geometries
+    shapely.prepare(array)
+    return array
+
+
+def _areas() -> tuple[tuple[AreaRef, ...], np.ndarray]:
+    from .models import Area
+
+    rows = [
+        (AreaRef(a["id"], a["slug"], a["name"], a["kind"]), shape(a["boundary"]))
+        for a in Area.objects.values("id", "slug", "name", "kind", "boundary")
+    ]
+    rows.sort(key=lambda r: (r[1].area, r[0].slug))
+    return tuple(ref for ref, _ in rows), _prepared([g for _, g in rows])
 
 
 def _depth(authority_id: int, parents: Mapping[int, int | None]) -> int:

@@ -15,8 +15,9 @@ from django.utils.text import slugify
 
 from . import routing
 from .exceptions import BoundaryImportError, InvalidAuthority, InvalidBoundary
-from .geometry import check_boundary
+from .geometry import check_boundary, to_geojson
 from .models import (
+    Area,
     Authority,
     AuthorityCategory,
     AuthorityKind,
@@ -204,3 +205,66 @@ def _refuse_parent_cycle(authority: Authority) -> None:
         if authority.pk is not None and parent.pk == authority.pk:
             raise InvalidAuthority(f"{authority.name} cannot be its own ancestor.")
         parent = parent.parent
+
+
+# --- Named areas (neighbourhoods) --------------------------------------------------------------
+
+
+def areas_import(
+    *,
+    features: Sequence[BoundaryFeature],
+    kind: str = "neighbourhood",
+    authority: Authority | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportSummary:
+    """Create or update one named area per feature (matched by kind and code, else name)."""
+    checked = [_check_feature(feature) for feature in features]
+    summary = ImportSummary(repaired=sum(1 for c in checked if c.repaired))
+    with transaction.atomic():
+        for done, (feature, boundary) in enumerate(zip(features, checked, strict=True), 1):
+            area = _match_area(feature, kind)
+            summary.created += area.pk is None
+            summary.updated += area.pk is not None
+            _fill_area(area, feature, boundary.geometry, authority)
+            area.save()
+            if progress:
+                progress(done, len(features))
+        routing_changed()
+    return summary
+
+
+@transaction.atomic
+def area_save(*, area: Area) -> Area:
+    """Save an area edited by hand: its boundary is checked and its centre recomputed."""
+    checked = check_boundary(area.boundary)
+    feature = BoundaryFeature(0, area.name, area.code, area.boundary)
+    if not area.slug:
+        area.slug = _unique_area_slug(area.name)
+    _fill_area(area, feature, checked.geometry, area.authority)
+    area.save()
+    routing_changed()
+    return area
+
+
+def _match_area(feature: BoundaryFeature, kind: str) -> Area:
+    same_kind = Area.objects.filter(kind=kind)
+    found = same_kind.filter(code=feature.code).first() if feature.code else None
+    found = found or same_kind.filter(name=feature.name).first()
+    return found or Area(kind=kind, slug=_unique_area_slug(feature.name))
+
+
+def _fill_area(area: Area, feature: BoundaryFeature, geometry: Any, authority: Any) -> None:
+    centre = geometry.representative_point()  # inside the area even when it is U-shaped
+    area.name, area.code, area.authority = feature.name, feature.code, authority
+    area.boundary = to_geojson(geometry)
+    area.latitude, area.longitude = round(centre.y, 6), round(centre.x, 6)
+    area.bbox = [round(v, 6) for v in geometry.bounds]
+
+
+def _unique_area_slug(name: str) -> str:
+    base = slugify(name)[:90] or "area"
+    slug, n = base, 1
+    while Area.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug

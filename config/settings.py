@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -43,6 +44,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "leaflet",
+    "allauth",
+    "allauth.account",
     "accounts",
     "authorities",
     "reports",
@@ -59,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -109,12 +113,34 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = CELERY_BROKER_URL or "memory://"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_TIMEZONE = env.str("TIME_ZONE", default="Europe/Madrid")
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "send-due-notifications": {"task": "reports.tasks.send_due_notifications", "schedule": 60.0},
+    "compose-daily-digests": {
+        "task": "reports.tasks.compose_daily_digests",
+        "schedule": crontab(hour=7, minute=0),  # in TIME_ZONE: the morning digest
+    },
+    "expire-unconfirmed-reports": {
+        "task": "reports.tasks.expire_unconfirmed_reports",
+        "schedule": 3600.0,
+    },
+}
 
 # --- Auth -------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
-LOGIN_URL = "admin:login"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "reports:mine"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Fixpoint] "
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -217,6 +243,15 @@ FIXPOINT_SITE_NAME = env.str("FIXPOINT_SITE_NAME", default="Fixpoint Barcelona")
 FIXPOINT_PHOTO_MAX_BYTES = env.int("PHOTO_MAX_BYTES", default=10 * 1024 * 1024)
 FIXPOINT_PHOTO_MAX_SIDE = env.int("PHOTO_MAX_SIDE", default=2048)
 FIXPOINT_PHOTOS_PER_REPORT = 3
+# Where links in e-mails point (no trailing slash).
+FIXPOINT_BASE_URL = env.str("BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# An unconfirmed report (and its confirmation link) lives this long, then it is deleted.
+FIXPOINT_UNCONFIRMED_TTL_HOURS = env.int("UNCONFIRMED_TTL_HOURS", default=72)
+# At most this many reports per account or address (and per IP address) per window.
+FIXPOINT_REPORT_RATE = env.int("REPORT_RATE_LIMIT", default=5)
+FIXPOINT_REPORT_RATE_WINDOW_MINUTES = env.int("REPORT_RATE_WINDOW_MINUTES", default=10)
+# "Me too" suggestions: open reports of the same category within this distance.
+FIXPOINT_DUPLICATE_RADIUS_M = 50
 
 LOGGING = {
     "version": 1,

@@ -11,6 +11,7 @@ admin.site.site_title = settings.FIXPOINT_SITE_NAME
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
     path("", include("reports.urls")),
 ]
 

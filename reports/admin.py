@@ -10,8 +10,17 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from config.errors import ApplicationError
 
-from . import services
-from .models import Report, ReportPhoto, ReportState, ReportStateChange, ReportUpdate
+from . import notifications, services
+from .models import (
+    Notification,
+    Report,
+    ReportPhoto,
+    ReportState,
+    ReportStateChange,
+    ReportUpdate,
+    Subscription,
+    Support,
+)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -142,3 +151,45 @@ class ReportPhotoAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(Support)
+class SupportAdmin(admin.ModelAdmin):
+    list_display = ("report", "user", "email", "created_at")
+    search_fields = ("report__ref", "user__email", "email")
+    list_select_related = ("report", "user")
+    readonly_fields = ("report", "user", "email", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = ("email", "kind", "frequency", "is_confirmed", "unsubscribed_at", "created_at")
+    list_filter = ("kind", "frequency", "is_confirmed")
+    search_fields = ("email", "report__ref", "area__name", "authority__name")
+    list_select_related = ("report", "area", "authority")
+    readonly_fields = ("created_at",)
+    raw_id_fields = ("report", "user")
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("to_email", "kind", "subject", "status", "attempts", "created_at", "sent_at")
+    list_filter = ("status", "kind")
+    search_fields = ("to_email", "subject", "report__ref")
+    list_select_related = ("report",)
+    readonly_fields = [f.name for f in Notification._meta.fields]
+    actions = ("send_now",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Send the selected pending e-mails now")
+    def send_now(self, request: HttpRequest, queryset: Any) -> None:
+        sent = sum(
+            notifications.notification_send(notification_id=pk)
+            for pk in queryset.filter(status="pending").values_list("pk", flat=True)
+        )
+        messages.info(request, f"{sent} e-mails sent.")

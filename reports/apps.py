@@ -1,6 +1,23 @@
+from __future__ import annotations
+
+from typing import Any
+
 from django.apps import AppConfig
 
 
 class ReportsConfig(AppConfig):
     name = "reports"
     verbose_name = "Reports"
+
+    def ready(self) -> None:
+        from . import notifications
+        from .signals import report_state_changed, report_update_added
+
+        def state_changed(report: Any, change: Any, **_: Any) -> None:
+            notifications.on_state_change(report, change)
+
+        def update_added(update: Any, **_: Any) -> None:
+            notifications.on_update(update)
+
+        report_state_changed.connect(state_changed, weak=False, dispatch_uid="notify-state")
+        report_update_added.connect(update_added, weak=False, dispatch_uid="notify-update")

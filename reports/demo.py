@@ -288,6 +288,7 @@ def demo_load(
     summary = DemoSummary()
     with transaction.atomic():
         city, districts = _load_authorities(progress)
+        _load_neighbourhoods(city)
         summary.authorities = 1 + len(districts)
         categories = _load_categories(city, districts)
         summary.categories = len(categories)
@@ -322,6 +323,15 @@ def _load_authorities(progress: Callable[[str], None]) -> tuple[Authority, list[
             district.email = f"incidencies.{district.slug}@bcn.demo.fixpoint.test"
             authority_services.authority_save(authority=district)
     return city, districts
+
+
+def _load_neighbourhoods(city: Authority) -> None:
+    data = json.loads((DATA_DIR / "barris.geojson").read_text())
+    features = [
+        BoundaryFeature(n, f["properties"]["NOM"], f["properties"]["CODI_UA"], f["geometry"])
+        for n, f in enumerate(data["features"], 1)
+    ]
+    authority_services.areas_import(features=features, kind="neighbourhood", authority=city)
 
 
 def _load_categories(city: Authority, districts: list[Authority]) -> list[Category]:

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from authorities.models import Authority, Category
+from authorities.models import Area, Authority, Category
 
 
 class ReportState(models.TextChoices):
@@ -53,7 +53,7 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
         S.VERIFIED: _STAFF,
         S.IN_PROGRESS: _STAFF,
         S.FIXED: _STAFF_OR_REPORTER,
-        S.CLOSED: _STAFF,
+        S.CLOSED: _STAFF_OR_REPORTER,  # the reporter withdraws their own open report
         **_CLOSE_AS,
     },
     S.VERIFIED: {S.IN_PROGRESS: _STAFF, S.FIXED: _STAFF_OR_REPORTER, S.CLOSED: _STAFF, **_CLOSE_AS},
@@ -86,6 +86,14 @@ class Report(models.Model):
         on_delete=models.PROTECT,
         related_name="reports",
         help_text=_("Set by routing from the location and category, never by the reporter."),
+    )
+    area = models.ForeignKey(
+        Area,
+        verbose_name=_("neighbourhood"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reports",
     )
     extra = models.JSONField(_("answers to extra questions"), default=dict, blank=True)
     reporter = models.ForeignKey(
@@ -218,7 +226,16 @@ class ReportUpdate(models.Model):
 
 
 class ReportPhoto(models.Model):
-    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="photos")
+    """A photo of a report or of an update. Until the form it came with is accepted it belongs to
+    no report and is found by its upload token, so a form shown again keeps its photos."""
+
+    report = models.ForeignKey(
+        Report, on_delete=models.CASCADE, related_name="photos", null=True, blank=True
+    )
+    update = models.ForeignKey(
+        "ReportUpdate", on_delete=models.CASCADE, related_name="photos", null=True, blank=True
+    )
+    upload_token = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     image = models.ImageField(
         upload_to="reports/%Y/%m/", width_field="width", height_field="height"
     )
@@ -234,3 +251,140 @@ class ReportPhoto(models.Model):
 
     def __str__(self) -> str:
         return f"Photo {self.pk} of {self.report_id}"
+
+
+class Support(models.Model):
+    """A "me too": somebody else has the same problem. One per person and report."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="supports")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True
+    )
+    email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("support")
+        verbose_name_plural = _("supports")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["report", "user"],
+                condition=models.Q(user__isnull=False),
+                name="support_once_per_user",
+            ),
+            models.UniqueConstraint(
+                fields=["report", "email"],
+                condition=~models.Q(email=""),
+                name="support_once_per_email",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False) | ~models.Q(email=""),
+                name="support_has_someone",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Support for {self.report_id}"
+
+
+class SubscriptionKind(models.TextChoices):
+    REPORT = "report", _("Updates to one report")
+    AREA = "area", _("New reports in a neighbourhood")
+    AUTHORITY = "authority", _("New reports in a district or council area")
+    RADIUS = "radius", _("New reports near a point")
+
+
+class Frequency(models.TextChoices):
+    IMMEDIATE = "immediate", _("One e-mail each")
+    DAILY = "daily", _("A daily digest")
+
+
+class Subscription(models.Model):
+    """Somebody asked to be told by e-mail about a report or about new reports in a place."""
+
+    email = models.EmailField(_("e-mail"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True
+    )
+    kind = models.CharField(max_length=20, choices=SubscriptionKind.choices)
+    report = models.ForeignKey(
+        Report, on_delete=models.CASCADE, null=True, blank=True, related_name="subscriptions"
+    )
+    area = models.ForeignKey(Area, on_delete=models.CASCADE, null=True, blank=True)
+    authority = models.ForeignKey(Authority, on_delete=models.CASCADE, null=True, blank=True)
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    radius_m = models.PositiveIntegerField(null=True, blank=True)
+    frequency = models.CharField(
+        max_length=20, choices=Frequency.choices, default=Frequency.IMMEDIATE
+    )
+    is_confirmed = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("e-mail alert")
+        verbose_name_plural = _("e-mail alerts")
+        indexes: ClassVar = [
+            models.Index(fields=["kind", "is_confirmed"], name="subscription_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email}: {self.describe()}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.is_confirmed and self.unsubscribed_at is None
+
+    def describe(self) -> str:
+        if self.kind == SubscriptionKind.REPORT and self.report is not None:
+            return str(_("updates to “%(title)s”") % {"title": self.report.title})
+        if self.kind == SubscriptionKind.AREA and self.area is not None:
+            return str(_("new reports in %(place)s") % {"place": self.area.name})
+        if self.kind == SubscriptionKind.AUTHORITY and self.authority is not None:
+            return str(_("new reports in %(place)s") % {"place": self.authority.name})
+        return str(_("new reports within %(radius)s m of a point") % {"radius": self.radius_m})
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to be sent")
+    HELD = "held", _("Held for the daily digest")
+    SENT = "sent", _("Sent")
+    DIGESTED = "digested", _("Sent in a digest")
+    FAILED = "failed", _("Failed")
+
+
+class Notification(models.Model):
+    """An e-mail to a citizen, written in the transaction that caused it (the outbox).
+
+    A Celery task sends it after commit; a periodic job sends whatever is still pending, so a lost
+    task or a mail server that was down delays an e-mail but never loses it.
+    """
+
+    to_email = models.EmailField()
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.SET_NULL, null=True, blank=True, related_name="notifications"
+    )
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, null=True, blank=True)
+    kind = models.CharField(max_length=40)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    unsubscribe_url = models.URLField(max_length=500, blank=True)
+    status = models.CharField(
+        max_length=20, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    send_after = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("e-mail to a citizen")
+        verbose_name_plural = _("e-mails to citizens")
+        indexes: ClassVar = [
+            models.Index(fields=["status", "send_after"], name="notification_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.to_email} ({self.status})"

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+import math
+from typing import Any
 
-from .models import Report, ReportStateChange, ReportUpdate
+from django.conf import settings
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connection
+from django.db.models import Count, F, Prefetch, Q, QuerySet
+
+from authorities.models import Area, Authority
+
+from .models import OPEN_STATES, Report, ReportPhoto, ReportStateChange, ReportUpdate
+from .notifications import distance_m
 
 
 def public_reports() -> QuerySet[Report]:
@@ -12,18 +21,95 @@ def public_reports() -> QuerySet[Report]:
 
 
 def public_report_detail(ref: str) -> Report | None:
-    """A public report with its public timeline and visible updates, in three queries."""
+    """A public report with its timeline, visible updates and photos, and its support count."""
     return (
         public_reports()
+        .annotate(support_count=Count("supports"))
         .prefetch_related(
+            Prefetch("photos", queryset=ReportPhoto.objects.filter(is_hidden=False, update=None)),
             Prefetch(
                 "history",
                 queryset=ReportStateChange.objects.select_related("actor").order_by(
                     "created_at", "id"
                 ),
             ),
-            Prefetch("updates", queryset=ReportUpdate.objects.filter(is_hidden=False)),
+            Prefetch(
+                "updates",
+                queryset=ReportUpdate.objects.filter(is_hidden=False)
+                .select_related("author")
+                .prefetch_related(
+                    Prefetch("photos", queryset=ReportPhoto.objects.filter(is_hidden=False))
+                ),
+            ),
         )
         .filter(ref=ref)
         .first()
     )
+
+
+def nearby_open_reports(
+    latitude: float, longitude: float, category_id: int, radius_m: float | None = None
+) -> list[Report]:
+    """Open public reports of a category within radius_m, nearest first (for "me too")."""
+    radius_m = radius_m or settings.FIXPOINT_DUPLICATE_RADIUS_M
+    dlat = radius_m / 111_000
+    dlon = dlat / max(math.cos(math.radians(latitude)), 0.01)
+    candidates = (
+        Report.objects.filter(
+            state__in=OPEN_STATES,
+            category_id=category_id,
+            latitude__range=(latitude - dlat, latitude + dlat),
+            longitude__range=(longitude - dlon, longitude + dlon),
+        )
+        .with_related()
+        .annotate(support_count=Count("supports"))[:50]
+    )
+    close = [(distance_m(latitude, longitude, r.latitude, r.longitude), r) for r in candidates]
+    return [r for d, r in sorted(close, key=lambda pair: pair[0]) if d <= radius_m]
+
+
+def search_reports(text: str, limit: int = 10) -> list[Report]:
+    """Free-text search over public reports: PostgreSQL full-text, or every word on SQLite."""
+    reports = public_reports()
+    found: QuerySet[Report]
+    if connection.vendor == "postgresql":
+        vector = SearchVector("title", "description", config="simple")
+        query = SearchQuery(text, config="simple", search_type="websearch")
+        found = reports.annotate(search=vector).filter(search=query)
+    else:
+        found = reports
+        for word in text.split()[:8]:
+            found = found.filter(Q(title__icontains=word) | Q(description__icontains=word))
+    return list(found.order_by("-created_at")[:limit])
+
+
+def search_places(text: str, limit: int = 8) -> list[Area | Authority]:
+    """Neighbourhoods and authorities whose name contains the text."""
+    areas = list(Area.objects.filter(name__icontains=text).order_by("name")[:limit])
+    authorities = Authority.objects.filter(
+        name__icontains=text, is_active=True, boundary__isnull=False
+    ).order_by("name")[: max(limit - len(areas), 0)]
+    return [*areas, *authorities]
+
+
+def reports_in_box(
+    west: float, south: float, east: float, north: float, *, filters: Any
+) -> QuerySet[Report]:
+    """Public reports inside a bounding box that pass the map's filters."""
+    found = public_reports().filter(latitude__range=(south, north), longitude__range=(west, east))
+    return filters.apply(found)
+
+
+def order_for_list(
+    reports: QuerySet[Report], *, sort: str, centre: tuple[float, float], limit: int
+) -> list[Report]:
+    if sort != "nearest":
+        return list(reports.order_by("-created_at")[:limit])
+    lat, lon = centre
+    # Squared equirectangular distance: exact enough to order places a few km apart.
+    scale = math.cos(math.radians(lat)) ** 2
+    nearest = reports.annotate(
+        d2=(F("latitude") - lat) * (F("latitude") - lat)
+        + (F("longitude") - lon) * (F("longitude") - lon) * scale
+    )
+    return list(nearest.order_by("d2")[:limit])

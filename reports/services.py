@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
-from typing import Any
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import IO, Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from authorities import routing, selectors
@@ -26,9 +29,12 @@ from .models import (
     Actor,
     Opinion,
     Report,
+    ReportPhoto,
     ReportState,
     ReportStateChange,
     ReportUpdate,
+    Subscription,
+    Support,
 )
 from .signals import report_state_changed, report_update_added
 
@@ -48,6 +54,7 @@ def report_create(
     reporter_email: str = "",
     show_name: bool = False,
     extra: dict[str, Any] | None = None,
+    photo_tokens: Sequence[str] = (),
     at: datetime | None = None,
 ) -> Report:
     """File a report, routed to the authority responsible for that spot and category.
@@ -59,6 +66,7 @@ def report_create(
     if reporter is None:
         reporter_name, reporter_email = _clean_contact(reporter_name, reporter_email)
     authority = _route(latitude, longitude, category)
+    area = routing.get_index().area_at(float(latitude), float(longitude))
     answers = clean_answers(category.questions.all(), extra or {})
     now = at or timezone.now()
     report = Report.objects.create(
@@ -69,6 +77,7 @@ def report_create(
         latitude=latitude,
         longitude=longitude,
         authority_id=authority.id,
+        area_id=area.id if area else None,
         extra=answers,
         reporter=reporter,
         reporter_name=reporter_name,
@@ -79,6 +88,7 @@ def report_create(
         updated_at=now,
         confirmed_at=None if reporter is None else now,
     )
+    _claim_photos(photo_tokens, report=report)
     _record(report, "", report.state, actor=reporter, kind=Actor.REPORTER, at=now)
     return report
 
@@ -137,6 +147,7 @@ def report_update_add(
     opinion: str = Opinion.NONE,
     author_name: str = "",
     show_name: bool = False,
+    photo_tokens: Sequence[str] = (),
     at: datetime | None = None,
 ) -> ReportUpdate:
     """A citizen's update. When the reporter says it is fixed (or, on a fixed report, that it is
@@ -158,12 +169,151 @@ def report_update_add(
         show_name=show_name,
         created_at=at or timezone.now(),
     )
+    _claim_photos(photo_tokens, report=report, update=update)
     _move_on_reporter_opinion(report, author, opinion, text, at)
     report_update_added.send(sender=ReportUpdate, update=update)
     return update
 
 
+@transaction.atomic
+def report_edit(
+    *, report_id: int, user: User, title: str, description: str, show_name: bool
+) -> Report:
+    """The reporter corrects their report while nobody has acted on it yet."""
+    report = Report.objects.select_for_update().get(pk=report_id)
+    _check_reporter_may_change(report, user)
+    report.title, report.description = _clean_text(title, description)
+    report.show_name = show_name
+    report.updated_at = timezone.now()
+    report.save(update_fields=["title", "description", "show_name", "updated_at"])
+    return report
+
+
+@transaction.atomic
+def report_withdraw(*, report_id: int, user: User) -> Report | None:
+    """The reporter takes their report back: an unconfirmed one is deleted (it was never
+    public), an open one is closed with a public note, so the authority sees why."""
+    report = Report.objects.select_for_update().get(pk=report_id)
+    _check_reporter_may_change(report, user)
+    if report.state == ReportState.UNCONFIRMED:
+        report.delete()
+        return None
+    return report_transition(
+        report_id=report.pk,
+        to_state=ReportState.CLOSED,
+        actor=user,
+        public_note=str(_("Withdrawn by the reporter.")),
+    )
+
+
+@transaction.atomic
+def user_hide_name(*, user: User) -> int:
+    """Stop showing the person's name on everything they have posted."""
+    reports = Report.objects.filter(reporter=user, show_name=True).update(show_name=False)
+    updates = ReportUpdate.objects.filter(author=user, show_name=True).update(show_name=False)
+    return reports + updates
+
+
+@transaction.atomic
+def support_add(*, report_id: int, user: User | None = None, email: str = "") -> bool:
+    """Add a "me too" to an open report. Returns False when this person had already done so."""
+    report = Report.objects.select_for_update().get(pk=report_id)
+    if not report.is_open:
+        raise NotAllowed(str(_("Only open reports can be supported.")))
+    if user is not None and report.reporter_id == user.pk:
+        raise NotAllowed(str(_("You reported this problem yourself.")))
+    if user is None:
+        email = _clean_contact("-", email)[1]
+        found = Support.objects.filter(report=report, email=email)
+    else:
+        email = ""
+        found = Support.objects.filter(report=report, user=user)
+    if found.exists():
+        return False
+    Support.objects.create(report=report, user=user, email=email)
+    return True
+
+
+def report_expire_unconfirmed(*, now: datetime | None = None) -> int:
+    """Delete unconfirmed reports older than the configured time: they were never public, and
+    their reporters' contact details should not stay."""
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.FIXPOINT_UNCONFIRMED_TTL_HOURS)
+    stale = Report.objects.filter(state=ReportState.UNCONFIRMED, created_at__lt=cutoff)
+    with transaction.atomic():
+        # Locked first: a confirmation arriving at this moment either wins or waits and fails.
+        ids = list(stale.select_for_update().values_list("pk", flat=True))
+        _, per_model = Report.objects.filter(pk__in=ids).delete()
+    return per_model.get("reports.Report", 0)
+
+
+@transaction.atomic
+def photo_upload(*, upload: IO[bytes], token: str) -> ReportPhoto:
+    """Check, clean and keep an uploaded photo until the form it came with is accepted."""
+    from .photos import process_photo
+
+    processed = process_photo(upload)
+    photo = ReportPhoto(upload_token=token)
+    photo.image.save(processed.content.name or "photo.jpg", processed.content, save=False)
+    photo.save()
+    return photo
+
+
+def photo_discard_stale(*, older_than: timedelta = timedelta(days=1)) -> int:
+    """Delete uploads whose form was never sent (and their files)."""
+    stale = ReportPhoto.objects.filter(
+        report__isnull=True, created_at__lt=timezone.now() - older_than
+    )
+    count = 0
+    for photo in stale:
+        photo.image.delete(save=False)
+        photo.delete()
+        count += 1
+    return count
+
+
+@transaction.atomic
+def account_create_for_reporter(*, report_id: int, password: str) -> User:
+    """After confirming a report by e-mail, the reporter may keep an account: the address is
+    already proven, so it is verified at once, and their earlier reports and alerts join it."""
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth.password_validation import validate_password
+
+    report = Report.objects.select_for_update().get(pk=report_id)
+    email = report.reporter_email
+    if report.reporter_id is not None or not email:
+        raise NotAllowed(str(_("This report already belongs to an account.")))
+    if User.objects.filter(email__iexact=email).exists():
+        raise NotAllowed(str(_("There is already an account for this address: log in instead.")))
+    validate_password(password, User(email=email))
+    user = User.objects.create_user(email, password, display_name=report.reporter_name)
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    Report.objects.filter(reporter__isnull=True, reporter_email=email).update(reporter=user)
+    Subscription.objects.filter(email=email, user__isnull=True).update(user=user)
+    return user
+
+
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def _check_reporter_may_change(report: Report, user: User) -> None:
+    if report.reporter_id is None or report.reporter_id != user.pk:
+        raise NotAllowed(str(_("Only the person who reported this can change it.")))
+    if report.state not in (ReportState.UNCONFIRMED, ReportState.OPEN):
+        raise NotAllowed(
+            str(_("This report can no longer be changed: the council is already working on it."))
+        )
+
+
+def _claim_photos(
+    tokens: Sequence[str], *, report: Report, update: ReportUpdate | None = None
+) -> None:
+    if not tokens:
+        return
+    limit = settings.FIXPOINT_PHOTOS_PER_REPORT
+    pending = ReportPhoto.objects.filter(upload_token__in=list(tokens), report__isnull=True)
+    if pending.count() > limit:
+        raise ValidationError({"photos": f"At most {limit} photos."})
+    pending.update(report=report, update=update, upload_token="")
 
 
 def _clean_text(title: str, description: str) -> tuple[str, str]:

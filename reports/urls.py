@@ -1,10 +1,31 @@
 from django.urls import path
 
-from . import views
+from . import feeds, json_views, mapdata, views
 
 app_name = "reports"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("reports/new/", views.report_new, name="new"),
+    path("reports/confirm/<str:token>/", views.report_confirm, name="confirm"),
+    path("reports/confirm/<str:token>/account/", views.confirmed_account, name="confirm-account"),
     path("reports/<str:ref>/", views.report_detail, name="detail"),
+    path("reports/<str:ref>/update/", views.report_update, name="update"),
+    path("reports/<str:ref>/support/", views.report_support, name="support"),
+    path("reports/<str:ref>/subscribe/", views.report_subscribe, name="subscribe"),
+    path("reports/<str:ref>/feed/", feeds.ReportFeed(), name="feed"),
+    path("alerts/", views.alerts, name="alerts"),
+    path("alerts/confirm/<str:token>/", views.alert_confirm, name="alert-confirm"),
+    path("alerts/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("my/reports/", views.my_reports, name="mine"),
+    path("my/reports/<str:ref>/edit/", views.report_edit, name="edit"),
+    path("my/reports/<str:ref>/withdraw/", views.report_withdraw, name="withdraw"),
+    path("my/hide-name/", views.hide_my_name, name="hide-name"),
+    path("locate.json", json_views.locate, name="locate-json"),
+    path("nearby.json", json_views.nearby, name="nearby-json"),
+    path("search.json", json_views.search, name="search-json"),
+    path("boundaries.json", json_views.boundaries, name="boundaries-json"),
+    path("photo-gps.json", json_views.photo_gps, name="photo-gps-json"),
+    path("map/list.json", json_views.viewport_list, name="map-list"),
+    path("map/reports.json", mapdata.viewport_json, name="map-reports"),
 ]

@@ -1,34 +1,55 @@
+"""Pages for citizens. Each view reads through selectors and writes through services."""
+
 from __future__ import annotations
 
+import secrets
+from typing import Any, cast
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.forms import ChoiceField
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
-from authorities.models import Authority
+from accounts.models import User
+from authorities import routing
+from authorities.models import Area, Authority, Category, CategoryQuestion
+from config.errors import ApplicationError
 
-from . import selectors
-from .models import ReportState
+from . import notifications, ratelimit, selectors, services
+from .forms import AlertForm, EmailForm, PasswordForm, ReportEditForm, ReportForm, UpdateForm
+from .models import Report, ReportPhoto, ReportState, Subscription, SubscriptionKind
+
+STATE_FILTERS = [("open", _("Open")), ("fixed", _("Fixed")), ("all", _("All"))]
+AGE_FILTERS = [
+    ("", _("Any time")),
+    ("7", _("Last week")),
+    ("30", _("Last month")),
+    ("365", _("Last year")),
+]
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    reports = selectors.public_reports()[:50]
-    counts = dict(
-        selectors.public_reports().order_by().values_list("state").annotate(n=Count("id"))
-    )
-    authorities = Authority.objects.filter(is_active=True).select_related("parent")
+    """The map. Without JavaScript it still lists the newest reports."""
+    categories = Category.objects.filter(is_active=True).order_by("group", "order", "name")
     return render(
         request,
         "reports/home.html",
         {
-            "reports": reports,
-            "state_counts": [
-                (label, counts.get(value, 0))
-                for value, label in ReportState.choices
-                if value in counts
-            ],
-            "authorities": authorities,
+            "reports": selectors.public_reports()[:20],
+            "categories": categories,
+            "state_filters": STATE_FILTERS,
+            "age_filters": AGE_FILTERS,
         },
     )
 
@@ -36,9 +57,502 @@ def home(request: HttpRequest) -> HttpResponse:
 def report_detail(request: HttpRequest, ref: str) -> HttpResponse:
     report = selectors.public_report_detail(ref.upper())
     if report is None:
-        raise Http404("No such public report.")
+        raise Http404(_("No such public report."))
     timeline = [c for c in report.history.all() if c.to_state != ReportState.UNCONFIRMED]
-    return render(request, "reports/report_detail.html", {"report": report, "timeline": timeline})
+    user = request.user if request.user.is_authenticated else None
+    return render(
+        request,
+        "reports/report_detail.html",
+        {
+            "report": report,
+            "timeline": timeline,
+            "update_form": UpdateForm(),
+            "email_form": EmailForm(),
+            "is_reporter": user is not None and report.reporter_id == user.pk,
+            "share_url": request.build_absolute_uri(report.get_absolute_url()),
+        },
+    )
+
+
+# --- Filing a report -----------------------------------------------------------------------------
+
+
+def report_new(request: HttpRequest) -> HttpResponse:
+    data = request.POST if request.method == "POST" else request.GET
+    point = _point(data)
+    if point is None:
+        return render(request, "reports/report_new.html", {"location": None, "point": None})
+    try:
+        location = routing.locate(*point)
+    except ApplicationError as exc:
+        return render(
+            request,
+            "reports/report_new.html",
+            {"location": None, "point": point, "outside": exc.message},
+        )
+    anonymous = not request.user.is_authenticated
+    questions = list(
+        CategoryQuestion.objects.filter(
+            category_id__in=[o.category.id for o in location.offers]
+        ).select_related("category")
+    )
+    form = ReportForm(
+        request.POST or None,
+        request.FILES or None,
+        location=location,
+        anonymous=anonymous,
+        questions=questions,
+        initial={"latitude": point[0], "longitude": point[1], "category": data.get("category", "")},
+    )
+    context: dict[str, Any] = {"form": form, "location": location, "point": point}
+    if request.method == "POST":
+        response = _file_report(request, form, location, context)
+        if response is not None:
+            return response
+    context["photos"] = _pending_photos(form)
+    return render(request, "reports/report_new.html", context)
+
+
+def _point(data: Any) -> tuple[float, float] | None:
+    try:
+        return float(data["latitude"]), float(data["longitude"])
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+def _file_report(
+    request: HttpRequest, form: ReportForm, location: routing.Location, context: dict[str, Any]
+) -> HttpResponse | None:
+    if not form.is_valid():
+        _keep_photos(request, form)
+        return None
+    tokens = _keep_photos(request, form)
+    if tokens is None:
+        return None
+    offer = next(
+        (o for o in location.offers if o.category.slug == form.cleaned_data["category"]), None
+    )
+    if offer is None:
+        form.add_error("category", _("Choose one of the categories offered here."))
+        return None
+    data = form.cleaned_data
+    if not data["confirm_new"]:
+        nearby = selectors.nearby_open_reports(
+            data["latitude"], data["longitude"], offer.category.id
+        )
+        if nearby:
+            context["nearby"] = nearby
+            form.data = cast(QueryDict, form.data).copy()
+            form.data["confirm_new"] = "True"
+            return None
+    if not _within_rate(request, data.get("email", "")):
+        form.add_error(
+            None,
+            _(
+                "You have sent several reports in a short time. Please wait "
+                "%(m)s minutes and try again; what you wrote is kept below."
+            )
+            % {"m": settings.FIXPOINT_REPORT_RATE_WINDOW_MINUTES},
+        )
+        return None
+    return _create(request, form, offer.category.id, tokens)
+
+
+def _create(
+    request: HttpRequest, form: ReportForm, category_id: int, tokens: list[str]
+) -> HttpResponse | None:
+    data = form.cleaned_data
+    user = request.user if request.user.is_authenticated else None
+    try:
+        report = services.report_create(
+            title=data["title"],
+            description=data["description"],
+            category=Category.objects.get(pk=category_id),
+            latitude=data["latitude"],
+            longitude=data["longitude"],
+            reporter=user,
+            reporter_name=data.get("name", ""),
+            reporter_email=data.get("email", ""),
+            show_name=data["show_name"],
+            extra=form.answers(category_id),
+            photo_tokens=tokens,
+        )
+    except ValidationError as exc:
+        _add_errors(form, exc)
+        return None
+    except ApplicationError as exc:
+        form.add_error(None, exc.message)
+        return None
+    if user is None:
+        return render(request, "reports/report_check_email.html", {"report": report})
+    messages.success(
+        request,
+        _("Thank you: your report is public and on its way to %(a)s.")
+        % {"a": report.authority.name},
+    )
+    return redirect(report)
+
+
+def _keep_photos(request: HttpRequest, form: ReportForm | UpdateForm) -> list[str] | None:
+    """Store new uploads at once, so a form shown again (for any reason) keeps them."""
+    tokens = [t for t in (form.data.get("photo_tokens") or "").split(",") if t]
+    files = request.FILES.getlist("photos")
+    if len(tokens) + len(files) > settings.FIXPOINT_PHOTOS_PER_REPORT:
+        form.add_error(
+            "photos", _("Attach at most %(n)s photos.") % {"n": settings.FIXPOINT_PHOTOS_PER_REPORT}
+        )
+        return None
+    ok = True
+    for upload in files:
+        try:
+            tokens.append(
+                services.photo_upload(upload=upload, token=secrets.token_hex(16)).upload_token
+            )
+        except ApplicationError as exc:
+            form.add_error("photos", f"{upload.name}: {exc.message}")
+            ok = False
+    form.data = cast(QueryDict, form.data).copy()
+    form.data["photo_tokens"] = ",".join(tokens)
+    return tokens if ok else None
+
+
+def _pending_photos(form: ReportForm | UpdateForm) -> list[ReportPhoto]:
+    tokens = [t for t in (form.data.get("photo_tokens") or "").split(",") if t]
+    return list(ReportPhoto.objects.filter(upload_token__in=tokens, report__isnull=True))
+
+
+def _within_rate(request: HttpRequest, email: str) -> bool:
+    limit = settings.FIXPOINT_REPORT_RATE
+    window = settings.FIXPOINT_REPORT_RATE_WINDOW_MINUTES * 60
+    who = f"user:{request.user.pk}" if request.user.is_authenticated else f"email:{email.lower()}"
+    by_ip = ratelimit.allow(
+        f"report:ip:{ratelimit.client_ip(request)}", limit=limit * 4, window_seconds=window
+    )
+    return ratelimit.allow(f"report:{who}", limit=limit, window_seconds=window) and by_ip
+
+
+def _add_errors(form: Any, exc: ValidationError) -> None:
+    fields = {"reporter_name": "name", "reporter_email": "email", "extra": None}
+    for field, errors in exc.message_dict.items():
+        target = fields.get(field, field)
+        form.add_error(target if target in form.fields else None, errors)
+
+
+@never_cache
+def report_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link from the confirmation e-mail: the report becomes public."""
+    try:
+        report_id = notifications.report_id_from_confirm_token(token)
+        report = Report.objects.get(pk=report_id)
+    except signing.SignatureExpired:
+        return render(request, "reports/confirm_failed.html", {"expired": True}, status=410)
+    except (signing.BadSignature, Report.DoesNotExist):
+        return render(request, "reports/confirm_failed.html", {"expired": False}, status=404)
+    if report.state == ReportState.UNCONFIRMED:
+        services.report_confirm(report_id=report.pk)
+        messages.success(request, _("Thank you: your report is confirmed and public."))
+    has_account = (
+        report.reporter_id is not None
+        or User.objects.filter(email__iexact=report.reporter_email).exists()
+    )
+    return render(
+        request,
+        "reports/report_confirmed.html",
+        {
+            "report": report,
+            "has_account": has_account,
+            "password_form": PasswordForm(),
+            "token": token,
+        },
+    )
+
+
+@require_POST
+def confirmed_account(request: HttpRequest, token: str) -> HttpResponse:
+    """Offered on the confirmation page: keep an account with the address just proven."""
+    try:
+        report = Report.objects.get(pk=notifications.report_id_from_confirm_token(token))
+    except (signing.BadSignature, Report.DoesNotExist):
+        raise Http404(_("This link is not valid.")) from None
+    form = PasswordForm(request.POST)
+    if form.is_valid():
+        try:
+            user = services.account_create_for_reporter(
+                report_id=report.pk, password=form.cleaned_data["password1"]
+            )
+        except ValidationError as exc:
+            form.add_error("password1", exc)
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, _("Your account is ready."))
+            return redirect("reports:mine")
+    return render(
+        request,
+        "reports/report_confirmed.html",
+        {"report": report, "has_account": False, "password_form": form, "token": token},
+        status=400,
+    )
+
+
+# --- Acting on a report --------------------------------------------------------------------------
+
+
+@require_POST
+def report_update(request: HttpRequest, ref: str) -> HttpResponse:
+    report = get_object_or_404(Report.objects.public(), ref=ref.upper())
+    if not request.user.is_authenticated:
+        messages.info(request, _("Log in (or sign up) to add an update."))
+        return redirect(f"{reverse('account_login')}?next={report.get_absolute_url()}")
+    form = UpdateForm(request.POST, request.FILES)
+    tokens = _keep_photos(request, form)
+    if form.is_valid() and tokens is not None:
+        try:
+            services.report_update_add(
+                report_id=report.pk,
+                author=request.user,
+                text=form.cleaned_data["text"],
+                opinion=form.cleaned_data["opinion"] or "",
+                show_name=form.cleaned_data["show_name"],
+                photo_tokens=tokens,
+            )
+        except (ValidationError, ApplicationError) as exc:
+            messages.error(request, _message(exc))
+        else:
+            messages.success(request, _("Thank you for your update."))
+            return redirect(report)
+    detail = selectors.public_report_detail(report.ref)
+    return render(
+        request,
+        "reports/report_detail.html",
+        {
+            "report": detail,
+            "update_form": form,
+            "email_form": EmailForm(),
+            "timeline": [c for c in detail.history.all() if c.to_state != "unconfirmed"]
+            if detail
+            else [],
+            "is_reporter": report.reporter_id == request.user.pk,
+            "photos": _pending_photos(form),
+            "share_url": request.build_absolute_uri(report.get_absolute_url()),
+        },
+        status=400,
+    )
+
+
+@require_POST
+def report_support(request: HttpRequest, ref: str) -> HttpResponse:
+    report = get_object_or_404(Report.objects.public(), ref=ref.upper())
+    user = request.user if request.user.is_authenticated else None
+    try:
+        added = services.support_add(
+            report_id=report.pk,
+            user=user,
+            email=request.POST.get("email", ""),
+        )
+    except (ValidationError, ApplicationError) as exc:
+        messages.error(request, _message(exc))
+    else:
+        messages.success(
+            request,
+            _("Thank you: your support is counted.")
+            if added
+            else _("You had already supported this report."),
+        )
+    return redirect(request.POST.get("next") or report.get_absolute_url())
+
+
+@require_POST
+def report_subscribe(request: HttpRequest, ref: str) -> HttpResponse:
+    report = get_object_or_404(Report.objects.public(), ref=ref.upper())
+    user = request.user if request.user.is_authenticated else None
+    email = user.email if user else request.POST.get("email", "")
+    try:
+        subscription = notifications.subscription_create(
+            email=email,
+            kind=SubscriptionKind.REPORT,
+            user=user,
+            report=report,
+        )
+    except (ValidationError, ApplicationError) as exc:
+        messages.error(request, _message(exc))
+    else:
+        messages.success(
+            request,
+            _("You will get an e-mail when this report changes.")
+            if subscription.is_confirmed
+            else _("Check your e-mail: follow the link we sent to start the alerts."),
+        )
+    return redirect(report)
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(str(m) for m in exc.messages)
+    return str(getattr(exc, "message", exc))
+
+
+# --- E-mail alerts -------------------------------------------------------------------------------
+
+
+def alerts(request: HttpRequest) -> HttpResponse:
+    user = request.user if request.user.is_authenticated else None
+    form = AlertForm(
+        request.POST or None,
+        initial={
+            "email": getattr(user, "email", ""),
+            "latitude": request.GET.get("lat"),
+            "longitude": request.GET.get("lon"),
+            "kind": "radius" if request.GET.get("lat") else "area",
+        },
+    )
+    cast(ChoiceField, form.fields["area"]).choices = [
+        ("", "—"),
+        *Area.objects.values_list("slug", "name"),
+    ]
+    cast(ChoiceField, form.fields["authority"]).choices = [
+        ("", "—"),
+        *Authority.objects.filter(is_active=True, boundary__isnull=False).values_list(
+            "slug", "name"
+        ),
+    ]
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            subscription = notifications.subscription_create(
+                email=data["email"],
+                kind=data["kind"],
+                user=user,
+                area=Area.objects.filter(slug=data["area"]).first()
+                if data["kind"] == "area"
+                else None,
+                authority=Authority.objects.filter(slug=data["authority"]).first()
+                if data["kind"] == "authority"
+                else None,
+                latitude=data["latitude"] if data["kind"] == "radius" else None,
+                longitude=data["longitude"] if data["kind"] == "radius" else None,
+                radius_m=data["radius_m"] if data["kind"] == "radius" else None,
+                frequency=data["frequency"],
+            )
+        except (ValidationError, ApplicationError) as exc:
+            form.add_error(None, _message(exc))
+        else:
+            return render(request, "reports/alert_created.html", {"subscription": subscription})
+    return render(request, "reports/alerts.html", {"form": form})
+
+
+@never_cache
+def alert_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    subscription = _subscription_from(token, "confirm")
+    notifications.subscription_confirm(subscription_id=subscription.pk)
+    return render(
+        request,
+        "reports/alert_status.html",
+        {
+            "subscription": subscription,
+            "confirmed": True,
+            "token": notifications.alert_token(subscription, "unsubscribe"),
+        },
+    )
+
+
+@never_cache
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """One click in the e-mail stops the alert (GET from people, POST from mail clients)."""
+    subscription = _subscription_from(token, "unsubscribe")
+    if request.method == "POST" and "resubscribe" in request.POST:
+        subscription = notifications.subscription_resubscribe(subscription_id=subscription.pk)
+        messages.success(request, _("Your alert is back on."))
+    else:
+        subscription = notifications.subscription_unsubscribe(subscription_id=subscription.pk)
+    return render(
+        request, "reports/alert_status.html", {"subscription": subscription, "token": token}
+    )
+
+
+def _subscription_from(token: str, action: str) -> Subscription:
+    try:
+        subscription_id = notifications.subscription_id_from_token(token, action)
+    except signing.BadSignature:
+        raise Http404(_("This link is not valid.")) from None
+    return get_object_or_404(
+        Subscription.objects.select_related("report", "area", "authority"), pk=subscription_id
+    )
+
+
+# --- My reports ----------------------------------------------------------------------------------
+
+
+@login_required
+def my_reports(request: HttpRequest) -> HttpResponse:
+    reports = (
+        Report.objects.filter(reporter=cast(User, request.user))
+        .with_related()
+        .annotate(support_count=Count("supports"))
+        .order_by("-created_at")
+    )
+    alerts = Subscription.objects.filter(
+        email=request.user.email,  # type: ignore[union-attr]
+        unsubscribed_at__isnull=True,
+    ).select_related("report", "area", "authority")
+    return render(
+        request,
+        "reports/my_reports.html",
+        {
+            "reports": reports,
+            "alerts": [(a, notifications.alert_token(a, "unsubscribe")) for a in alerts],
+        },
+    )
+
+
+@login_required
+def report_edit(request: HttpRequest, ref: str) -> HttpResponse:
+    report = get_object_or_404(Report, ref=ref.upper(), reporter=request.user)
+    form = ReportEditForm(
+        request.POST or None,
+        initial={
+            "title": report.title,
+            "description": report.description,
+            "show_name": report.show_name,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.report_edit(
+                report_id=report.pk,
+                user=request.user,  # type: ignore[arg-type]
+                **form.cleaned_data,
+            )
+        except (ValidationError, ApplicationError) as exc:
+            form.add_error(None, _message(exc))
+        else:
+            messages.success(request, _("Your report is updated."))
+            return redirect("reports:mine")
+    return render(request, "reports/report_edit.html", {"form": form, "report": report})
+
+
+@login_required
+@require_POST
+def report_withdraw(request: HttpRequest, ref: str) -> HttpResponse:
+    report = get_object_or_404(Report, ref=ref.upper(), reporter=request.user)
+    try:
+        services.report_withdraw(report_id=report.pk, user=request.user)  # type: ignore[arg-type]
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Your report is withdrawn."))
+    return redirect("reports:mine")
+
+
+@login_required
+@require_POST
+def hide_my_name(request: HttpRequest) -> HttpResponse:
+    count = services.user_hide_name(user=request.user)  # type: ignore[arg-type]
+    messages.success(
+        request, _("Your name is now hidden on everything you posted (%(n)s items).") % {"n": count}
+    )
+    return redirect("reports:mine")
 
 
 @never_cache

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.cache import cache as django_cache
 
 from accounts.models import User
 from authorities import routing
@@ -28,6 +29,7 @@ def _fresh_routing_index() -> None:
 @pytest.fixture(autouse=True)
 def _test_settings(settings: Any, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
+    django_cache.clear()  # rate limits and map tiles must not leak from one test into the next
     # Deliberately slow hashing protects real passwords; tests create hundreds of users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -233,3 +233,29 @@ def test_neighbourhoods_sharing_district_codes_do_not_overwrite_the_districts(ci
 
     assert Authority.objects.get(parent=city, kind="district", code="02").name == "Eixample"
     assert Authority.objects.filter(parent=city, kind="agency").count() == 73
+
+
+def test_neighbourhoods_import_as_named_areas_that_routing_can_name(city):
+    call_command(
+        "import_boundaries",
+        str(BARCELONA / "barris.geojson"),
+        "--name-field",
+        "NOM",
+        "--code-field",
+        "CODI_UA",
+        "--area-kind",
+        "neighbourhood",
+        "--parent",
+        "barcelona",
+        stdout=StringIO(),
+        stderr=StringIO(),
+    )
+
+    from authorities.models import Area
+
+    assert Area.objects.filter(kind="neighbourhood", authority=city).count() == 73
+    assert not Authority.objects.exclude(pk=city.pk).exists()
+    area = routing.get_index().area_at(41.3817, 2.1716)  # La Boqueria
+    assert area is not None and area.name == "el Raval"
+    raval = Area.objects.get(name="el Raval")
+    assert routing.get_index().area_at(raval.latitude, raval.longitude).slug == raval.slug

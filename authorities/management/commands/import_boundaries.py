@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from authorities.exceptions import BoundaryImportError
 from authorities.models import Authority, AuthorityKind
-from authorities.services import BoundaryFeature, boundaries_import
+from authorities.services import BoundaryFeature, areas_import, boundaries_import
 
 WGS84_NAMES = {
     "urn:ogc:def:crs:OGC:1.3:CRS84",
@@ -35,6 +35,11 @@ class Command(BaseCommand):
             default=None,
             help="default: district under a parent, council otherwise",
         )
+        parser.add_argument(
+            "--area-kind",
+            help="import named areas of this kind (e.g. neighbourhood) instead of authorities; "
+            "--parent then names the authority they lie in",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         data = _read_collection(Path(options["path"]))
@@ -47,15 +52,21 @@ class Command(BaseCommand):
             if total >= 50 and (done % step == 0 or done == total):
                 self.stderr.write(f"  {done}/{total} features")
 
+        area_kind = options["area_kind"]
         try:
-            summary = boundaries_import(
-                features=features, parent=parent, kind=kind, progress=progress
-            )
+            if area_kind:
+                summary = areas_import(
+                    features=features, kind=area_kind, authority=parent, progress=progress
+                )
+            else:
+                summary = boundaries_import(
+                    features=features, parent=parent, kind=kind, progress=progress
+                )
         except BoundaryImportError as exc:
             raise CommandError(f"Nothing imported: {exc.message}") from exc
         self.stdout.write(
-            f"{len(features)} features: {summary.created} authorities created, "
-            f"{summary.updated} updated, {summary.repaired} boundaries repaired."
+            f"{len(features)} features: {summary.created} {'areas' if area_kind else 'authorities'}"
+            f" created, {summary.updated} updated, {summary.repaired} boundaries repaired."
         )
 
 

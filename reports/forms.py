@@ -1,0 +1,191 @@
+"""Forms for citizens. They only collect and check input; services do the writing."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from authorities.models import CategoryQuestion, QuestionDatatype
+from authorities.routing import Location
+
+from .models import Frequency, Opinion
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class PhotosField(forms.FileField):
+    """Up to FIXPOINT_PHOTOS_PER_REPORT files; each is checked by reports.photos later."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        attrs = {"accept": "image/jpeg,image/png,image/webp", "multiple": True}
+        super().__init__(widget=MultipleFileInput(attrs=attrs), required=False, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        limit = settings.FIXPOINT_PHOTOS_PER_REPORT
+        if len(files) > limit:
+            raise forms.ValidationError(_("Attach at most %(n)s photos.") % {"n": limit})
+        return [super(PhotosField, self).clean(f, initial) for f in files]
+
+
+class ReportForm(forms.Form):
+    latitude = forms.FloatField(widget=forms.HiddenInput, min_value=-90, max_value=90)
+    longitude = forms.FloatField(widget=forms.HiddenInput, min_value=-180, max_value=180)
+    category = forms.ChoiceField(label=_("Category"))
+    title = forms.CharField(
+        label=_("Title"),
+        max_length=150,
+        help_text=_("A few words, e.g. “Deep pothole by the school”."),
+    )
+    description = forms.CharField(
+        label=_("What is the problem?"), max_length=5000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    photos = PhotosField(label=_("Photos (up to 3: JPEG, PNG or WebP)"))
+    photo_tokens = forms.CharField(widget=forms.HiddenInput, required=False)
+    show_name = forms.BooleanField(label=_("Show my name publicly"), required=False)
+    name = forms.CharField(label=_("Your name"), max_length=100, required=False)
+    email = forms.EmailField(
+        label=_("Your e-mail"),
+        required=False,
+        help_text=_("We send you a link to confirm the report. It is never shown publicly."),
+    )
+    confirm_new = forms.BooleanField(widget=forms.HiddenInput, required=False)
+
+    def __init__(
+        self,
+        *args: Any,
+        location: Location | None,
+        anonymous: bool,
+        questions: list[CategoryQuestion],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.location, self.anonymous = location, anonymous
+        cast(forms.ChoiceField, self.fields["category"]).choices = _grouped_choices(location)
+        self.questions = questions
+        for question in questions:
+            self.fields[_question_field(question)] = _field_for(question)
+        if anonymous:
+            self.fields["name"].required = True
+            self.fields["email"].required = True
+        else:
+            del self.fields["name"], self.fields["email"]
+
+    def answers(self, category_id: int) -> dict[str, Any]:
+        return {
+            q.code: self.cleaned_data.get(_question_field(q))
+            for q in self.questions
+            if q.category_id == category_id
+        }
+
+    def question_fields(self) -> list[tuple[CategoryQuestion, forms.BoundField]]:
+        return [(q, self[_question_field(q)]) for q in self.questions]
+
+
+def _grouped_choices(location: Location | None) -> list[Any]:
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for offer in location.offers if location else ():
+        groups.setdefault(offer.category.group, []).append(
+            (offer.category.slug, offer.category.name)
+        )
+    return [("", _("Choose a category")), *groups.items()]
+
+
+def _question_field(question: CategoryQuestion) -> str:
+    return f"q_{question.category_id}_{question.code}"
+
+
+def _field_for(question: CategoryQuestion) -> forms.Field:
+    # Required-ness is checked by the service for the chosen category only.
+    common: dict[str, Any] = {
+        "label": question.label,
+        "required": False,
+        "help_text": question.help_text,
+    }
+    choices = [(v["key"], v["name"]) for v in question.values if isinstance(v, dict)]
+    if question.datatype == QuestionDatatype.SINGLEVALUELIST:
+        return forms.ChoiceField(choices=[("", "—"), *choices], **common)
+    if question.datatype == QuestionDatatype.MULTIVALUELIST:
+        return forms.MultipleChoiceField(
+            choices=choices, widget=forms.CheckboxSelectMultiple, **common
+        )
+    if question.datatype == QuestionDatatype.NUMBER:
+        return forms.CharField(widget=forms.NumberInput, **common)
+    if question.datatype == QuestionDatatype.DATETIME:
+        return forms.CharField(
+            widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), **common
+        )
+    if question.datatype == QuestionDatatype.TEXT:
+        return forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), **common)
+    return forms.CharField(max_length=200, **common)
+
+
+class UpdateForm(forms.Form):
+    text = forms.CharField(
+        label=_("Your update"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    opinion = forms.ChoiceField(label=_("Is it fixed?"), choices=Opinion.choices, required=False)
+    photos = PhotosField(label=_("Photos (optional)"))
+    photo_tokens = forms.CharField(widget=forms.HiddenInput, required=False)
+    show_name = forms.BooleanField(label=_("Show my name publicly"), required=False)
+
+
+class EmailForm(forms.Form):
+    email = forms.EmailField(label=_("Your e-mail"))
+
+
+class AlertForm(forms.Form):
+    KIND_CHOICES = [
+        ("area", _("New reports in a neighbourhood")),
+        ("authority", _("New reports in a district")),
+        ("radius", _("New reports near a point")),
+    ]
+    kind = forms.ChoiceField(
+        label=_("Alert me about"), choices=KIND_CHOICES, widget=forms.RadioSelect
+    )
+    area = forms.ChoiceField(label=_("Neighbourhood"), required=False)
+    authority = forms.ChoiceField(label=_("District"), required=False)
+    latitude = forms.FloatField(label=_("Latitude"), required=False, min_value=-90, max_value=90)
+    longitude = forms.FloatField(
+        label=_("Longitude"), required=False, min_value=-180, max_value=180
+    )
+    radius_m = forms.IntegerField(
+        label=_("Within (metres)"), required=False, initial=500, min_value=50, max_value=5000
+    )
+    frequency = forms.ChoiceField(
+        label=_("How often"),
+        choices=Frequency.choices,
+        initial=Frequency.IMMEDIATE,
+        widget=forms.RadioSelect,
+    )
+    email = forms.EmailField(label=_("Your e-mail"))
+
+
+class ReportEditForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=150)
+    description = forms.CharField(
+        label=_("What is the problem?"), max_length=5000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    show_name = forms.BooleanField(label=_("Show my name publicly"), required=False)
+
+
+class PasswordForm(forms.Form):
+    password1 = forms.CharField(
+        label=_("Choose a password"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label=_("The same password again"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("password1") != data.get("password2"):
+            raise forms.ValidationError(_("The two passwords differ."))
+        return data

@@ -1,0 +1,477 @@
+"""E-mail to citizens: confirmation links, alerts and report updates, through an outbox.
+
+Every e-mail is a Notification row written in the transaction that caused it. After commit a
+Celery task sends it; `send_due_notifications` (Celery beat, every minute) sends whatever is still
+pending, so a lost task or a mail server that was down delays an e-mail but never loses it. Daily
+digest alerts are held and folded into one e-mail per address by `compose_daily_digests`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import smtplib
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from authorities.models import Area, Authority
+
+from .exceptions import NotAllowed
+from .models import (
+    Frequency,
+    Notification,
+    NotificationStatus,
+    Report,
+    ReportState,
+    ReportStateChange,
+    ReportUpdate,
+    Subscription,
+    SubscriptionKind,
+)
+
+logger = logging.getLogger(__name__)
+
+CONFIRM_SALT = "fixpoint.report-confirm"
+ALERT_SALT = "fixpoint.alert"
+MAX_ATTEMPTS = 8
+EARTH_RADIUS_M = 6_371_000
+
+
+# --- Signed links --------------------------------------------------------------------------------
+
+
+def report_confirm_token(report: Report) -> str:
+    return signing.dumps({"r": report.pk}, salt=CONFIRM_SALT)
+
+
+def report_id_from_confirm_token(token: str) -> int:
+    """Raises signing.BadSignature (or its SignatureExpired) for a bad or stale link."""
+    max_age = timedelta(hours=settings.FIXPOINT_UNCONFIRMED_TTL_HOURS)
+    return int(signing.loads(token, salt=CONFIRM_SALT, max_age=max_age)["r"])
+
+
+def alert_token(subscription: Subscription, action: str) -> str:
+    return signing.dumps({"s": subscription.pk, "a": action}, salt=ALERT_SALT)
+
+
+def subscription_id_from_token(token: str, action: str) -> int:
+    data = signing.loads(token, salt=ALERT_SALT)
+    if data.get("a") != action:
+        raise signing.BadSignature("wrong action")
+    return int(data["s"])
+
+
+def absolute(path: str) -> str:
+    return f"{settings.FIXPOINT_BASE_URL}{path}"
+
+
+# --- Subscriptions ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def subscription_create(
+    *,
+    email: str,
+    kind: str,
+    user: User | None = None,
+    report: Report | None = None,
+    area: Area | None = None,
+    authority: Authority | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    radius_m: int | None = None,
+    frequency: str = Frequency.IMMEDIATE,
+) -> Subscription:
+    """Subscribe an address. A signed-in person's own address is trusted at once; any other
+    address must click a confirmation link first, so nobody can sign up someone else."""
+    email = _clean_email(email)
+    target = {"report": report, "area": area, "authority": authority}
+    _check_target(kind, target, latitude, longitude, radius_m)
+    existing = _active_twin(email, kind, target, latitude, longitude, radius_m)
+    if existing is not None:
+        return existing
+    trusted = user is not None and user.email.lower() == email
+    subscription = Subscription.objects.create(
+        email=email,
+        user=user if trusted else None,
+        kind=kind,
+        frequency=frequency,
+        latitude=latitude,
+        longitude=longitude,
+        radius_m=radius_m,
+        is_confirmed=trusted,
+        **target,
+    )
+    if not trusted:
+        _enqueue_subscription_confirmation(subscription)
+    return subscription
+
+
+def subscription_confirm(*, subscription_id: int) -> Subscription:
+    subscription = Subscription.objects.get(pk=subscription_id)
+    if not subscription.is_confirmed:
+        subscription.is_confirmed = True
+        subscription.save(update_fields=["is_confirmed"])
+    return subscription
+
+
+def subscription_unsubscribe(*, subscription_id: int) -> Subscription:
+    subscription = Subscription.objects.get(pk=subscription_id)
+    if subscription.unsubscribed_at is None:
+        subscription.unsubscribed_at = timezone.now()
+        subscription.save(update_fields=["unsubscribed_at"])
+    return subscription
+
+
+def subscription_resubscribe(*, subscription_id: int) -> Subscription:
+    subscription = Subscription.objects.get(pk=subscription_id)
+    subscription.unsubscribed_at = None
+    subscription.save(update_fields=["unsubscribed_at"])
+    return subscription
+
+
+def _clean_email(email: str) -> str:
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": _("Enter a valid e-mail address.")}) from None
+    return email
+
+
+def _check_target(
+    kind: str, target: dict[str, Any], lat: float | None, lon: float | None, radius: int | None
+) -> None:
+    needed: dict[str, Any] = {
+        SubscriptionKind.REPORT: target["report"],
+        SubscriptionKind.AREA: target["area"],
+        SubscriptionKind.AUTHORITY: target["authority"],
+        SubscriptionKind.RADIUS: None if None in (lat, lon, radius) else True,
+    }
+    if kind not in needed:
+        raise ValidationError({"kind": _("Choose what to be alerted about.")})
+    if needed[kind] is None:
+        raise ValidationError({"kind": _("Say which report or place the alert is for.")})
+    if kind == SubscriptionKind.RADIUS and not 50 <= (radius or 0) <= 5000:
+        raise ValidationError({"radius_m": _("Choose a distance between 50 m and 5 km.")})
+    report = target["report"]
+    if report is not None and not report.is_public:
+        raise NotAllowed(_("This report is not public."))
+
+
+def _active_twin(
+    email: str,
+    kind: str,
+    target: dict[str, Any],
+    lat: float | None,
+    lon: float | None,
+    radius: int | None,
+) -> Subscription | None:
+    return Subscription.objects.filter(
+        email=email,
+        kind=kind,
+        unsubscribed_at__isnull=True,
+        latitude=lat,
+        longitude=lon,
+        radius_m=radius,
+        **target,
+    ).first()
+
+
+# --- What happens to reports -------------------------------------------------------------------
+
+
+def send_report_confirmation(report: Report) -> Notification:
+    """The link that makes an anonymous report public."""
+    link = absolute(reverse("reports:confirm", args=[report_confirm_token(report)]))
+    body = render_to_string(
+        "emails/report_confirm.txt",
+        {"report": report, "link": link, "hours": settings.FIXPOINT_UNCONFIRMED_TTL_HOURS},
+    )
+    return _enqueue(
+        report.reporter_email, "report_confirm", _("Confirm your report"), body, report=report
+    )
+
+
+def on_state_change(report: Report, change: ReportStateChange) -> None:
+    """Receiver: tell subscribers about public changes, and areas about new public reports."""
+    if report.state in (ReportState.UNCONFIRMED, ReportState.SPAM):
+        if change.from_state == "" and report.state == ReportState.UNCONFIRMED:
+            send_report_confirmation(report)
+        return
+    if change.from_state in ("", ReportState.UNCONFIRMED):
+        _subscribe_reporter(report)
+        _alert_areas(report)
+        return
+    _tell_report_subscribers(report, change=change, exclude=change.actor)
+
+
+def on_update(update: ReportUpdate) -> None:
+    _tell_report_subscribers(update.report, update=update, exclude=update.author)
+
+
+def _subscribe_reporter(report: Report) -> None:
+    email = report.reporter.email if report.reporter else report.reporter_email
+    if (
+        email
+        and not Subscription.objects.filter(
+            email=email, kind=SubscriptionKind.REPORT, report=report
+        ).exists()
+    ):
+        # The reporter proved the address (account or confirmation link): no second opt-in.
+        Subscription.objects.create(
+            email=email, user=report.reporter, kind="report", report=report, is_confirmed=True
+        )
+
+
+def _tell_report_subscribers(
+    report: Report,
+    *,
+    change: ReportStateChange | None = None,
+    update: ReportUpdate | None = None,
+    exclude: User | None = None,
+) -> None:
+    subscribers = Subscription.objects.filter(
+        kind=SubscriptionKind.REPORT,
+        report=report,
+        is_confirmed=True,
+        unsubscribed_at__isnull=True,
+    ).select_related("report")
+    for subscription in subscribers:
+        if exclude is not None and subscription.email == exclude.email.lower():
+            continue
+        body = _render_alert(
+            "emails/report_update.txt",
+            subscription,
+            {"report": report, "change": change, "update": update},
+        )
+        _enqueue(
+            subscription.email,
+            "report_update",
+            _("Update on your report: %(title)s") % {"title": report.title}
+            if subscription.user_id == report.reporter_id and report.reporter_id
+            else _("Update: %(title)s") % {"title": report.title},
+            body,
+            report=report,
+            subscription=subscription,
+        )
+
+
+def _alert_areas(report: Report) -> None:
+    for subscription in _area_subscribers(report):
+        body = _render_alert("emails/new_report.txt", subscription, {"report": report})
+        held = subscription.frequency == Frequency.DAILY
+        _enqueue(
+            subscription.email,
+            "new_report",
+            _("New report near you: %(title)s") % {"title": report.title},
+            body,
+            report=report,
+            subscription=subscription,
+            held=held,
+        )
+
+
+def _area_subscribers(report: Report) -> list[Subscription]:
+    places = Q(kind=SubscriptionKind.AUTHORITY, authority_id=report.authority_id)
+    if report.area_id:
+        places |= Q(kind=SubscriptionKind.AREA, area_id=report.area_id)
+    # Radius alerts: a bounding-box prefilter in SQL (5 km at most), then the exact distance.
+    box = 5000 / 111_000
+    places |= Q(
+        kind=SubscriptionKind.RADIUS,
+        latitude__range=(report.latitude - box, report.latitude + box),
+        longitude__range=(report.longitude - box * 2, report.longitude + box * 2),
+    )
+    active = Subscription.objects.filter(places, is_confirmed=True, unsubscribed_at__isnull=True)
+    return [
+        s
+        for s in active
+        if s.kind != SubscriptionKind.RADIUS
+        or distance_m(report.latitude, report.longitude, s.latitude or 0, s.longitude or 0)
+        <= (s.radius_m or 0)
+    ]
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine), plenty precise at street scale."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+def _render_alert(template: str, subscription: Subscription, context: dict[str, Any]) -> str:
+    unsubscribe = absolute(
+        reverse("reports:unsubscribe", args=[alert_token(subscription, "unsubscribe")])
+    )
+    return render_to_string(
+        template,
+        {
+            **context,
+            "subscription": subscription,
+            "unsubscribe": unsubscribe,
+            "base_url": settings.FIXPOINT_BASE_URL,
+        },
+    )
+
+
+def _enqueue_subscription_confirmation(subscription: Subscription) -> None:
+    link = absolute(reverse("reports:alert-confirm", args=[alert_token(subscription, "confirm")]))
+    body = render_to_string(
+        "emails/alert_confirm.txt", {"subscription": subscription, "link": link}
+    )
+    _enqueue(
+        subscription.email,
+        "alert_confirm",
+        _("Confirm your e-mail alert"),
+        body,
+        subscription=subscription,
+    )
+
+
+def _enqueue(
+    to: str,
+    kind: str,
+    subject: str,
+    body: str,
+    *,
+    report: Report | None = None,
+    subscription: Subscription | None = None,
+    held: bool = False,
+) -> Notification:
+    unsubscribe = ""
+    if subscription is not None and kind not in ("alert_confirm",):
+        unsubscribe = absolute(
+            reverse("reports:unsubscribe", args=[alert_token(subscription, "unsubscribe")])
+        )
+    notification = Notification.objects.create(
+        to_email=to,
+        kind=kind,
+        subject=subject[:200],
+        body=body,
+        report=report,
+        subscription=subscription,
+        unsubscribe_url=unsubscribe,
+        status=NotificationStatus.HELD if held else NotificationStatus.PENDING,
+    )
+    if not held:
+        transaction.on_commit(lambda: _schedule(notification.pk))
+    return notification
+
+
+def _schedule(notification_id: int) -> None:
+    from .tasks import send_notification
+
+    try:
+        send_notification.delay(notification_id)
+    except Exception:  # the broker is down: the row stays pending and the re-drive sends it
+        logger.warning(
+            "Could not queue notification %s; it will be re-driven", notification_id, exc_info=True
+        )
+
+
+# --- Sending -------------------------------------------------------------------------------------
+
+
+def notification_send(*, notification_id: int) -> bool:
+    """Send one pending e-mail. Returns True when it went out (now or before)."""
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(pk=notification_id, status=NotificationStatus.PENDING)
+            .first()
+        )
+        if notification is None:  # already sent, held, or being sent by another worker
+            return Notification.objects.filter(pk=notification_id, status="sent").exists()
+        try:
+            _deliver(notification)
+        except (smtplib.SMTPException, OSError) as exc:
+            _failed(notification, exc)
+            return False
+        notification.status, notification.sent_at = NotificationStatus.SENT, timezone.now()
+        notification.attempts += 1
+        notification.save(update_fields=["status", "sent_at", "attempts"])
+        return True
+
+
+def notifications_send_due(*, now: datetime | None = None, limit: int = 500) -> int:
+    """The re-drive: send pending e-mails whose time has come. Returns how many went out."""
+    due = Notification.objects.filter(
+        status=NotificationStatus.PENDING, send_after__lte=now or timezone.now()
+    ).values_list("pk", flat=True)[:limit]
+    return sum(notification_send(notification_id=pk) for pk in list(due))
+
+
+def digests_compose(*, now: datetime | None = None) -> int:
+    """Fold each daily alert's held e-mails into one digest. Returns how many digests."""
+    now = now or timezone.now()
+    held = Notification.objects.filter(status=NotificationStatus.HELD).select_related(
+        "report", "subscription"
+    )
+    by_alert: dict[int | None, list[Notification]] = {}
+    for notification in held.order_by("created_at"):
+        by_alert.setdefault(notification.subscription_id, []).append(notification)
+    for items in by_alert.values():
+        with transaction.atomic():
+            _compose_digest(items[0].to_email, items, now)
+    return len(by_alert)
+
+
+def _compose_digest(email: str, items: list[Notification], now: datetime) -> None:
+    ids = [n.pk for n in items]
+    locked = Notification.objects.select_for_update().filter(pk__in=ids, status="held")
+    if locked.count() != len(ids):  # another beat run got here first
+        return
+    reports = [n.report for n in items if n.report is not None and n.report.is_public]
+    body = render_to_string(
+        "emails/digest.txt",
+        {"reports": reports, "items": items, "base_url": settings.FIXPOINT_BASE_URL},
+    )
+    _enqueue(
+        email,
+        "digest",
+        _("%(count)s new reports near you") % {"count": len(reports)},
+        body,
+        subscription=items[-1].subscription,
+    )
+    locked.update(status=NotificationStatus.DIGESTED, sent_at=now)
+
+
+def _deliver(notification: Notification) -> None:
+    headers = {}
+    if notification.unsubscribe_url:
+        # RFC 8058: mail clients show an unsubscribe button that works with one click.
+        headers["List-Unsubscribe"] = f"<{notification.unsubscribe_url}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    EmailMessage(
+        subject=notification.subject,
+        body=notification.body,
+        to=[notification.to_email],
+        headers=headers,
+    ).send()
+
+
+def _failed(notification: Notification, exc: Exception) -> None:
+    notification.attempts += 1
+    notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    if notification.attempts >= MAX_ATTEMPTS:
+        notification.status = NotificationStatus.FAILED
+    # Exponential backoff: 1, 2, 4 ... minutes, at most a day.
+    delay = min(2 ** (notification.attempts - 1), 24 * 60)
+    notification.send_after = timezone.now() + timedelta(minutes=delay)
+    notification.save(update_fields=["attempts", "last_error", "status", "send_after"])
+    logger.warning("E-mail %s failed (attempt %s): %s", notification.pk, notification.attempts, exc)

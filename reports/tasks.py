@@ -1,0 +1,29 @@
+"""Background work: each task takes ids (or nothing), calls one service, and is safe to repeat."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import notifications, services
+
+
+@shared_task(ignore_result=True)
+def send_notification(notification_id: int) -> None:
+    # No Celery retry: a failed send is rescheduled on its row and re-driven from there.
+    notifications.notification_send(notification_id=notification_id)
+
+
+@shared_task(ignore_result=True)
+def send_due_notifications() -> int:
+    return notifications.notifications_send_due()
+
+
+@shared_task(ignore_result=True)
+def compose_daily_digests() -> int:
+    return notifications.digests_compose()
+
+
+@shared_task(ignore_result=True)
+def expire_unconfirmed_reports() -> int:
+    services.photo_discard_stale()
+    return services.report_expire_unconfirmed()

@@ -1,0 +1,219 @@
+/* Fixpoint home map: reports for the visible viewport (clusters far out), filters, list, search,
+   "use my location", and click-to-report. Works without tiles: nothing here needs a base map. */
+(function () {
+  "use strict";
+  var CFG = window.FIXPOINT;
+  var STATE_COLOURS = {
+    open: "#c62828", verified: "#b26a00", in_progress: "#1565c0", fixed: "#2e7d32",
+    closed: "#546e7a", duplicate: "#78909c", not_responsible: "#78909c"
+  };
+
+  function qs(id) { return document.getElementById(id); }
+
+  function filterParams() {
+    var form = qs("map-filters");
+    var params = new URLSearchParams();
+    var category = form.elements.category.value;
+    var state = form.querySelector("input[name=state]:checked").value;
+    var age = form.elements.age.value;
+    if (category) { params.set("category", category); }
+    if (state) { params.set("state", state); }
+    if (age) { params.set("age", age); }
+    return params;
+  }
+
+  function bboxParam(map) {
+    var b = map.getBounds();
+    return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]
+      .map(function (v) { return v.toFixed(6); }).join(",");
+  }
+
+  function getJSON(url) {
+    return fetch(url, { headers: { Accept: "application/json" } }).then(function (r) {
+      if (!r.ok) { throw new Error("HTTP " + r.status); }
+      return r.json();
+    });
+  }
+
+  function clusterIcon(count) {
+    var size = count < 10 ? 30 : count < 100 ? 36 : count < 1000 ? 44 : 52;
+    return L.divIcon({
+      className: "cluster-icon", iconSize: [size, size],
+      html: "<span>" + (count >= 10000 ? Math.round(count / 1000) + "k" : count) + "</span>"
+    });
+  }
+
+  function escapeHtml(text) {
+    var div = document.createElement("div");
+    div.textContent = text == null ? "" : String(text);
+    return div.innerHTML;
+  }
+
+  function drawReports(map, layer, data) {
+    layer.clearLayers();
+    (data.features || []).forEach(function (f) {
+      var ll = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
+      var p = f.properties;
+      if (p.cluster) {
+        var m = L.marker(ll, { icon: clusterIcon(p.count), keyboard: true,
+          title: p.count + " " + CFG.strings.reports });
+        m.on("click", function () { map.setView(ll, Math.min(map.getZoom() + 2, 19)); });
+        layer.addLayer(m);
+      } else {
+        var pin = L.circleMarker(ll, { radius: 8, weight: 2, color: "#fff", fillOpacity: 0.95,
+          fillColor: STATE_COLOURS[p.state] || "#555" });
+        pin.bindPopup('<a href="' + escapeHtml(p.url) + '">' + escapeHtml(p.title) + "</a><br>" +
+          escapeHtml(p.state_label || p.state));
+        pin.feature = f;
+        layer.addLayer(pin);
+      }
+    });
+  }
+
+  function drawList(data) {
+    var list = qs("report-list");
+    list.innerHTML = "";
+    (data.reports || []).forEach(function (r) {
+      var li = document.createElement("li");
+      li.innerHTML = '<a href="' + escapeHtml(r.url) + '">' + escapeHtml(r.title) + "</a> " +
+        '<span class="state state-' + escapeHtml(r.state) + '">' + escapeHtml(r.state_label) +
+        "</span> " + '<span class="meta">' + escapeHtml(r.category) + " · " +
+        escapeHtml(r.created) + "</span>";
+      list.appendChild(li);
+    });
+    qs("list-status").textContent = data.reports && data.reports.length ?
+      CFG.strings.showing + " " + data.reports.length + " / " + data.total : CFG.strings.none;
+  }
+
+  function refresher(map, layer) {
+    var pending = 0;
+    return function refresh() {
+      var ticket = ++pending;
+      var params = filterParams();
+      params.set("bbox", bboxParam(map));
+      params.set("zoom", map.getZoom());
+      getJSON(CFG.reportsUrl + "?" + params).then(function (data) {
+        if (ticket === pending) { drawReports(map, layer, data); }
+      }).catch(function () { /* keep what is shown; the next move retries */ });
+      var c = map.getCenter();
+      params.set("sort", qs("list-sort").value);
+      params.set("lat", c.lat.toFixed(6));
+      params.set("lon", c.lng.toFixed(6));
+      getJSON(CFG.listUrl + "?" + params).then(function (data) {
+        if (ticket === pending) { drawList(data); }
+      }).catch(function () { /* idem */ });
+    };
+  }
+
+  function addBoundaries(map) {
+    getJSON(CFG.boundariesUrl).then(function (data) {
+      var layer = L.geoJSON(data, {
+        style: function (f) {
+          return { color: f.properties.kind === "council" ? "#0b3d6e" : "#5c6bc0",
+            weight: f.properties.kind === "council" ? 3 : 1.5, fillOpacity: 0.03 };
+        },
+        interactive: false
+      }).addTo(map);
+      L.control.layers(null, (function () { var o = {}; o[CFG.strings.boundaries] = layer; return o; })(),
+        { collapsed: false }).addTo(map);
+    }).catch(function () {});
+  }
+
+  function reportHere(map) {
+    var marker = null;
+    map.on("click", function (e) { place(e.latlng); });
+    function place(latlng) {
+      if (marker) { marker.setLatLng(latlng); } else {
+        marker = L.marker(latlng, { draggable: true, title: CFG.strings.reportHere }).addTo(map);
+        marker.on("dragend", function () { popup(marker.getLatLng()); });
+      }
+      popup(latlng);
+    }
+    function popup(latlng) {
+      var url = CFG.newUrl + "?latitude=" + latlng.lat.toFixed(6) + "&longitude=" + latlng.lng.toFixed(6);
+      marker.bindPopup('<a class="button" id="report-here" href="' + url + '">' +
+        escapeHtml(CFG.strings.reportHere) + "</a>").openPopup();
+    }
+    return place;
+  }
+
+  function search(map, place) {
+    var box = qs("search-box"), results = qs("search-results"), timer = null;
+    box.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(run, 250);
+    });
+    box.form.addEventListener("submit", function (e) { e.preventDefault(); run(); });
+    function run() {
+      var q = box.value.trim();
+      if (q.length < 2) { results.hidden = true; return; }
+      getJSON(CFG.searchUrl + "?q=" + encodeURIComponent(q)).then(function (data) {
+        results.innerHTML = "";
+        data.places.forEach(function (p) {
+          results.appendChild(item(p.name + (p.kind ? " (" + p.kind + ")" : ""), function () {
+            map.fitBounds([[p.bbox[1], p.bbox[0]], [p.bbox[3], p.bbox[2]]]);
+          }));
+        });
+        data.reports.forEach(function (r) {
+          results.appendChild(item(r.title + " · " + r.state, function () {
+            map.setView([r.lat, r.lon], 18);
+          }, r.url));
+        });
+        if (!results.children.length) { results.appendChild(item(CFG.strings.noPlace)); }
+        results.hidden = false;
+      });
+    }
+    function item(text, onChoose, href) {
+      var li = document.createElement("li");
+      var el = document.createElement(href ? "a" : onChoose ? "button" : "span");
+      el.textContent = text;
+      if (href) { el.href = href; }
+      if (onChoose) {
+        el.addEventListener("click", function (e) {
+          if (href) { e.preventDefault(); }
+          onChoose(); results.hidden = true;
+        });
+      }
+      li.appendChild(el);
+      return li;
+    }
+  }
+
+  function locateMe(map, place) {
+    qs("locate-me").addEventListener("click", function () {
+      var hint = qs("map-hint");
+      if (!navigator.geolocation) { hint.textContent = CFG.strings.noLocation; return; }
+      hint.textContent = CFG.strings.locating;
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        var ll = L.latLng(pos.coords.latitude, pos.coords.longitude);
+        map.setView(ll, 17);
+        place(ll);
+        hint.textContent = "";
+      }, function () { hint.textContent = CFG.strings.noLocation; }, { timeout: 10000 });
+    });
+  }
+
+  window.fixpointHomeMap = function (map) {
+    var hasTiles = false;
+    map.eachLayer(function (l) { if (l instanceof L.TileLayer) { hasTiles = true; } });
+    if (!hasTiles) { map.getContainer().classList.add("no-tiles"); }
+    var layer = L.layerGroup().addTo(map);
+    var refresh = refresher(map, layer);
+    addBoundaries(map);
+    var place = reportHere(map);
+    search(map, place);
+    locateMe(map, place);
+    map.on("moveend", refresh);
+    var form = qs("map-filters");
+    form.addEventListener("change", refresh);
+    qs("list-sort").addEventListener("change", refresh);
+    qs("hide-fixed").addEventListener("click", function () {
+      var pressed = this.getAttribute("aria-pressed") !== "true";
+      this.setAttribute("aria-pressed", pressed ? "true" : "false");
+      form.querySelector("input[name=state][value=" + (pressed ? "open" : "all") + "]").checked = true;
+      refresh();
+    });
+    window.fixpointMap = map;  // for tests and for people poking at the page
+    refresh();
+  };
+})();
