@@ -27,7 +27,7 @@ from authorities.models import Authority, AuthorityKind, Category, CategoryQuest
 from authorities.services import BoundaryFeature
 
 from . import services
-from .models import Opinion, Report, ReportState
+from .models import Notification, Opinion, Report, ReportState
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "authorities" / "data" / "barcelona"
 CITY_SLUG = "barcelona"
@@ -298,6 +298,8 @@ def demo_load(
         progress(f"Creating {reports} demo reports...")
         with transaction.atomic():
             summary.reports_created = _load_reports(reports, seed, categories, staff)
+            # The demo's people are invented: nobody is waiting for these e-mails.
+            Notification.objects.all().delete()
     return summary
 
 
