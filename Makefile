@@ -6,7 +6,7 @@ PORT   ?= 8000
 # Local development runs with DEBUG on unless you say otherwise (production never uses make run).
 RUN_ENV := DEBUG=$${DEBUG:-true}
 
-.PHONY: run install dev test lint format bench clean
+.PHONY: run install dev test lint format bench screenshots clean
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Fixpoint needs Python 3.11 or newer: run make PYTHON=python3.11 ...")'
@@ -33,6 +33,9 @@ run: install
 
 test: dev
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+screenshots: dev
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest -q tests/browser
 
 lint: dev
 	$(VENV)/bin/ruff format --check .
