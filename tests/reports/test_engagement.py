@@ -131,3 +131,23 @@ def test_a_report_records_its_neighbourhood(barcelona):
     report = factories.report(barcelona.pavement, 41.4036, 2.1744)  # Sagrada Família
 
     assert report.area is not None and report.area.name == "la Sagrada Família"
+
+
+def test_the_expiry_command_reports_what_it_deleted(tiny_city, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    factories.report(
+        tiny_city.pothole,
+        *tiny_city.WEST,
+        reporter_name="Ana",
+        reporter_email="ana@example.org",
+        at=timezone.now() - timedelta(days=10),
+    )
+    out = StringIO()
+
+    call_command("expire_unconfirmed", stdout=out)
+
+    assert "1 unconfirmed reports and 0 unused photos deleted." in out.getvalue()
+    assert not Report.objects.exists()
