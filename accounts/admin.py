@@ -1,9 +1,13 @@
-from django.contrib import admin
+from typing import Any
+
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from .forms import UserCreationForm, UserEditForm
-from .models import User
+from .models import ApiClient, User
+from .services import api_client_create
 
 
 @admin.register(User)
@@ -32,3 +36,29 @@ class UserAdmin(BaseUserAdmin):
             },
         ),
     )
+
+
+@admin.register(ApiClient)
+class ApiClientAdmin(admin.ModelAdmin):
+    list_display = ("name", "prefix", "scope", "user", "is_active", "created_at", "last_used_at")
+    list_filter = ("scope", "is_active")
+    search_fields = ("name", "prefix", "user__email")
+    list_select_related = ("user",)
+    readonly_fields = ("prefix", "created_at", "last_used_at")
+    raw_id_fields = ("user",)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return ("name", "scope", "user")
+        return ("name", "prefix", "scope", "user", "is_active", "created_at", "last_used_at")
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if change:
+            # Only the name, scope, user and active flag change here; the key never does.
+            super().save_model(request, obj, form, change)
+            return
+        client, key = api_client_create(name=obj.name, scope=obj.scope, user=obj.user)
+        obj.pk, obj.prefix = client.pk, client.prefix
+        messages.warning(
+            request, f"The key of {client.name} is {key} — copy it now: it is shown only once."
+        )

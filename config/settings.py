@@ -41,8 +41,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "leaflet",
     "allauth",
     "allauth.account",
@@ -230,11 +232,39 @@ LEAFLET_CONFIG = {
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.api_auth.ApiKeyAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticatedOrReadOnly",
+        "accounts.api_auth.WriteScope",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "accounts.api_auth.VisitorRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+        "accounts.api_auth.ClientRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_RATE_ANON", default="120/min"),
+        "user": env.str("API_RATE_USER", default="600/min"),
+        "client": env.str("API_RATE_CLIENT", default="1200/min"),
+    },
+    "EXCEPTION_HANDLER": "config.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Fixpoint API",
-    "DESCRIPTION": "Report street problems and follow them to a fix.",
+    "DESCRIPTION": (
+        "Report street problems and follow them to a fix. Authenticate with a personal token "
+        "(`Authorization: Token <token>`, from POST /api/v1/auth/token/) or an API key "
+        "(`X-API-Key: <key>`). Errors are always `{\"error\": {\"code\", \"message\"}}`."
+    ),
     "VERSION": "1.0.0",
+    # Served from the drf-spectacular-sidecar package: the docs page needs no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Fixpoint -------------------------------------------------------------------------------

@@ -69,18 +69,20 @@ def nearby_open_reports(
 
 
 def search_reports(text: str, limit: int = 10) -> list[Report]:
-    """Free-text search over public reports: PostgreSQL full-text, or every word on SQLite."""
-    reports = public_reports()
-    found: QuerySet[Report]
+    """The newest public reports matching the text."""
+    found = search_reports_queryset(public_reports(), text)
+    return list(found.order_by("-created_at")[:limit])
+
+
+def search_reports_queryset(reports: QuerySet[Report], text: str) -> QuerySet[Report]:
+    """Free-text search: PostgreSQL full-text (GIN-indexed), or every word with LIKE on SQLite."""
     if connection.vendor == "postgresql":
         vector = SearchVector("title", "description", config="simple")
         query = SearchQuery(text, config="simple", search_type="websearch")
-        found = reports.annotate(search=vector).filter(search=query)
-    else:
-        found = reports
-        for word in text.split()[:8]:
-            found = found.filter(Q(title__icontains=word) | Q(description__icontains=word))
-    return list(found.order_by("-created_at")[:limit])
+        return reports.annotate(search=vector).filter(search=query)
+    for word in text.split()[:8]:
+        reports = reports.filter(Q(title__icontains=word) | Q(description__icontains=word))
+    return reports
 
 
 def search_places(text: str, limit: int = 8) -> list[Area | Authority]:

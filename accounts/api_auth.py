@@ -1,0 +1,84 @@
+"""API authentication: personal tokens for people, API keys for third-party programs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle
+
+from .models import ApiClient, User
+from .services import api_client_for_key
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """`X-API-Key: <key>`. request.user is the client's user (or anonymous), request.auth the
+    ApiClient, so permissions can check the client's scope."""
+
+    header = "HTTP_X_API_KEY"
+
+    def authenticate(self, request: Request) -> tuple[Any, ApiClient] | None:
+        key = request.META.get(self.header, "")
+        if not key:
+            return None
+        client = api_client_for_key(key)
+        if client is None:
+            raise exceptions.AuthenticationFailed(_("Unknown or inactive API key."))
+        user: User | Any = client.user
+        if user is None:
+            from django.contrib.auth.models import AnonymousUser
+
+            user = AnonymousUser()
+        return user, client
+
+    def authenticate_header(self, request: Request) -> str:
+        return "X-API-Key"
+
+
+class ClientRateThrottle(SimpleRateThrottle):
+    """Limits per API key (rate "client"), whoever the key acts for."""
+
+    scope = "client"
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        if not isinstance(request.auth, ApiClient):
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
+
+
+class VisitorRateThrottle(AnonRateThrottle):
+    """Limits per IP address for requests with neither an account nor an API key."""
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        if isinstance(request.auth, ApiClient):
+            return None
+        return super().get_cache_key(request, view)
+
+
+class WriteScope(BasePermission):
+    """A read-only API key may not change anything, even if it acts for a user."""
+
+    message = _("This API key is read-only.")
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        client = request.auth
+        return (
+            request.method in SAFE_METHODS
+            or not isinstance(client, ApiClient)
+            or (client.can_write)
+        )
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    """Documents X-API-Key in the OpenAPI schema (drf-spectacular finds it by target_class)."""
+
+    target_class = "accounts.api_auth.ApiKeyAuthentication"
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "apiKey", "in": "header", "name": "X-API-Key"}

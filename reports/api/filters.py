@@ -1,0 +1,74 @@
+"""Query parameters of GET /api/v1/reports/."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import django_filters
+from django.db.models import QuerySet
+from rest_framework.exceptions import ValidationError
+
+from reports.models import Report, ReportState
+from reports.selectors import search_reports_queryset
+
+
+def _floats(value: str, count: int, name: str) -> list[float]:
+    try:
+        numbers = [float(v) for v in value.split(",")]
+    except ValueError:
+        numbers = []
+    if len(numbers) != count or not all(math.isfinite(n) for n in numbers):
+        raise ValidationError({name: f"Expected {count} comma-separated numbers."})
+    return numbers
+
+
+class ReportFilter(django_filters.FilterSet):
+    state = django_filters.BaseInFilter(
+        field_name="state",
+        help_text="One or more states, comma-separated: " + ", ".join(ReportState.values),
+    )
+    category = django_filters.CharFilter(field_name="category__slug", help_text="Category slug")
+    authority = django_filters.CharFilter(field_name="authority__slug", help_text="Authority slug")
+    created_since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_until = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="lt")
+    bbox = django_filters.CharFilter(
+        method="filter_bbox", help_text="west,south,east,north in degrees"
+    )
+    near = django_filters.CharFilter(
+        method="filter_near", help_text="lat,lon; with radius (metres, default 500)"
+    )
+    radius = django_filters.NumberFilter(method="filter_noop", help_text="Metres around near")
+    q = django_filters.CharFilter(
+        method="filter_text", help_text="Free text in title or description"
+    )
+
+    class Meta:
+        model = Report
+        fields: list[str] = []
+
+    def filter_bbox(self, queryset: QuerySet[Report], name: str, value: str) -> QuerySet[Report]:
+        west, south, east, north = _floats(value, 4, "bbox")
+        if not (west < east and south < north):
+            raise ValidationError({"bbox": "Expected west < east and south < north."})
+        return queryset.filter(latitude__range=(south, north), longitude__range=(west, east))
+
+    def filter_near(self, queryset: QuerySet[Report], name: str, value: str) -> QuerySet[Report]:
+        lat, lon = _floats(value, 2, "near")
+        radius = float(self.data.get("radius") or 500)
+        if not 0 < radius <= 50_000:
+            raise ValidationError({"radius": "Between 1 and 50,000 metres."})
+        dlat = radius / 111_000
+        dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
+        # A bounding box is exact enough at street scale and lets the index do the work.
+        return queryset.filter(
+            latitude__range=(lat - dlat, lat + dlat), longitude__range=(lon - dlon, lon + dlon)
+        )
+
+    def filter_noop(self, queryset: QuerySet[Report], name: str, value: Any) -> QuerySet[Report]:
+        return queryset
+
+    def filter_text(self, queryset: QuerySet[Report], name: str, value: str) -> QuerySet[Report]:
+        return search_reports_queryset(queryset, value) if value.strip() else queryset

@@ -1,0 +1,179 @@
+"""What the native API reads and writes. Output serializers only read; writes go to services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from authorities.models import Authority, Category, CategoryQuestion
+from reports.models import Report, ReportState, ReportStateChange, ReportUpdate
+
+
+class QuestionSerializer(serializers.ModelSerializer[CategoryQuestion]):
+    class Meta:
+        model = CategoryQuestion
+        fields = ("code", "label", "help_text", "datatype", "required", "values", "order")
+
+
+class CategorySerializer(serializers.ModelSerializer[Category]):
+    questions = QuestionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Category
+        fields = ("slug", "name", "group", "description", "icon", "colour", "questions")
+
+
+class AuthorityRefSerializer(serializers.Serializer[Any]):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+
+
+class AuthoritySerializer(serializers.ModelSerializer[Authority]):
+    # "parent" is also an attribute of every DRF field: the stubs cannot tell them apart.
+    parent: serializers.SlugRelatedField[Authority] = serializers.SlugRelatedField(  # type: ignore[assignment]
+        slug_field="slug", read_only=True
+    )
+
+    class Meta:
+        model = Authority
+        fields = ("slug", "name", "kind", "parent", "email", "phone", "website")
+
+
+class AuthorityWithBoundarySerializer(AuthoritySerializer):
+    class Meta(AuthoritySerializer.Meta):
+        fields = (*AuthoritySerializer.Meta.fields, "boundary")  # type: ignore[assignment]
+
+
+class HistorySerializer(serializers.ModelSerializer[ReportStateChange]):
+    """The public side of a state change: never the internal note or who on the staff."""
+
+    class Meta:
+        model = ReportStateChange
+        fields = ("from_state", "to_state", "actor_kind", "public_note", "created_at")
+
+
+class UpdateSerializer(serializers.ModelSerializer[ReportUpdate]):
+    author = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ReportUpdate
+        fields = ("id", "text", "opinion", "author", "created_at")
+
+    def get_author(self, obj: ReportUpdate) -> str | None:
+        return obj.author_name if obj.show_name and obj.author_name else None
+
+
+class ReportSerializer(serializers.ModelSerializer[Report]):
+    category: serializers.SlugRelatedField[Category] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    authority = AuthorityRefSerializer(read_only=True)
+    reporter = serializers.CharField(source="public_reporter_name", read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Report
+        fields = (
+            "id",
+            "ref",
+            "title",
+            "description",
+            "category",
+            "latitude",
+            "longitude",
+            "authority",
+            "state",
+            "extra",
+            "reporter",
+            "created_at",
+            "updated_at",
+            "confirmed_at",
+            "sent_at",
+            "verified_at",
+            "fixed_at",
+            "closed_at",
+            "url",
+        )
+
+    def get_url(self, obj: Report) -> str:
+        request = self.context.get("request")
+        path = obj.get_absolute_url()
+        return request.build_absolute_uri(path) if request else path
+
+
+class ReportDetailSerializer(ReportSerializer):
+    history = serializers.SerializerMethodField()
+    updates = UpdateSerializer(many=True, read_only=True)
+    supporters = serializers.IntegerField(source="support_count", read_only=True)
+    duplicate_of: serializers.SlugRelatedField[Report] = serializers.SlugRelatedField(
+        slug_field="ref", read_only=True
+    )
+
+    class Meta(ReportSerializer.Meta):
+        fields = (  # type: ignore[assignment]
+            *ReportSerializer.Meta.fields,
+            "supporters",
+            "duplicate_of",
+            "history",
+            "updates",
+        )
+
+    def get_history(self, obj: Report) -> list[dict[str, Any]]:
+        public = [c for c in obj.history.all() if c.to_state != ReportState.UNCONFIRMED]
+        return HistorySerializer(public, many=True).data  # type: ignore[return-value]
+
+
+class ReportCreateSerializer(serializers.Serializer[Any]):
+    title = serializers.CharField(max_length=150)
+    description = serializers.CharField(max_length=5000)
+    category = serializers.SlugField()
+    latitude = serializers.FloatField(min_value=-90, max_value=90)
+    longitude = serializers.FloatField(min_value=-180, max_value=180)
+    extra = serializers.DictField(required=False, default=dict)
+    show_name = serializers.BooleanField(required=False, default=False)
+
+
+class UpdateCreateSerializer(serializers.Serializer[Any]):
+    text = serializers.CharField(max_length=5000)
+    opinion = serializers.ChoiceField(
+        choices=["", "fixed", "still_a_problem"], required=False, default=""
+    )
+    show_name = serializers.BooleanField(required=False, default=False)
+
+
+class TransitionSerializer(serializers.Serializer[Any]):
+    state = serializers.ChoiceField(choices=ReportState.choices)
+    public_note = serializers.CharField(required=False, default="", allow_blank=True)
+    internal_note = serializers.CharField(required=False, default="", allow_blank=True)
+    duplicate_of = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="Reference or id of the original report",
+    )
+
+
+class LocateSerializer(serializers.Serializer[Any]):
+    class CategoryOfferSerializer(serializers.Serializer[Any]):
+        slug = serializers.CharField()
+        name = serializers.CharField()
+        group = serializers.CharField()
+        authority = AuthorityRefSerializer()
+
+    class LocatedAuthoritySerializer(serializers.Serializer[Any]):
+        slug = serializers.CharField()
+        name = serializers.CharField()
+        kind = serializers.CharField()
+
+    authorities = LocatedAuthoritySerializer(many=True)
+    categories = CategoryOfferSerializer(many=True)
+
+
+class StatsSerializer(serializers.Serializer[Any]):
+    authority = serializers.CharField()
+    total = serializers.IntegerField()
+    by_state = serializers.DictField(child=serializers.IntegerField())
+    fixed_last_30_days = serializers.IntegerField()
+    median_days_to_fix = serializers.FloatField(allow_null=True)
+    supporters = serializers.IntegerField()

@@ -1,0 +1,16 @@
+from django.urls import include, path
+from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import DefaultRouter
+
+from . import views
+
+router = DefaultRouter()
+router.register("reports", views.ReportViewSet, basename="report")
+router.register("categories", views.CategoryViewSet, basename="category")
+router.register("authorities", views.AuthorityViewSet, basename="authority")
+
+urlpatterns = [
+    path("locate", views.LocateView.as_view(), name="api-locate"),
+    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("", include(router.urls)),
+]

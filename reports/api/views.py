@@ -1,0 +1,255 @@
+"""The native REST API (/api/v1/). Views validate input and call services or selectors."""
+
+from __future__ import annotations
+
+import statistics
+from datetime import timedelta
+from typing import Any, cast
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User
+from authorities import routing
+from authorities.models import Authority, Category
+from reports import services
+from reports.models import Report, ReportState, ReportStateChange, ReportUpdate
+
+from . import serializers as s
+from .filters import ReportFilter
+from .renderers import GeoJSONRenderer
+
+COORDINATE = [
+    OpenApiParameter("lat", OpenApiTypes.DOUBLE, required=True, description="WGS84 latitude"),
+    OpenApiParameter("lon", OpenApiTypes.DOUBLE, required=True, description="WGS84 longitude"),
+]
+
+
+class ReportPagination(CursorPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+    ordering = ("-created_at", "-id")
+
+
+class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Public reports (never unconfirmed or spam). Filing, updates, support and staff state
+    changes are POST actions; every write goes through the same services as the website."""
+
+    filter_backends = (DjangoFilterBackend, OrderingFilter)
+    filterset_class = ReportFilter
+    ordering_fields = ("created_at", "updated_at")
+    pagination_class = ReportPagination
+    renderer_classes = (JSONRenderer, GeoJSONRenderer, BrowsableAPIRenderer)
+
+    def get_queryset(self) -> QuerySet[Report]:
+        reports = Report.objects.public().select_related("category", "authority", "reporter")
+        if self.action != "retrieve":
+            return reports
+        visible = ReportUpdate.objects.filter(is_hidden=False)
+        return (
+            reports.select_related("duplicate_of")
+            .annotate(support_count=Count("supports"))
+            .prefetch_related(
+                Prefetch(
+                    "history", queryset=ReportStateChange.objects.order_by("created_at", "id")
+                ),
+                Prefetch("updates", queryset=visible),
+            )
+        )
+
+    def get_serializer_class(self) -> Any:
+        return s.ReportDetailSerializer if self.action == "retrieve" else s.ReportSerializer
+
+    @extend_schema(request=s.ReportCreateSerializer, responses={201: s.ReportDetailSerializer})
+    def create(self, request: Request) -> Response:
+        """File a report, routed from its location and category exactly as on the website."""
+        data = _valid(s.ReportCreateSerializer, request)
+        category = Category.objects.filter(slug=data["category"], is_active=True).first()
+        if category is None:
+            return _error("unknown_category", f"There is no category {data['category']!r}.")
+        report = services.report_create(
+            title=data["title"],
+            description=data["description"],
+            category=category,
+            latitude=data["latitude"],
+            longitude=data["longitude"],
+            reporter=cast(User, request.user),
+            show_name=data["show_name"],
+            extra=data["extra"],
+        )
+        return self._detail(report.pk, status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.UpdateCreateSerializer, responses={201: s.UpdateSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    def updates(self, request: Request, pk: str) -> Response:
+        """Add a citizen's update (from the reporter, "fixed"/"still_a_problem" move the report)."""
+        report = self.get_object()
+        data = _valid(s.UpdateCreateSerializer, request)
+        update = services.report_update_add(
+            report_id=report.pk,
+            author=cast(User, request.user),
+            text=data["text"],
+            opinion=data["opinion"],
+            show_name=data["show_name"],
+        )
+        return Response(s.UpdateSerializer(update).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    def support(self, request: Request, pk: str) -> Response:
+        """Add my "me too" to an open report; counted once per person."""
+        report = self.get_object()
+        added = services.support_add(report_id=report.pk, user=cast(User, request.user))
+        total = report.supports.count()
+        return Response({"added": added, "supporters": total})
+
+    @extend_schema(request=s.TransitionSerializer, responses={200: s.ReportDetailSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    def transition(self, request: Request, pk: str) -> Response:
+        """Staff of the report's authority change its state, with a public and/or internal note.
+        Anyone else gets 403 and nothing changes; a move the lifecycle does not allow gets 409."""
+        report = self.get_object()
+        data = _valid(s.TransitionSerializer, request)
+        original = _find_report(data["duplicate_of"]) if data["duplicate_of"] else None
+        services.report_transition(
+            report_id=report.pk,
+            to_state=data["state"],
+            actor=cast(User, request.user),
+            public_note=data["public_note"],
+            internal_note=data["internal_note"],
+            duplicate_of_id=original.pk if original else None,
+        )
+        return self._detail(report.pk, status.HTTP_200_OK)
+
+    def _detail(self, pk: int, code: int) -> Response:
+        self.action = "retrieve"
+        report = self.get_queryset().get(pk=pk)
+        return Response(
+            s.ReportDetailSerializer(report, context={"request": self.request}).data, status=code
+        )
+
+
+class LocateView(APIView):
+    """Who covers a point (most local first) and who receives each category there."""
+
+    permission_classes = (AllowAny,)
+
+    @extend_schema(parameters=COORDINATE, responses={200: s.LocateSerializer})
+    def get(self, request: Request) -> Response:
+        lat, lon = _coordinate(request, "lat"), _coordinate(request, "lon")
+        location = routing.locate(lat, lon)
+        return Response(
+            {
+                "authorities": [
+                    {"slug": a.slug, "name": a.name, "kind": a.kind} for a in location.authorities
+                ],
+                "categories": [
+                    {
+                        "slug": o.category.slug,
+                        "name": o.category.name,
+                        "group": o.category.group,
+                        "authority": {"slug": o.authority.slug, "name": o.authority.name},
+                    }
+                    for o in location.offers
+                ],
+            }
+        )
+
+
+class CategoryViewSet(viewsets.ReadOnlyModelViewSet[Category]):
+    """Categories (kinds of problem) with their extra questions."""
+
+    queryset = Category.objects.filter(is_active=True).prefetch_related("questions")
+    serializer_class = s.CategorySerializer
+    lookup_field = "slug"
+    pagination_class = None
+
+
+class AuthorityViewSet(viewsets.ReadOnlyModelViewSet[Authority]):
+    """Authorities; `?boundary=1` adds each one's GeoJSON boundary."""
+
+    queryset = Authority.objects.filter(is_active=True).select_related("parent")
+    lookup_field = "slug"
+    pagination_class = None
+
+    def get_serializer_class(self) -> Any:
+        wants = self.request.query_params.get("boundary") in ("1", "true", "yes")
+        return s.AuthorityWithBoundarySerializer if wants else s.AuthoritySerializer
+
+    @extend_schema(parameters=[OpenApiParameter("boundary", OpenApiTypes.BOOL)])
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(responses={200: s.StatsSerializer})
+    @action(detail=True, methods=["get"])
+    def stats(self, request: Request, slug: str) -> Response:
+        """Public statistics of one authority's reports."""
+        authority = self.get_object()
+        return Response(_stats(authority))
+
+
+def _stats(authority: Authority) -> dict[str, Any]:
+    reports = Report.objects.public().filter(authority=authority)
+    by_state = dict(reports.order_by().values_list("state").annotate(n=Count("id")))
+    since = timezone.now() - timedelta(days=30)
+    fixes = (
+        reports.filter(fixed_at__isnull=False, confirmed_at__isnull=False)
+        .filter(fixed_at__gte=timezone.now() - timedelta(days=365))
+        .values_list("confirmed_at", "fixed_at")
+    )
+    days = [
+        (fixed - confirmed).total_seconds() / 86400
+        for confirmed, fixed in fixes
+        if fixed and confirmed
+    ]
+    return {
+        "authority": authority.slug,
+        "total": sum(by_state.values()),
+        "by_state": {
+            state: by_state.get(state, 0)
+            for state in ReportState.values
+            if state not in ("unconfirmed", "spam")
+        },
+        "fixed_last_30_days": reports.filter(fixed_at__gte=since).count(),
+        "median_days_to_fix": round(statistics.median(days), 2) if days else None,
+        "supporters": reports.aggregate(n=Count("supports"))["n"],
+    }
+
+
+def _valid(serializer_class: Any, request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return cast(dict[str, Any], serializer.validated_data)
+
+
+def _coordinate(request: Request, name: str) -> float:
+    from config.errors import ApplicationError
+
+    try:
+        return float(request.query_params[name])
+    except (KeyError, ValueError):
+        raise ApplicationError(f"Give {name} as a number.") from None
+
+
+def _find_report(text: str) -> Report | None:
+    query = Q(ref=text.strip().upper())
+    if text.strip().isdigit():
+        query |= Q(pk=int(text))
+    return Report.objects.filter(query).first()
+
+
+def _error(code: str, message: str) -> Response:
+    return Response({"error": {"code": code, "message": message}}, status=400)

@@ -1,0 +1,287 @@
+"""Contract tests of the native REST API (/api/v1/)."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.services import api_client_create
+from reports import services
+from reports.models import Report, ReportState
+from tests import factories
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+def test_locate_answers_like_the_locate_command(barcelona, api):
+    data = api.get("/api/v1/locate", {"lat": 41.4036, "lon": 2.1744}).json()
+
+    assert [a["slug"] for a in data["authorities"]] == ["eixample", "barcelona"]
+    assert {c["slug"]: c["authority"]["slug"] for c in data["categories"]} == {
+        "pavement": "eixample",
+        "waste-collection": "barcelona",
+    }
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "code"),
+    [
+        ({"lat": 41.35, "lon": 2.25}, 422, "no_authority_here"),
+        ({"lat": "x", "lon": 2.1}, 400, "error"),
+        ({"lat": 95, "lon": 2.1}, 400, "invalid_location"),
+        ({}, 400, "error"),
+    ],
+)
+def test_locate_errors_have_one_shape_and_never_a_500(barcelona, api, params, status, code):
+    response = api.get("/api/v1/locate", params)
+
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code and response.json()["error"]["message"]
+
+
+def test_the_list_shows_only_public_reports_with_filters(tiny_city, api):
+    west = factories.report(
+        tiny_city.pothole, *tiny_city.WEST, title="West hole", description="by the fountain"
+    )
+    factories.report(tiny_city.bins, *tiny_city.EAST, title="East bin")
+    factories.report(
+        tiny_city.pothole,
+        *tiny_city.WEST,
+        title="Secret",
+        reporter_name="A",
+        reporter_email="a@example.org",
+    )
+    services.report_transition(
+        report_id=west.pk, to_state=ReportState.VERIFIED, actor=tiny_city.west_staff
+    )
+
+    def titles(**params: object) -> list[str]:
+        return sorted(r["title"] for r in api.get("/api/v1/reports/", params).json()["results"])
+
+    assert titles() == ["East bin", "West hole"]
+    assert titles(state="verified") == ["West hole"]
+    assert titles(state="open,verified") == ["East bin", "West hole"]
+    assert titles(category="bins") == ["East bin"]
+    assert titles(authority="west") == ["West hole"]
+    assert titles(bbox="1.0,10.0,1.1,10.1") == ["West hole"]
+    assert titles(near="10.05,1.15", radius=1000) == ["East bin"]
+    assert titles(q="fountain") == ["West hole"]
+    assert titles(created_since="2000-01-01T00:00:00Z") == ["East bin", "West hole"]
+    assert titles(created_until="2000-01-01T00:00:00Z") == []
+
+
+def test_bad_filters_are_a_400_with_the_field_named(tiny_city, api):
+    for params, field in (
+        ({"bbox": "1,2"}, "bbox"),
+        ({"near": "a,b"}, "near"),
+        ({"created_since": "yesterday"}, "created_since"),
+    ):
+        response = api.get("/api/v1/reports/", params)
+        assert response.status_code == 400, params
+        assert field in response.json()["error"]["fields"]
+
+
+def test_cursor_pagination_walks_every_report_once_with_fixed_queries(
+    tiny_city, api, django_assert_num_queries
+):
+    for n in range(7):
+        factories.report(tiny_city.pothole, *tiny_city.WEST, title=f"Hole {n}")
+    seen: list[str] = []
+    url: str | None = "/api/v1/reports/?page_size=3"
+    while url:
+        with django_assert_num_queries(1):
+            page = api.get(url).json()
+        seen += [r["ref"] for r in page["results"]]
+        url = page["next"]
+
+    assert len(seen) == 7 == len(set(seen))
+
+
+def test_geojson_output_on_request(tiny_city, api):
+    factories.report(tiny_city.pothole, *tiny_city.WEST)
+
+    by_param = api.get("/api/v1/reports/", {"format": "geojson"})
+    by_header = api.get("/api/v1/reports/", HTTP_ACCEPT="application/geo+json")
+
+    for response in (by_param, by_header):
+        data = response.json()
+        assert response["Content-Type"].startswith("application/geo+json")
+        assert data["type"] == "FeatureCollection"
+        assert data["features"][0]["geometry"]["coordinates"] == [1.05, 10.05]
+
+
+def test_detail_has_public_history_and_updates_but_no_internal_notes(tiny_city, api):
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    services.report_transition(
+        report_id=report.pk,
+        to_state=ReportState.VERIFIED,
+        actor=tiny_city.west_staff,
+        public_note="Seen",
+        internal_note="crew B",
+    )
+    services.report_update_add(
+        report_id=report.pk, author=factories.UserFactory.create(), text="Still deep"
+    )
+
+    data = api.get(f"/api/v1/reports/{report.pk}/").json()
+
+    assert [h["to_state"] for h in data["history"]] == ["open", "verified"]
+    assert data["history"][1]["public_note"] == "Seen"
+    assert "crew B" not in str(data)
+    assert [u["text"] for u in data["updates"]] == ["Still deep"]
+    assert data["authority"] == {"slug": "west", "name": "West"}
+
+
+def test_a_token_user_files_a_report_routed_like_the_website(tiny_city, api):
+    factories.UserFactory.create(email="ana@example.org", password="pw-for-tests")
+    token = api.post(
+        "/api/v1/auth/token/", {"username": "ana@example.org", "password": "pw-for-tests"}
+    ).json()["token"]
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+
+    response = api.post(
+        "/api/v1/reports/",
+        {
+            "title": "Hole",
+            "description": "Deep",
+            "category": "pothole",
+            "latitude": 10.05,
+            "longitude": 1.15,
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201
+    report = Report.objects.get(pk=response.json()["id"])
+    assert report.authority == tiny_city.east and report.state == ReportState.OPEN
+    assert response.json()["authority"]["slug"] == "east"
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "code"),
+    [
+        ({"category": "pothole", "latitude": 50.0, "longitude": 1.0}, 422, "no_authority_here"),
+        ({"category": "graffiti", "latitude": 10.05, "longitude": 1.05}, 400, "unknown_category"),
+        (
+            {"category": "pothole", "latitude": 10.05, "longitude": 1.05, "title": ""},
+            400,
+            "invalid",
+        ),
+        ({"category": "pothole", "latitude": "north", "longitude": 1.05}, 400, "invalid"),
+    ],
+)
+def test_bad_reports_are_refused_with_a_clear_error_and_nothing_stored(
+    tiny_city, api, payload, status, code
+):
+    api.force_authenticate(factories.UserFactory.create())
+
+    response = api.post(
+        "/api/v1/reports/", {"title": "Hole", "description": "Deep", **payload}, format="json"
+    )
+
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+    assert not Report.objects.exists()
+
+
+def test_anonymous_clients_and_read_only_keys_cannot_file(tiny_city, api):
+    payload = {
+        "title": "Hole",
+        "description": "Deep",
+        "category": "pothole",
+        "latitude": 10.05,
+        "longitude": 1.05,
+    }
+    assert api.post("/api/v1/reports/", payload, format="json").status_code in (401, 403)
+
+    _, read_key = api_client_create(
+        name="newsroom", scope="read", user=factories.UserFactory.create()
+    )
+    api.credentials(HTTP_X_API_KEY=read_key)
+    refused = api.post("/api/v1/reports/", payload, format="json")
+    assert refused.status_code == 403 and refused.json()["error"]["message"]
+
+    _, write_key = api_client_create(
+        name="city app", scope="write", user=factories.UserFactory.create()
+    )
+    api.credentials(HTTP_X_API_KEY=write_key)
+    assert api.post("/api/v1/reports/", payload, format="json").status_code == 201
+
+    api.credentials(HTTP_X_API_KEY="fp_wrong")
+    assert api.get("/api/v1/reports/").status_code == 401
+
+
+def test_updates_and_support_through_the_api(tiny_city, api):
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    api.force_authenticate(factories.UserFactory.create())
+
+    update = api.post(
+        f"/api/v1/reports/{report.pk}/updates/", {"text": "Still there"}, format="json"
+    )
+    first = api.post(f"/api/v1/reports/{report.pk}/support/")
+    again = api.post(f"/api/v1/reports/{report.pk}/support/")
+
+    assert update.status_code == 201 and update.json()["text"] == "Still there"
+    assert first.json() == {"added": True, "supporters": 1}
+    assert again.json() == {"added": False, "supporters": 1}
+
+
+def test_only_staff_of_the_authority_may_transition(tiny_city, api):
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    url = f"/api/v1/reports/{report.pk}/transition/"
+
+    api.force_authenticate(tiny_city.east_staff)
+    other = api.post(url, {"state": "verified"}, format="json")
+    api.force_authenticate(tiny_city.west_staff)
+    illegal = api.post(url, {"state": "unconfirmed"}, format="json")
+    done = api.post(
+        url, {"state": "verified", "public_note": "On it", "internal_note": "crew A"}, format="json"
+    )
+
+    assert other.status_code == 403 and other.json()["error"]["code"] == "not_allowed"
+    assert illegal.status_code == 409 and illegal.json()["error"]["code"] == "invalid_transition"
+    assert done.status_code == 200 and done.json()["state"] == "verified"
+    assert report.history.last().internal_note == "crew A"
+
+
+def test_categories_authorities_and_statistics(tiny_city, api):
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    services.report_transition(
+        report_id=report.pk, to_state=ReportState.FIXED, actor=tiny_city.west_staff
+    )
+
+    categories = api.get("/api/v1/categories/").json()
+    authorities = api.get("/api/v1/authorities/", {"boundary": "1"}).json()
+    stats = api.get("/api/v1/authorities/west/stats/").json()
+
+    assert {c["slug"] for c in categories} == {"pothole", "bins"}
+    assert {a["slug"] for a in authorities} == {"tiny-city", "west", "east"}
+    assert authorities[0]["boundary"]["type"] == "Polygon"
+    assert "boundary" not in api.get("/api/v1/authorities/").json()[0]
+    assert stats["total"] == 1 and stats["by_state"]["fixed"] == 1
+    assert stats["fixed_last_30_days"] == 1 and stats["median_days_to_fix"] == 0.0
+
+
+def test_the_schema_and_its_documentation_page_are_served(db, api):
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    docs = api.get("/api/docs/")
+
+    assert (
+        schema.status_code == 200 and "/api/v1/reports/{id}/transition/" in schema.json()["paths"]
+    )
+    assert docs.status_code == 200 and b"swagger" in docs.content.lower()
+    assert b"cdn" not in docs.content.lower()
+
+
+def test_too_many_requests_get_429_with_retry_after(db, api, monkeypatch):
+    from accounts.api_auth import VisitorRateThrottle
+
+    monkeypatch.setattr(VisitorRateThrottle, "THROTTLE_RATES", {"anon": "2/min"})
+    codes = [api.get("/api/v1/categories/").status_code for _ in range(3)]
+
+    assert codes == [200, 200, 429]
+    response = api.get("/api/v1/categories/")
+    assert int(response["Retry-After"]) > 0 and response.json()["error"]["code"] == "throttled"
