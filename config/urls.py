@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/", include("reports.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("open311/v2/", include("reports.open311.urls")),
     path("", include("reports.urls")),
 ]
 

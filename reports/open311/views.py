@@ -1,0 +1,506 @@
+"""Open311 GeoReport v2 views: plain functions that parse parameters, read or call a service, and
+answer in the format of the URL's extension. Every error leaves in the spec's error format."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.core.validators import validate_email
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.text import Truncator
+from django.views.decorators.csrf import csrf_exempt
+
+from accounts.models import ApiClient, User
+from accounts.services import api_client_for_key
+from authorities import routing
+from authorities.exceptions import InvalidLocation, NoAuthorityHere
+from authorities.models import Category, RoutingVersion
+from config.errors import ApplicationError
+from reports.models import Report
+from reports.services import report_create
+
+from . import selectors
+from .render import Open311Error, error_response, respond
+from .services import authority_update_apply
+from .states import DETAILED_STATUS, INCOMING_STATUS, open311_status
+
+JURISDICTION = "fixpoint"
+MAX_RESULTS = 1000
+DEFAULT_SPAN = timedelta(days=90)
+SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
+ATTRIBUTE = re.compile(r"attribute\[([^\]]+)\](\[\])?")
+
+View = Callable[..., HttpResponse]
+
+
+def open311(*methods: str) -> Callable[[View], View]:
+    """Method check, jurisdiction check and the spec's error format around a view."""
+
+    def decorate(view: View) -> View:
+        @csrf_exempt  # key-authenticated API for programs: there is no session to forge
+        @wraps(view)
+        def wrapper(request: HttpRequest, fmt: str, **kwargs: Any) -> HttpResponse:
+            try:
+                if request.method not in methods:
+                    raise Open311Error(405, f"Use {' or '.join(methods)} here.")
+                _check_jurisdiction(request)
+                return view(request, fmt, **kwargs)
+            except Open311Error as error:
+                return error_response(error, fmt)
+
+        return wrapper
+
+    return decorate
+
+
+# --- endpoints -------------------------------------------------------------------------------
+
+
+@open311("GET")
+def discovery(request: HttpRequest, fmt: str) -> HttpResponse:
+    stamp = RoutingVersion.objects.filter(pk=1).values_list("changed_at", flat=True).first()
+    changeset = _iso(stamp or timezone.now())
+    body = {
+        "changeset": changeset,
+        "contact": f"{settings.FIXPOINT_SITE_NAME}: {settings.DEFAULT_FROM_EMAIL}",
+        "key_service": "Ask the site's administrators for an API key (read or write).",
+        "endpoints": [
+            {
+                "specification": SPEC_URL,
+                "url": request.build_absolute_uri("/open311/v2"),
+                "changeset": changeset,
+                "type": "production",
+                "formats": ["text/xml", "application/json"],
+            }
+        ],
+    }
+    return respond(body, fmt, root="discovery")
+
+
+@open311("GET")
+def service_list(request: HttpRequest, fmt: str) -> HttpResponse:
+    point = _point(request)
+    category_ids = None
+    if point is not None:
+        try:
+            category_ids = [offer.category.id for offer in routing.locate(*point).offers]
+        except NoAuthorityHere:
+            category_ids = []
+        except InvalidLocation as exc:
+            raise Open311Error(400, exc.message) from None
+    rows = [_service(category) for category in selectors.services(category_ids)]
+    return respond(rows, fmt, root="services", item="service")
+
+
+@open311("GET")
+def service_definition(request: HttpRequest, fmt: str, service_code: str) -> HttpResponse:
+    category = (
+        Category.objects.filter(is_active=True, slug=service_code)
+        .prefetch_related("questions")
+        .first()
+    )
+    if category is None:
+        raise Open311Error(404, f"There is no service {service_code!r}.")
+    attributes = [
+        {
+            "variable": True,
+            "code": question.code,
+            "datatype": question.datatype,
+            "required": question.required,
+            "datatype_description": question.help_text or None,
+            "order": order,
+            "description": question.label,
+            "values": [
+                {"key": str(v.get("key")), "name": str(v.get("name", v.get("key")))}
+                for v in question.values
+                if isinstance(v, dict)
+            ],
+        }
+        for order, question in enumerate(category.questions.all(), 1)
+    ]
+    body = {"service_code": category.slug, "attributes": attributes}
+    return respond(body, fmt, root="service_definition")
+
+
+@open311("GET", "POST")
+def requests(request: HttpRequest, fmt: str) -> HttpResponse:
+    if request.method == "POST":
+        return _request_create(request, fmt)
+    ids = _list(request, "service_request_id")
+    if ids:  # the spec: with ids, every other filter is ignored
+        found = selectors.service_requests().filter(ref__in=ids[:MAX_RESULTS])
+        return _requests_response(request, fmt, list(found.order_by("-created_at", "-id")))
+    page, page_size = _paging(request)
+    found = selectors.service_request_search(
+        service_codes=_list(request, "service_code"),
+        statuses=_statuses(request),
+        created=_created_range(request),
+        updated=(_datetime(request, "updated_after"), _datetime(request, "updated_before")),
+        bbox=_bbox(request),
+    )
+    start = (page - 1) * page_size
+    return _requests_response(request, fmt, list(found[start : start + page_size]))
+
+
+@open311("GET")
+def request_detail(request: HttpRequest, fmt: str, service_request_id: str) -> HttpResponse:
+    report = selectors.service_requests().filter(ref=service_request_id).first()
+    if report is None:
+        raise Open311Error(404, f"There is no service request {service_request_id!r}.")
+    return _requests_response(request, fmt, [report])
+
+
+@open311("GET")
+def token(request: HttpRequest, fmt: str, token: str) -> HttpResponse:
+    # Requests are created at once, so the token handed out is the service_request_id itself.
+    if not Report.objects.public().filter(ref=token).exists():
+        raise Open311Error(404, f"There is no token {token!r}.")
+    body = [{"service_request_id": token, "token": token}]
+    return respond(body, fmt, root="service_requests", item="request")
+
+
+@open311("GET", "POST")
+def request_updates(request: HttpRequest, fmt: str) -> HttpResponse:
+    if request.method == "POST":
+        return _update_create(request, fmt)
+    end = _datetime(request, "end_date") or timezone.now()
+    start = _datetime(request, "start_date") or end - DEFAULT_SPAN
+    if start > end:
+        raise Open311Error(400, "start_date is after end_date.")
+    rows = [
+        {
+            "update_id": str(change["id"]),
+            "service_request_id": change["report__ref"],
+            "status": DETAILED_STATUS.get(change["to_state"], change["to_state"].upper()),
+            "updated_datetime": _iso(change["created_at"]),
+            "description": change["public_note"],
+            "media_url": "",
+        }
+        for change in selectors.public_state_changes(start, end)[:MAX_RESULTS]
+    ]
+    return respond(rows, fmt, root="service_request_updates", item="request_update")
+
+
+# --- writes ----------------------------------------------------------------------------------
+
+
+def _request_create(request: HttpRequest, fmt: str) -> HttpResponse:
+    user = _writer(request)
+    category = _category_for_post(request)
+    point = _point(request)
+    if point is None:
+        if _param(request, "address_string") or _param(request, "address_id"):
+            raise Open311Error(
+                400, "lat and long are required: this server cannot locate an address_string."
+            )
+        raise Open311Error(400, "lat and long are required.")
+    description = _param(request, "description") or ""
+    first_line = description.splitlines()[0] if description else ""
+    title = _param(request, "title") or Truncator(first_line).chars(80) or category.name
+    try:
+        report = report_create(
+            title=title,
+            description=description,
+            category=category,
+            latitude=point[0],
+            longitude=point[1],
+            reporter=user,
+            reporter_name=_name(request),
+            reporter_email=_email(request),
+            extra=_attributes(request),
+        )
+    except ValidationError as exc:
+        raise Open311Error(400, _describe(exc)) from None
+    except ApplicationError as exc:  # outside every authority, or not offered there
+        raise Open311Error(400, exc.message) from None
+    notice = f"Sent to {report.authority.name}."
+    body = [{"service_request_id": report.ref, "service_notice": notice}]
+    return respond(body, fmt, root="service_requests", item="request")
+
+
+def _update_create(request: HttpRequest, fmt: str) -> HttpResponse:
+    user = _writer(request)
+    ref = _required(request, "service_request_id")
+    status = _required(request, "status").upper()
+    if status not in INCOMING_STATUS:
+        known = ", ".join(sorted(INCOMING_STATUS))
+        raise Open311Error(400, f"status {status!r} is not one of {known}.")
+    report = Report.objects.public().filter(ref=ref).only("pk").first()
+    if report is None:
+        raise Open311Error(404, f"There is no service request {ref!r}.")
+    try:
+        change = authority_update_apply(
+            report_id=report.pk,
+            user=user,
+            to_state=INCOMING_STATUS[status],
+            public_note=_param(request, "description") or "",
+        )
+    except ApplicationError as exc:
+        raise Open311Error(403 if exc.code == "not_allowed" else 400, exc.message) from None
+    body = [{"update_id": str(change.pk)}]
+    return respond(body, fmt, root="service_request_updates", item="request_update")
+
+
+def _writer(request: HttpRequest) -> User:
+    """The user a write API key acts for; every failure is the spec's 403."""
+    key = _param(request, "api_key")
+    if key is None:
+        raise Open311Error(403, "api_key is missing: writing needs an API key with write scope.")
+    client: ApiClient | None = api_client_for_key(key)
+    if client is None:
+        raise Open311Error(403, "api_key is not valid (unknown or inactive).")
+    if not client.can_write:
+        raise Open311Error(403, "This api_key may only read: writing needs write scope.")
+    if client.user is None:
+        raise Open311Error(
+            403, "This api_key acts for no user account, so it cannot file reports or updates."
+        )
+    return client.user
+
+
+def _category_for_post(request: HttpRequest) -> Category:
+    code = _required(request, "service_code")
+    category = Category.objects.filter(is_active=True, slug=code).prefetch_related("questions")
+    found = category.first()
+    if found is None:
+        raise Open311Error(400, f"service_code {code!r} is not a service of this server.")
+    return found
+
+
+def _attributes(request: HttpRequest) -> dict[str, Any]:
+    answers: dict[str, Any] = {}
+    for key in request.POST:
+        match = ATTRIBUTE.fullmatch(key)
+        if match is None:
+            continue
+        values = [v for v in request.POST.getlist(key) if v.strip()]
+        if not values:
+            continue
+        answers[match[1]] = values if match[2] or len(values) > 1 else values[0]
+    return answers
+
+
+def _name(request: HttpRequest) -> str:
+    parts = (_param(request, "first_name"), _param(request, "last_name"))
+    return " ".join(p for p in parts if p)[:100]
+
+
+def _email(request: HttpRequest) -> str:
+    email = _param(request, "email")
+    if email is None:
+        return ""
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise Open311Error(400, f"email {email!r} is not a valid e-mail address.") from None
+    return email.lower()
+
+
+def _describe(exc: ValidationError) -> str:
+    names = {"extra": "attribute"}
+    if not hasattr(exc, "error_dict"):
+        return " ".join(exc.messages)
+    return " ".join(
+        f"{names.get(field, field)}: {message}"
+        for field, messages in exc.message_dict.items()
+        for message in messages
+    )
+
+
+# --- output ----------------------------------------------------------------------------------
+
+
+def _requests_response(request: HttpRequest, fmt: str, reports: list[Report]) -> HttpResponse:
+    media = request.build_absolute_uri(settings.MEDIA_URL)
+    rows = [_service_request(report, media) for report in reports]
+    return respond(rows, fmt, root="service_requests", item="request")
+
+
+def _service_request(report: Report, media: str) -> dict[str, Any]:
+    photo: str | None = getattr(report, "first_photo", None)
+    note: str | None = getattr(report, "latest_note", None)
+    return {
+        "service_request_id": report.ref,
+        "status": open311_status(report.state),
+        "status_notes": note or report.get_state_display(),
+        "detailed_status": DETAILED_STATUS.get(report.state, report.state.upper()),
+        "service_name": report.category.name,
+        "service_code": report.category.slug,
+        "title": report.title,
+        "description": report.description,
+        "agency_responsible": report.authority.name,
+        "service_notice": None,
+        "requested_datetime": _iso(report.created_at),
+        "updated_datetime": _iso(report.updated_at),
+        "expected_datetime": None,
+        "address": report.area.name if report.area else None,
+        "address_id": None,
+        "zipcode": None,
+        "lat": report.latitude,
+        "long": report.longitude,
+        "media_url": _media_url(photo, media),
+    }
+
+
+def _media_url(name: str | None, media: str) -> str | None:
+    if not name:
+        return None
+    url = default_storage.url(name)
+    return url if "://" in url else media.rstrip("/") + "/" + url.removeprefix(settings.MEDIA_URL)
+
+
+def _service(category: Category) -> dict[str, Any]:
+    return {
+        "service_code": category.slug,
+        "service_name": category.name,
+        "description": category.description,
+        "metadata": bool(getattr(category, "has_questions", False)),
+        "type": "realtime",
+        "keywords": None,
+        "group": category.group,
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return timezone.localtime(moment).isoformat(timespec="seconds")
+
+
+# --- parameters ------------------------------------------------------------------------------
+
+
+def _param(request: HttpRequest, name: str) -> str | None:
+    """A parameter from the POST body or the query string; empty means absent."""
+    value = request.POST.get(name) if request.method == "POST" else None
+    if value is None or not value.strip():
+        value = request.GET.get(name)
+    value = value.strip() if value is not None else None
+    return value or None
+
+
+def _required(request: HttpRequest, name: str) -> str:
+    value = _param(request, name)
+    if value is None:
+        raise Open311Error(400, f"{name} is required.")
+    return value
+
+
+def _list(request: HttpRequest, name: str) -> list[str]:
+    value = _param(request, name)
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+def _check_jurisdiction(request: HttpRequest) -> None:
+    jurisdiction = _param(request, "jurisdiction_id")
+    if jurisdiction is None:
+        return
+    known = {JURISDICTION, request.get_host().rsplit(":", 1)[0].lower()}
+    if jurisdiction.lower() not in known:
+        raise Open311Error(
+            404,
+            f"jurisdiction_id {jurisdiction!r} is unknown; this server has one: {JURISDICTION}.",
+        )
+
+
+def _float(request: HttpRequest, name: str) -> float | None:
+    value = _param(request, name)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise Open311Error(400, f"{name} must be a number, not {value!r}.") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise Open311Error(400, f"{name} must be a finite number.")
+    return number
+
+
+def _point(request: HttpRequest) -> tuple[float, float] | None:
+    lat, lon = _float(request, "lat"), _float(request, "long")
+    if lat is None and lon is None:
+        return None
+    if lat is None or lon is None:
+        raise Open311Error(400, "lat and long go together: give both or neither.")
+    try:
+        routing.check_coordinates(lat, lon)
+    except InvalidLocation as exc:
+        raise Open311Error(400, exc.message) from None
+    return lat, lon
+
+
+def _datetime(request: HttpRequest, name: str) -> datetime | None:
+    value = _param(request, name)
+    if value is None:
+        return None
+    parsed = parse_datetime(value.replace(" ", "+"))  # an unescaped "+" arrives as a space
+    if parsed is None:
+        day = parse_date(value)
+        parsed = datetime.combine(day, time.min) if day else None
+    if parsed is None:
+        raise Open311Error(400, f"{name} must be a date and time like 2026-05-01T10:30:00Z.")
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+
+
+def _created_range(request: HttpRequest) -> tuple[datetime | None, datetime | None]:
+    """start_date/end_date: at most 90 days apart; only one of them spans 90 days from it; with
+    no date at all (and no updated_* filter) the last 90 days, as the spec says."""
+    start, end = _datetime(request, "start_date"), _datetime(request, "end_date")
+    if start and end:
+        if start > end:
+            raise Open311Error(400, "start_date is after end_date.")
+        if end - start > DEFAULT_SPAN:
+            raise Open311Error(400, "start_date and end_date may not span more than 90 days.")
+        return start, end
+    if start:
+        return start, start + DEFAULT_SPAN
+    if end:
+        return end - DEFAULT_SPAN, end
+    if _param(request, "updated_after") or _param(request, "updated_before"):
+        return None, None
+    return timezone.now() - DEFAULT_SPAN, None
+
+
+def _statuses(request: HttpRequest) -> list[str]:
+    statuses = [s.lower() for s in _list(request, "status")]
+    for status in statuses:
+        if status not in ("open", "closed"):
+            raise Open311Error(400, f"status must be open or closed, not {status!r}.")
+    return statuses
+
+
+def _paging(request: HttpRequest) -> tuple[int, int]:
+    page = _positive(request, "page") or 1
+    page_size = _positive(request, "page_size") or MAX_RESULTS
+    if page_size > MAX_RESULTS:
+        raise Open311Error(400, f"page_size may be at most {MAX_RESULTS}.")
+    return page, page_size
+
+
+def _positive(request: HttpRequest, name: str) -> int | None:
+    value = _param(request, name)
+    if value is None:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise Open311Error(400, f"{name} must be a whole number from 1.")
+    return int(value)
+
+
+def _bbox(request: HttpRequest) -> tuple[float, float, float, float] | None:
+    value = _param(request, "bbox")
+    if value is None:
+        return None
+    try:
+        west, south, east, north = (float(part) for part in value.split(","))
+    except ValueError:
+        raise Open311Error(400, "bbox must be west,south,east,north in degrees.") from None
+    if west > east or south > north:
+        raise Open311Error(400, "bbox must be west,south,east,north with west <= east.")
+    return west, south, east, north
