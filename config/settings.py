@@ -258,7 +258,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Report street problems and follow them to a fix. Authenticate with a personal token "
         "(`Authorization: Token <token>`, from POST /api/v1/auth/token/) or an API key "
-        "(`X-API-Key: <key>`). Errors are always `{\"error\": {\"code\", \"message\"}}`."
+        '(`X-API-Key: <key>`). Errors are always `{"error": {"code", "message"}}`.'
     ),
     "VERSION": "1.0.0",
     # Served from the drf-spectacular-sidecar package: the docs page needs no CDN.
