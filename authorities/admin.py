@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
@@ -65,6 +66,7 @@ class AreaForm(BoundaryCheckingForm):
 class AuthorityCategoryInline(admin.TabularInline):
     model = AuthorityCategory
     extra = 0
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     autocomplete_fields = ("category",)
 
 
@@ -151,6 +153,7 @@ class AuthorityCategoryAdmin(RoutingSavesThroughServices, admin.ModelAdmin):
     search_fields = ("category__name", "authority__name", "email")
     list_select_related = ("category", "authority")
     autocomplete_fields = ("authority", "category")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(StaffMembership)

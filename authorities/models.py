@@ -144,6 +144,8 @@ class CategoryQuestion(models.Model):
 
 class DeliveryMethod(models.TextChoices):
     EMAIL = "email", _("E-mail")
+    OPEN311 = "open311", _("Open311 GeoReport v2")
+    WEBHOOK = "webhook", _("Signed webhook (JSON)")
 
 
 class AuthorityCategory(models.Model):
@@ -159,6 +161,27 @@ class AuthorityCategory(models.Model):
     )
     email = models.EmailField(_("delivery e-mail"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # Open311 and webhook destinations (reports.senders); unused for e-mail.
+    endpoint_url = models.URLField(
+        _("endpoint URL"),
+        max_length=500,
+        blank=True,
+        help_text=_("Open311: the service's base URL (requests.json is added). Webhook: the URL."),
+    )
+    service_code = models.CharField(
+        _("Open311 service code"),
+        max_length=100,
+        blank=True,
+        help_text=_("Empty: the category's slug."),
+    )
+    jurisdiction_id = models.CharField(_("Open311 jurisdiction id"), max_length=100, blank=True)
+    api_key = models.CharField(_("Open311 API key"), max_length=200, blank=True)
+    webhook_secret = models.CharField(
+        _("webhook secret"),
+        max_length=200,
+        blank=True,
+        help_text=_("Shared with the receiver, which checks the HMAC-SHA256 signature."),
+    )
 
     class Meta:
         verbose_name = _("category handled")

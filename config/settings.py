@@ -118,6 +118,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = env.str("TIME_ZONE", default="Europe/Madrid")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "send-due-notifications": {"task": "reports.tasks.send_due_notifications", "schedule": 60.0},
+    # Deliveries to authorities: due retries, and rows stuck in "sending" (reports.delivery).
+    "send-pending-deliveries": {"task": "reports.tasks.send_pending_deliveries", "schedule": 60.0},
     "compose-daily-digests": {
         "task": "reports.tasks.compose_daily_digests",
         "schedule": crontab(hour=7, minute=0),  # in TIME_ZONE: the morning digest

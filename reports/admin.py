@@ -10,8 +10,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from config.errors import ApplicationError
 
-from . import notifications, services
+from . import delivery, notifications, services
 from .models import (
+    Delivery,
+    DeliveryStatus,
     Notification,
     Report,
     ReportPhoto,
@@ -60,6 +62,22 @@ class PhotoInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class DeliveryInline(ReadOnlyInline):
+    model = Delivery
+    fields = (
+        "authority",
+        "method",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "remote_id",
+        "sent_at",
+    )
+    readonly_fields = fields
+    show_change_link = True
+
+
 class TransitionForm(forms.Form):
     to_state = forms.ChoiceField(choices=ReportState.choices, label="New state")
     public_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
@@ -75,7 +93,7 @@ class ReportAdmin(admin.ModelAdmin):
     list_select_related = ("category", "authority")
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in Report._meta.fields]
-    inlines = (HistoryInline, UpdateInline, PhotoInline)
+    inlines = (HistoryInline, UpdateInline, PhotoInline, DeliveryInline)
     change_form_template = "admin/reports/report/change_form.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -193,3 +211,50 @@ class NotificationAdmin(admin.ModelAdmin):
             for pk in queryset.filter(status="pending").values_list("pk", flat=True)
         )
         messages.info(request, f"{sent} e-mails sent.")
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = (
+        "report",
+        "authority",
+        "category",
+        "method",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "last_error",
+    )
+    list_filter = ("status", "method", "authority")
+    search_fields = ("report__ref", "remote_id", "last_error")
+    list_select_related = ("report", "authority", "category")
+    readonly_fields = [f.name for f in Delivery._meta.fields]
+    actions = ("resend", "mark_as_sent")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # written by the outbox when a report becomes open
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the record that a report reached (or did not reach) its authority
+
+    @admin.action(description="Resend the selected failed or waiting deliveries now")
+    def resend(self, request: HttpRequest, queryset: Any) -> None:
+        done = 0
+        for obj in queryset:
+            try:
+                delivery.delivery_resend(delivery_id=obj.pk)
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+            else:
+                self.log_change(request, obj, "Resent by hand.")
+                done += 1
+        messages.info(request, f"{done} deliveries queued to be sent again.")
+
+    @admin.action(description="Mark the selected deliveries as sent (delivered by other means)")
+    def mark_as_sent(self, request: HttpRequest, queryset: Any) -> None:
+        pending = queryset.exclude(status=DeliveryStatus.SENT)
+        for obj in pending:
+            delivery.delivery_mark_sent(delivery_id=obj.pk)
+            self.log_change(request, obj, "Marked as sent by hand.")
+        messages.info(request, f"{len(pending)} deliveries marked as sent.")

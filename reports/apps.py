@@ -10,7 +10,7 @@ class ReportsConfig(AppConfig):
     verbose_name = "Reports"
 
     def ready(self) -> None:
-        from . import mapdata, notifications
+        from . import delivery, mapdata, notifications
         from .signals import report_state_changed, report_update_added
 
         def state_changed(report: Any, change: Any, **_: Any) -> None:
@@ -22,3 +22,4 @@ class ReportsConfig(AppConfig):
         report_state_changed.connect(state_changed, weak=False, dispatch_uid="notify-state")
         report_update_added.connect(update_added, weak=False, dispatch_uid="notify-update")
         mapdata.connect_signals()  # map tiles follow every report change
+        delivery.connect_signals()  # open reports go to their authority (the Delivery outbox)

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from authorities.models import Area, Authority, Category
+from authorities.models import Area, Authority, Category, DeliveryMethod
 
 
 class ReportState(models.TextChoices):
@@ -388,3 +388,59 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.to_email} ({self.status})"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to be sent")
+    SENDING = "sending", _("Being sent")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class Delivery(models.Model):
+    """A report on its way to the authority responsible for it: the outbox row is the truth.
+
+    Written in the transaction that makes the report open; a Celery task sends it after commit;
+    the re-drive (Celery beat, `manage.py send_pending`) sends what is due and recovers rows left
+    in "sending" by a worker that died. See reports.delivery and docs/architecture.md.
+    """
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="deliveries")
+    # Authority and category are kept (not only the link) so the row keeps its meaning, and its
+    # uniqueness, if the link is later removed from the authority.
+    authority = models.ForeignKey(Authority, on_delete=models.PROTECT, related_name="deliveries")
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="deliveries")
+    destination = models.ForeignKey(
+        "authorities.AuthorityCategory",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+    )
+    method = models.CharField(_("method"), max_length=20, choices=DeliveryMethod.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    claimed_at = models.DateTimeField(_("sending since"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    remote_id = models.CharField(_("id on the remote side"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery to an authority")
+        verbose_name_plural = _("deliveries to authorities")
+        ordering: ClassVar = ["-created_at", "-id"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["report", "authority", "category"], name="delivery_once_per_destination"
+            ),
+        ]
+        indexes: ClassVar = [
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} -> {self.authority_id} by {self.method} ({self.status})"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import notifications, services
+from . import delivery, notifications, services
 
 
 @shared_task(ignore_result=True)
@@ -27,3 +27,14 @@ def compose_daily_digests() -> int:
 def expire_unconfirmed_reports() -> int:
     services.photo_discard_stale()
     return services.report_expire_unconfirmed()
+
+
+@shared_task(ignore_result=True)
+def deliver(delivery_id: int) -> str:
+    # No Celery retry: a failed send is rescheduled on its row and re-driven from there.
+    return delivery.delivery_send(delivery_id=delivery_id)
+
+
+@shared_task(ignore_result=True)
+def send_pending_deliveries() -> int:
+    return delivery.deliveries_send_due().sent

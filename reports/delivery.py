@@ -1,0 +1,268 @@
+"""Delivery of reports to the authorities responsible for them, through an outbox.
+
+When a report becomes open (filed by a signed-in citizen, or confirmed) a Delivery row is written
+in the same transaction, one per destination. After commit a Celery task sends it
+(`reports.tasks.deliver`); the re-drive (`send_pending_deliveries`, Celery beat every minute, or
+`manage.py send_pending`) sends whatever is due and recovers rows stuck in "sending".
+
+A send is three steps: claim the row (pending -> sending, committed), talk to the remote side with
+no database lock held, record the outcome. A worker that dies between the first and the last step
+leaves the row in "sending"; the re-drive picks it up after FIXPOINT_DELIVERY_STUCK_MINUTES and
+sends it again with the same idempotency key (e-mail, webhook) or, for Open311, whose protocol has
+no idempotency key, marks it failed for a person to check (see docs/architecture.md, "Delivery").
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from authorities.models import AuthorityCategory, DeliveryMethod
+
+from . import senders
+from .exceptions import NotAllowed
+from .models import Delivery, DeliveryStatus, Report, ReportState, ReportStateChange
+from .signals import report_state_changed
+
+logger = logging.getLogger(__name__)
+
+BACKOFF_BASE = timedelta(minutes=1)
+BACKOFF_CAP = timedelta(hours=6)
+
+
+def max_attempts() -> int:
+    return int(senders.setting("FIXPOINT_DELIVERY_MAX_ATTEMPTS", 12))
+
+
+def stuck_after() -> timedelta:
+    return timedelta(minutes=float(senders.setting("FIXPOINT_DELIVERY_STUCK_MINUTES", 10)))
+
+
+# --- Writing the outbox -------------------------------------------------------------------------
+
+
+def connect_signals() -> None:
+    report_state_changed.connect(_state_changed, dispatch_uid="delivery-state-changed")
+
+
+def _state_changed(report: Report, change: ReportStateChange, **_: object) -> None:
+    on_state_change(report, change)
+
+
+def on_state_change(report: Report, change: ReportStateChange) -> None:
+    """Receiver of report_state_changed: a report that becomes open for the first time is sent."""
+    if report.state == ReportState.OPEN and change.from_state in ("", ReportState.UNCONFIRMED):
+        deliveries_create(report=report)
+
+
+def deliveries_create(*, report: Report) -> list[Delivery]:
+    """Write the report's delivery to its authority, unless there is one already.
+
+    Called inside the transaction that opened the report, which holds the report's row (created
+    or locked by report_transition), so two calls cannot race past the existence check.
+    """
+    if Delivery.objects.filter(
+        report=report, authority_id=report.authority_id, category_id=report.category_id
+    ).exists():
+        return []
+    destination = AuthorityCategory.objects.filter(
+        authority_id=report.authority_id, category_id=report.category_id
+    ).first()
+    delivery = Delivery.objects.create(
+        report=report,
+        authority_id=report.authority_id,
+        category_id=report.category_id,
+        destination=destination,
+        method=destination.delivery_method if destination else DeliveryMethod.EMAIL,
+    )
+    if destination is None:  # routing only picks authorities that handle the category
+        _finish(delivery, DeliveryStatus.FAILED, error="No destination for this category.")
+        return [delivery]
+    transaction.on_commit(lambda: schedule(delivery.pk))
+    return [delivery]
+
+
+def schedule(delivery_id: int) -> None:
+    from .tasks import deliver
+
+    try:
+        deliver.delay(delivery_id)
+    except Exception:  # broker down, or (eager) the task failed: the re-drive sends it later
+        logger.warning(
+            "Could not queue delivery %s; it will be re-driven", delivery_id, exc_info=True
+        )
+
+
+# --- Sending -------------------------------------------------------------------------------------
+
+
+def delivery_send(
+    *, delivery_id: int, ignore_backoff: bool = False, now: datetime | None = None
+) -> str:
+    """Send one delivery if it is pending (and due). Returns its status afterwards."""
+    delivery = _claim(delivery_id, now or timezone.now(), ignore_backoff)
+    if delivery is None:  # sent, failed, not due, or being sent by another worker
+        status = Delivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first()
+        return status or ""
+    try:
+        remote_id = senders.send(delivery)
+    except senders.DeliveryFailure as exc:
+        return _failed(delivery, exc.reason, permanent=exc.permanent)
+    except Exception as exc:  # a bug must delay a delivery, never lose it
+        logger.exception("Delivery %s failed unexpectedly", delivery_id)
+        return _failed(delivery, f"{type(exc).__name__}: {exc}", permanent=False)
+    sent_at = timezone.now()
+    _finish(delivery, DeliveryStatus.SENT, remote_id=remote_id, sent_at=sent_at)
+    Report.objects.filter(pk=delivery.report_id, sent_at__isnull=True).update(sent_at=sent_at)
+    return DeliveryStatus.SENT
+
+
+def _claim(delivery_id: int, now: datetime, ignore_backoff: bool) -> Delivery | None:
+    with transaction.atomic():
+        pending = Delivery.objects.select_for_update(skip_locked=True).filter(
+            pk=delivery_id, status=DeliveryStatus.PENDING
+        )
+        if not ignore_backoff:
+            pending = pending.filter(next_attempt_at__lte=now)
+        claimed = pending.update(
+            status=DeliveryStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
+        )
+    if not claimed:
+        return None
+    return Delivery.objects.select_related(
+        "report__category", "report__authority", "report__reporter", "destination"
+    ).get(pk=delivery_id)
+
+
+def _failed(delivery: Delivery, reason: str, *, permanent: bool) -> str:
+    if permanent or delivery.attempts >= max_attempts():
+        if not permanent:
+            reason = f"Gave up after {delivery.attempts} attempts. {reason}"
+        logger.error("Delivery %s failed: %s", delivery.pk, reason)
+        _finish(delivery, DeliveryStatus.FAILED, error=reason)
+        return DeliveryStatus.FAILED
+    next_at = timezone.now() + retry_delay(delivery.attempts)
+    logger.warning("Delivery %s will be retried at %s: %s", delivery.pk, next_at, reason)
+    _finish(delivery, DeliveryStatus.PENDING, error=reason, next_attempt_at=next_at)
+    return DeliveryStatus.PENDING
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff (1, 2, 4 ... minutes, at most 6 hours) with "equal jitter": half the
+    delay is fixed, half random, so deliveries that failed together do not retry together."""
+    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(attempts - 1, 0))
+    return delay / 2 + delay * random.uniform(0, 0.5)  # noqa: S311 (jitter, not a secret)
+
+
+def _finish(delivery: Delivery, status: str, **fields: object) -> None:
+    """Record an outcome, only if the row is as this worker left it: if the re-drive or an admin
+    changed it meanwhile, their decision stands and this outcome is only logged."""
+    fields = {"last_error": fields.pop("error", ""), **fields}
+    changed = Delivery.objects.filter(pk=delivery.pk, status=delivery.status).update(
+        status=status, claimed_at=None, **fields
+    )
+    if not changed:
+        logger.warning(
+            "Delivery %s changed while sending; outcome %s not recorded", delivery.pk, status
+        )
+
+
+# --- The re-drive --------------------------------------------------------------------------------
+
+
+@dataclass
+class RedriveSummary:
+    recovered: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def deliveries_send_due(
+    *, ignore_backoff: bool = False, now: datetime | None = None, limit: int = 500
+) -> RedriveSummary:
+    """One pass: recover deliveries stuck in "sending", then send the pending ones that are due
+    (all pending ones with ignore_backoff)."""
+    now = now or timezone.now()
+    summary = RedriveSummary(recovered=_recover_stuck(now))
+    due = Delivery.objects.filter(status=DeliveryStatus.PENDING)
+    if not ignore_backoff:
+        due = due.filter(next_attempt_at__lte=now)
+    for pk in list(due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit]):
+        status = delivery_send(delivery_id=pk, ignore_backoff=ignore_backoff, now=now)
+        summary.sent += status == DeliveryStatus.SENT
+        summary.retrying += status == DeliveryStatus.PENDING
+        summary.failed += status == DeliveryStatus.FAILED
+    return summary
+
+
+def _recover_stuck(now: datetime) -> int:
+    with transaction.atomic():
+        stuck = list(
+            Delivery.objects.select_for_update(skip_locked=True).filter(
+                status=DeliveryStatus.SENDING, claimed_at__lt=now - stuck_after()
+            )
+        )
+        for delivery in stuck:
+            _recover(delivery, now)
+    return len(stuck)
+
+
+def _recover(delivery: Delivery, now: datetime) -> None:
+    if delivery.method == DeliveryMethod.OPEN311:
+        # GeoReport v2 has no idempotency key and no lookup by our reference: sending again
+        # could file the problem twice at the council, so a person checks their system first.
+        delivery.status = DeliveryStatus.FAILED
+        delivery.last_error = (
+            "Interrupted while sending over Open311: check whether the council received it, "
+            "then resend it or mark it as sent."
+        )
+    else:
+        delivery.status, delivery.next_attempt_at = DeliveryStatus.PENDING, now
+        delivery.last_error = "Interrupted while sending; sent again with the same idempotency key."
+    delivery.claimed_at = None
+    delivery.save(update_fields=["status", "next_attempt_at", "last_error", "claimed_at"])
+    logger.warning("Delivery %s was stuck in sending: %s", delivery.pk, delivery.last_error)
+
+
+# --- By hand (admin) -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def delivery_resend(*, delivery_id: int) -> Delivery:
+    """Send a failed (or waiting) delivery again now, e.g. after its address was corrected."""
+    delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
+    if delivery.status not in (DeliveryStatus.FAILED, DeliveryStatus.PENDING):
+        raise NotAllowed(f"Delivery {delivery.pk} is {delivery.status}: it cannot be resent.")
+    destination = AuthorityCategory.objects.filter(
+        authority_id=delivery.authority_id, category_id=delivery.category_id
+    ).first()
+    delivery.destination = destination
+    delivery.method = destination.delivery_method if destination else delivery.method
+    delivery.status, delivery.next_attempt_at = DeliveryStatus.PENDING, timezone.now()
+    delivery.save(update_fields=["destination", "method", "status", "next_attempt_at"])
+    transaction.on_commit(lambda: schedule(delivery.pk))
+    return delivery
+
+
+@transaction.atomic
+def delivery_mark_sent(*, delivery_id: int, remote_id: str = "") -> Delivery:
+    """Record that the authority has the report by other means (or got it before a crash)."""
+    delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
+    if delivery.status == DeliveryStatus.SENT:
+        return delivery
+    delivery.status, delivery.sent_at = DeliveryStatus.SENT, timezone.now()
+    delivery.remote_id = remote_id or delivery.remote_id
+    delivery.last_error = f"Marked as sent by hand. {delivery.last_error}".strip()[:2000]
+    delivery.claimed_at = None
+    delivery.save(update_fields=["status", "sent_at", "remote_id", "last_error", "claimed_at"])
+    Report.objects.filter(pk=delivery.report_id, sent_at__isnull=True).update(
+        sent_at=delivery.sent_at
+    )
+    return delivery

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from reports.delivery import deliveries_send_due
+
+
+class Command(BaseCommand):
+    help = (
+        "One pass of the delivery re-drive: recover deliveries stuck in 'sending', then send the "
+        "pending ones that are due. For cron on deployments without Celery beat."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--now", action="store_true", help="Send every pending delivery, ignoring backoff."
+        )
+        parser.add_argument("--limit", type=int, default=500)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        summary = deliveries_send_due(ignore_backoff=options["now"], limit=options["limit"])
+        self.stdout.write(
+            f"{summary.sent} sent, {summary.retrying} to retry, {summary.failed} failed, "
+            f"{summary.recovered} recovered from 'sending'."
+        )

@@ -1,0 +1,327 @@
+"""How a delivery leaves Fixpoint: e-mail, Open311 GeoReport v2 or a signed webhook.
+
+Each sender takes a Delivery (with its report and destination loaded), sends it once and returns
+the id the remote side gave it (or "" when it gives none). It raises TemporaryFailure for what may
+work later (a server down, 4xx from SMTP, HTTP 5xx/429/408, a timeout) and PermanentFailure for
+what will not (a refused address, HTTP 4xx, a destination with no address). It never touches the
+database: reports.delivery records the outcome.
+
+Every message carries the delivery id as an idempotency key (Message-ID for e-mail, the
+Idempotency-Key header over HTTP), so a resend after a worker died mid-send can be recognised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import json
+import smtplib
+import time
+import urllib.error
+import urllib.request
+from email.utils import parseaddr
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.template.loader import render_to_string
+
+from authorities.models import AuthorityCategory, DeliveryMethod
+
+from .models import Delivery, Report
+
+
+class DeliveryFailure(Exception):
+    permanent = False
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason[:2000]
+
+
+class TemporaryFailure(DeliveryFailure):
+    """Worth trying again later."""
+
+
+class PermanentFailure(DeliveryFailure):
+    """Trying again will not help: somebody must fix the destination or the report."""
+
+    permanent = True
+
+
+def setting(name: str, default: Any) -> Any:
+    """Delivery settings are optional: the defaults suit a deployment that sets none."""
+    return getattr(settings, name, default)
+
+
+def timeout_seconds() -> float:
+    # Must stay well below the stuck-"sending" timeout, or a slow send could be re-driven twice.
+    return float(setting("FIXPOINT_DELIVERY_TIMEOUT_SECONDS", 30))
+
+
+def send(delivery: Delivery) -> str:
+    destination = delivery.destination
+    if destination is None:
+        raise PermanentFailure("The authority no longer handles this category: choose a new one.")
+    senders = {
+        DeliveryMethod.EMAIL: send_email,
+        DeliveryMethod.OPEN311: send_open311,
+        DeliveryMethod.WEBHOOK: send_webhook,
+    }
+    sender = senders.get(delivery.method)  # type: ignore[call-overload]
+    if sender is None:
+        raise PermanentFailure(f"Unknown delivery method {delivery.method!r}.")
+    return sender(delivery, destination)
+
+
+# --- What staff need to know ------------------------------------------------------------------
+
+
+def absolute(url: str) -> str:
+    return url if url.startswith(("http://", "https://")) else f"{settings.FIXPOINT_BASE_URL}{url}"
+
+
+def report_facts(report: Report) -> dict[str, Any]:
+    """Everything the receiving authority needs, in one place for every method."""
+    lat, lon = report.latitude, report.longitude
+    return {
+        "ref": report.ref,
+        "title": report.title,
+        "description": report.description,
+        "category": report.category.name,
+        "category_slug": report.category.slug,
+        "authority": report.authority.name,
+        "latitude": lat,
+        "longitude": lon,
+        "url": absolute(report.get_absolute_url()),
+        "map_url": f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=19/{lat}/{lon}",
+        "answers": _answers(report),
+        "photos": [
+            absolute(photo.image.url)
+            for photo in report.photos.filter(update__isnull=True, is_hidden=False)
+        ],
+        "reporter": _reporter_contact(report),
+        "created_at": report.created_at.isoformat(),
+        "confirmed_at": report.confirmed_at.isoformat() if report.confirmed_at else None,
+    }
+
+
+def _answers(report: Report) -> list[dict[str, Any]]:
+    questions = {q.code: q for q in report.category.questions.all()}
+    answers = []
+    for code, value in (report.extra or {}).items():
+        question = questions.get(code)
+        names = {
+            str(v.get("key")): str(v.get("name")) for v in (question.values if question else [])
+        }
+        values = value if isinstance(value, list) else [value]
+        answers.append(
+            {
+                "code": code,
+                "question": question.label if question else code,
+                "answer": ", ".join(names.get(str(v), str(v)) for v in values),
+                "value": value,
+            }
+        )
+    return answers
+
+
+def _reporter_contact(report: Report) -> dict[str, str] | None:
+    if not setting("FIXPOINT_DELIVERY_REPORTER_CONTACT", True):
+        return None
+    if report.reporter is not None:
+        name = report.reporter.display_name or report.reporter.get_full_name()
+        return {"name": name, "email": report.reporter.email}
+    return {"name": report.reporter_name, "email": report.reporter_email}
+
+
+# --- E-mail -------------------------------------------------------------------------------------
+
+
+def send_email(delivery: Delivery, destination: AuthorityCategory) -> str:
+    if not destination.email:
+        raise PermanentFailure("This category has no delivery e-mail address at this authority.")
+    message = compose_email(delivery, destination.email)
+    try:
+        message.send()
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _ in exc.recipients.values()]
+        failure = PermanentFailure if all(c >= 500 for c in codes) else TemporaryFailure
+        raise failure(f"SMTP refused the address: {_smtp_reason(exc.recipients)}") from exc
+    except smtplib.SMTPResponseException as exc:
+        failure = PermanentFailure if exc.smtp_code >= 500 else TemporaryFailure
+        raise failure(f"SMTP {exc.smtp_code}: {_text(exc.smtp_error)}") from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        raise TemporaryFailure(f"SMTP unavailable: {type(exc).__name__}: {exc}") from exc
+    return str(message.extra_headers["Message-ID"])
+
+
+def compose_email(delivery: Delivery, to: str) -> EmailMultiAlternatives:
+    report = delivery.report
+    facts = report_facts(report)
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "fixpoint.localhost"
+    context = {"r": facts, "site_name": settings.FIXPOINT_SITE_NAME}
+    message = EmailMultiAlternatives(
+        subject=f"[{report.ref}] {report.category.name}: {report.title}",
+        body=render_to_string("emails/delivery.txt", context),
+        to=[to],
+        reply_to=[reply_to_address(report)],
+        headers={
+            # The same id on every attempt: a resend after a crash is recognisably the same one.
+            "Message-ID": f"<fixpoint-delivery-{delivery.pk}@{domain}>",
+            "X-Fixpoint-Report": report.ref,
+            "X-Fixpoint-Delivery": str(delivery.pk),
+        },
+        connection=get_connection(fail_silently=False, timeout=timeout_seconds()),
+    )
+    message.attach_alternative(render_to_string("emails/delivery.html", context), "text/html")
+    return message
+
+
+def reply_to_address(report: Report) -> str:
+    """A per-report address (plus addressing), so a reply can be traced to its report."""
+    pattern = str(setting("FIXPOINT_DELIVERY_REPLY_TO", ""))
+    if not pattern:
+        local, _, domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].partition("@")
+        pattern = f"{local}+{{ref}}@{domain}"
+    return pattern.replace("{ref}", report.ref.lower())
+
+
+def _smtp_reason(recipients: dict[str, tuple[int, bytes]]) -> str:
+    return "; ".join(f"{to}: {code} {_text(msg)}" for to, (code, msg) in recipients.items())
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+# --- HTTP: Open311 and webhooks ---------------------------------------------------------------
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # A POST must not silently turn into a GET elsewhere: a redirect is a wrong endpoint URL.
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+# Worth another try: the remote side is busy, down or slow. Any other 3xx/4xx is permanent.
+RETRY_STATUSES = frozenset({408, 425, 429})
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> bytes:
+    """POST and return the response body; raise a DeliveryFailure for anything but 2xx."""
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise PermanentFailure(f"The endpoint URL {url!r} is not an http(s) URL.")
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+    try:
+        with _opener.open(request, timeout=timeout_seconds()) as response:
+            return bytes(response.read(1_000_000))
+    except urllib.error.HTTPError as exc:
+        detail = _text(exc.read(500)).strip()
+        failure = (
+            TemporaryFailure if exc.code >= 500 or exc.code in RETRY_STATUSES else PermanentFailure
+        )
+        raise failure(f"HTTP {exc.code} from {url}: {detail}") from exc
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+        raise TemporaryFailure(f"{url} unreachable: {type(exc).__name__}: {exc}") from exc
+
+
+def send_webhook(delivery: Delivery, destination: AuthorityCategory) -> str:
+    if not destination.endpoint_url or not destination.webhook_secret:
+        raise PermanentFailure("This webhook destination needs an endpoint URL and a secret.")
+    body = webhook_body(delivery)
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Fixpoint",
+        "Idempotency-Key": str(delivery.pk),
+        "X-Fixpoint-Event": "report.open",
+        "X-Fixpoint-Timestamp": timestamp,
+        "X-Fixpoint-Signature": "sha256="
+        + webhook_signature(destination.webhook_secret, timestamp, body),
+    }
+    answer = post(destination.endpoint_url, body, headers)
+    try:
+        remote_id = json.loads(answer or b"{}").get("id", "")
+    except (ValueError, AttributeError):
+        remote_id = ""
+    return str(remote_id or "")[:200]
+
+
+def webhook_body(delivery: Delivery) -> bytes:
+    payload = {
+        "delivery_id": delivery.pk,
+        "event": "report.open",
+        "report": report_facts(delivery.report),
+    }
+    return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+
+
+def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """HMAC-SHA256 over "<timestamp>.<body>": signing the timestamp too is what stops a replay
+    from passing with a fresh timestamp header. Receivers should refuse old timestamps."""
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def send_open311(delivery: Delivery, destination: AuthorityCategory) -> str:
+    if not destination.endpoint_url:
+        raise PermanentFailure("This Open311 destination has no endpoint URL.")
+    url = destination.endpoint_url
+    if not url.endswith(".json"):
+        url = url.rstrip("/") + "/requests.json"
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "User-Agent": "Fixpoint",
+        "Idempotency-Key": str(delivery.pk),
+    }
+    answer = post(url, urlencode(open311_params(delivery, destination)).encode(), headers)
+    return _open311_request_id(answer)
+
+
+def open311_params(delivery: Delivery, destination: AuthorityCategory) -> list[tuple[str, str]]:
+    report = delivery.report
+    facts = report_facts(report)
+    text = f"{report.title}\n\n{report.description}\n\n{report.ref}: {facts['url']}"
+    params = [
+        ("service_code", destination.service_code or report.category.slug),
+        ("lat", repr(report.latitude)),
+        ("long", repr(report.longitude)),
+        ("description", text[:4000]),  # GeoReport v2 allows 4,000 characters
+    ]
+    for name, value in (
+        ("api_key", destination.api_key),
+        ("jurisdiction_id", destination.jurisdiction_id),
+    ):
+        if value:
+            params.append((name, value))
+    for code, value in (report.extra or {}).items():
+        if isinstance(value, list):
+            params.extend((f"attribute[{code}][]", str(v)) for v in value)
+        else:
+            params.append((f"attribute[{code}]", str(value)))
+    if facts["photos"]:
+        params.append(("media_url", facts["photos"][0]))
+    if facts["reporter"]:
+        first, _, last = facts["reporter"]["name"].partition(" ")
+        params += [("email", facts["reporter"]["email"]), ("first_name", first)]
+        params += [("last_name", last)] if last else []
+    return params
+
+
+def _open311_request_id(answer: bytes) -> str:
+    """GeoReport v2 answers [{"service_request_id": ...}] or, when the id comes later,
+    [{"token": ...}]; a token is kept as "token:<token>" until it is resolved."""
+    try:
+        data = json.loads(answer)
+        item = data[0] if isinstance(data, list) else data
+        if item.get("service_request_id"):
+            return str(item["service_request_id"])[:200]
+        if item.get("token"):
+            return f"token:{item['token']}"[:200]
+    except (ValueError, AttributeError, IndexError, KeyError, TypeError):
+        pass
+    return ""
