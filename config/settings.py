@@ -284,6 +284,13 @@ FIXPOINT_REPORT_RATE = env.int("REPORT_RATE_LIMIT", default=5)
 FIXPOINT_REPORT_RATE_WINDOW_MINUTES = env.int("REPORT_RATE_WINDOW_MINUTES", default=10)
 # "Me too" suggestions: open reports of the same category within this distance.
 FIXPOINT_DUPLICATE_RADIUS_M = 50
+# Delivery to authorities (reports.delivery): whether staff see the reporter's contact, where
+# their replies go ("{ref}" is the report's reference), and the retry limits.
+FIXPOINT_DELIVERY_REPORTER_CONTACT = env.bool("DELIVERY_REPORTER_CONTACT", default=True)
+FIXPOINT_DELIVERY_REPLY_TO = env.str("DELIVERY_REPLY_TO", default="")
+FIXPOINT_DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=12)
+FIXPOINT_DELIVERY_TIMEOUT_SECONDS = env.int("DELIVERY_TIMEOUT_SECONDS", default=30)
+FIXPOINT_DELIVERY_STUCK_MINUTES = env.int("DELIVERY_STUCK_MINUTES", default=10)
 
 LOGGING = {
     "version": 1,
