@@ -190,10 +190,10 @@ def _match_authority(
     return siblings.filter(name=feature.name).first()
 
 
-def _unique_slug(name: str) -> str:
-    base = slugify(name)[:90] or "authority"
+def _unique_slug(name: str, model: type[Authority] | type[Area] = Authority) -> str:
+    base = slugify(name)[:90] or model._meta.model_name or "item"
     slug, n = base, 1
-    while Authority.objects.filter(slug=slug).exists():
+    while model.objects.filter(slug=slug).exists():
         n += 1
         slug = f"{base}-{n}"
     return slug
@@ -239,7 +239,7 @@ def area_save(*, area: Area) -> Area:
     checked = check_boundary(area.boundary)
     feature = BoundaryFeature(0, area.name, area.code, area.boundary)
     if not area.slug:
-        area.slug = _unique_area_slug(area.name)
+        area.slug = _unique_slug(area.name, Area)
     _fill_area(area, feature, checked.geometry, area.authority)
     area.save()
     routing_changed()
@@ -250,7 +250,7 @@ def _match_area(feature: BoundaryFeature, kind: str) -> Area:
     same_kind = Area.objects.filter(kind=kind)
     found = same_kind.filter(code=feature.code).first() if feature.code else None
     found = found or same_kind.filter(name=feature.name).first()
-    return found or Area(kind=kind, slug=_unique_area_slug(feature.name))
+    return found or Area(kind=kind, slug=_unique_slug(feature.name, Area))
 
 
 def _fill_area(area: Area, feature: BoundaryFeature, geometry: Any, authority: Any) -> None:
@@ -259,12 +259,3 @@ def _fill_area(area: Area, feature: BoundaryFeature, geometry: Any, authority: A
     area.boundary = to_geojson(geometry)
     area.latitude, area.longitude = round(centre.y, 6), round(centre.x, 6)
     area.bbox = [round(v, 6) for v in geometry.bounds]
-
-
-def _unique_area_slug(name: str) -> str:
-    base = slugify(name)[:90] or "area"
-    slug, n = base, 1
-    while Area.objects.filter(slug=slug).exists():
-        n += 1
-        slug = f"{base}-{n}"
-    return slug
