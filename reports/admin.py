@@ -20,6 +20,7 @@ from .models import (
     ReportState,
     ReportStateChange,
     ReportUpdate,
+    StatusPoll,
     Subscription,
     Support,
 )
@@ -258,3 +259,15 @@ class DeliveryAdmin(admin.ModelAdmin):
             delivery.delivery_mark_sent(delivery_id=obj.pk)
             self.log_change(request, obj, "Marked as sent by hand.")
         messages.info(request, f"{len(pending)} deliveries marked as sent.")
+
+
+@admin.register(StatusPoll)
+class StatusPollAdmin(admin.ModelAdmin):
+    """When each Open311 destination was last asked for status changes, and why it failed."""
+
+    list_display = ("destination", "polled_at", "attempted_at", "last_error")
+    list_select_related = ("destination__authority", "destination__category")
+    readonly_fields = ("destination", "polled_at", "attempted_at", "last_error")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # written by the poll (reports.status_sync)

@@ -23,11 +23,22 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from authorities.models import AuthorityCategory, DeliveryMethod
+from accounts.models import User
+from authorities import routing
+from authorities.models import AuthorityCategory, Category, DeliveryMethod
+from authorities.selectors import is_staff_of
 
 from . import senders
 from .exceptions import NotAllowed
-from .models import Delivery, DeliveryStatus, Report, ReportState, ReportStateChange
+from .models import (
+    OPEN_STATES,
+    Actor,
+    Delivery,
+    DeliveryStatus,
+    Report,
+    ReportState,
+    ReportStateChange,
+)
 from .signals import report_state_changed
 
 logger = logging.getLogger(__name__)
@@ -266,3 +277,79 @@ def delivery_mark_sent(*, delivery_id: int, remote_id: str = "") -> Delivery:
         sent_at=delivery.sent_at
     )
     return delivery
+
+
+# --- Re-routing ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def report_reroute(
+    *,
+    report_id: int,
+    category: Category | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    actor: User | None,
+) -> Report:
+    """Re-categorise and/or move an open report and route it again.
+
+    When another authority becomes responsible the report is handed over: its authority changes,
+    the history gets a row with a public note saying so (the state stays: a history row from a
+    state to itself), and a Delivery to the new authority is written, sent after commit. A change
+    that keeps the authority only gets the note. `actor` is staff of the report's authority (or a
+    superuser); None is the system.
+    """
+    report = (
+        Report.objects.select_for_update().select_related("category", "authority").get(pk=report_id)
+    )
+    _check_may_reroute(report, actor)
+    before = (report.authority, report.category, report.latitude, report.longitude)
+    category = category or report.category
+    lat = report.latitude if latitude is None else float(latitude)
+    lon = report.longitude if longitude is None else float(longitude)
+    authority = routing.responsible_authority(lat, lon, category.pk)  # NoAuthorityHere, etc.
+    area = routing.get_index().area_at(lat, lon)
+    if (before[0].pk, before[1].pk, before[2], before[3]) == (authority.id, category.pk, lat, lon):
+        return report
+    report.category, report.latitude, report.longitude = category, lat, lon
+    report.authority_id, report.area_id = authority.id, area.id if area else None
+    report.updated_at = timezone.now()
+    report.save(
+        update_fields=["category", "latitude", "longitude", "authority", "area", "updated_at"]
+    )
+    note = _reroute_note(before[0].name, before[1], authority.name, category)
+    _record_reroute(report, actor, note)
+    if authority.id != before[0].pk:
+        deliveries_create(report=report)
+    return report
+
+
+def _check_may_reroute(report: Report, actor: User | None) -> None:
+    if actor is not None and not is_staff_of(actor, report.authority_id):
+        raise NotAllowed("Only staff of the report's authority can re-route it.")
+    if report.state not in OPEN_STATES:
+        raise NotAllowed(f"Report {report.ref} is {report.state}: only open reports are re-routed.")
+
+
+def _reroute_note(old_authority: str, old_category: Category, authority: str, new: Category) -> str:
+    parts = []
+    if new.pk != old_category.pk:
+        parts.append(f"Re-categorised from {old_category.name} to {new.name}.")
+    if authority != old_authority:
+        parts.append(f"Passed from {old_authority} to {authority}, which is responsible here.")
+    return " ".join(parts) or "Moved to a corrected location."
+
+
+def _record_reroute(report: Report, actor: User | None, note: str) -> None:
+    change = ReportStateChange.objects.create(
+        report=report,
+        from_state=report.state,
+        to_state=report.state,
+        actor=actor,
+        actor_kind=Actor.SYSTEM if actor is None else Actor.STAFF,
+        public_note=note,
+        created_at=report.updated_at,
+    )
+    # Announced like any public change: subscribers hear of it, map tiles follow. The delivery
+    # receiver ignores it (the report was already open), so the new Delivery is written above.
+    report_state_changed.send(sender=Report, report=report, change=change)

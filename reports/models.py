@@ -444,3 +444,27 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_id} -> {self.authority_id} by {self.method} ({self.status})"
+
+
+class StatusPoll(models.Model):
+    """When Fixpoint last asked an Open311 destination what became of the requests sent to it
+    (reports.status_sync). One row per destination; the next poll asks for changes since then."""
+
+    destination = models.OneToOneField(
+        "authorities.AuthorityCategory", on_delete=models.CASCADE, related_name="status_poll"
+    )
+    polled_at = models.DateTimeField(
+        _("changes fetched up to"),
+        null=True,
+        blank=True,
+        help_text=_("When the last successful poll started."),
+    )
+    attempted_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("Open311 status poll")
+        verbose_name_plural = _("Open311 status polls")
+
+    def __str__(self) -> str:
+        return f"Status poll of {self.destination_id}"

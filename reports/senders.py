@@ -214,9 +214,18 @@ RETRY_STATUSES = frozenset({408, 425, 429})
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> bytes:
     """POST and return the response body; raise a DeliveryFailure for anything but 2xx."""
+    return _call(url, "POST", body, headers)
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> bytes:
+    """GET (status polling, reports.status_sync), with the same failures as post()."""
+    return _call(url, "GET", None, {"User-Agent": "Fixpoint", **(headers or {})})
+
+
+def _call(url: str, method: str, body: bytes | None, headers: dict[str, str]) -> bytes:
     if urlsplit(url).scheme not in ("http", "https"):
         raise PermanentFailure(f"The endpoint URL {url!r} is not an http(s) URL.")
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+    request = urllib.request.Request(url, data=body, headers=headers, method=method)  # noqa: S310
     try:
         with _opener.open(request, timeout=timeout_seconds()) as response:
             return bytes(response.read(1_000_000))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import delivery, notifications, services
+from . import delivery, notifications, services, status_sync
 
 
 @shared_task(ignore_result=True)
@@ -38,3 +38,8 @@ def deliver(delivery_id: int) -> str:
 @shared_task(ignore_result=True)
 def send_pending_deliveries() -> int:
     return delivery.deliveries_send_due().sent
+
+
+@shared_task(ignore_result=True)
+def sync_open311_status() -> int:
+    return status_sync.open311_statuses_poll().moved
