@@ -304,5 +304,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django": {"level": env.str("DJANGO_LOG_LEVEL", default="INFO"), "propagate": True},
+        # One line per task run is noise (workers log their own); failures still show.
+        "celery.app.trace": {"level": env.str("CELERY_TASK_LOG_LEVEL", default="WARNING")},
+        # Without a broker, tasks run in-process and kombu warns about the unused default host.
+        "kombu.connection": {"level": "ERROR"},
     },
 }
