@@ -28,6 +28,7 @@ from .models import (
     TRANSITIONS,
     Actor,
     Opinion,
+    Priority,
     Report,
     ReportPhoto,
     ReportState,
@@ -290,6 +291,37 @@ def account_create_for_reporter(*, report_id: int, password: str) -> User:
     Report.objects.filter(reporter__isnull=True, reporter_email=email).update(reporter=user)
     Subscription.objects.filter(email=email, user__isnull=True).update(user=user)
     return user
+
+
+@transaction.atomic
+def report_assign(*, report_id: int, assignee: User | None, actor: User) -> Report:
+    """Staff give a report to a colleague of the same authority (or take it back: None)."""
+    report = _locked_for_staff(report_id, actor)
+    if assignee is not None and not selectors.is_staff_of(assignee, report.authority_id):
+        raise NotAllowed(
+            str(_("%(who)s does not work for %(authority)s."))
+            % {"who": assignee.email, "authority": report.authority.name}
+        )
+    report.assignee, report.updated_at = assignee, timezone.now()
+    report.save(update_fields=["assignee", "updated_at"])
+    return report
+
+
+@transaction.atomic
+def report_set_priority(*, report_id: int, priority: str, actor: User) -> Report:
+    if priority not in Priority.values:
+        raise ValidationError({"priority": f"Choose one of {', '.join(Priority.values)}."})
+    report = _locked_for_staff(report_id, actor)
+    report.priority, report.updated_at = priority, timezone.now()
+    report.save(update_fields=["priority", "updated_at"])
+    return report
+
+
+def _locked_for_staff(report_id: int, actor: User) -> Report:
+    report = Report.objects.select_for_update().select_related("authority").get(pk=report_id)
+    if not selectors.is_staff_of(actor, report.authority_id):
+        raise NotAllowed(str(_("Only staff of the responsible authority can do that.")))
+    return report
 
 
 # --- helpers ---------------------------------------------------------------------------------
