@@ -1,7 +1,9 @@
 """One JSON shape for every API error: {"error": {"code", "message", "fields"?}}.
 
 Application errors, Django validation errors and DRF's own exceptions all come out in it, so a
-client handles one format and never sees an HTML 500 page for bad input.
+client handles one format and never sees an HTML 500 page for bad input. `ApiSchema` documents that
+shape for every error status an operation can answer, so clients (and schemathesis in the test
+suite) can rely on the OpenAPI schema for failures too.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, status
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.permissions import SAFE_METHODS, AllowAny
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
@@ -62,3 +67,70 @@ def _first(fields: Any) -> str:
     if isinstance(fields, list) and fields:
         return str(fields[0])
     return "Invalid input."
+
+
+# --- the error shape in the OpenAPI schema ------------------------------------------------------
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    """What every error response holds. Application errors may add keys of their own next to
+    `code` and `message` (e.g. `allowed` for an invalid transition)."""
+
+    error = inline_serializer(
+        "ErrorDetail",
+        fields={
+            "code": serializers.CharField(
+                help_text="Machine-readable: invalid, not_found, not_authenticated, throttled, "
+                "no_authority_here, invalid_transition, …"
+            ),
+            "message": serializers.CharField(help_text="For people"),
+            "fields": serializers.DictField(
+                required=False, help_text="Validation errors: the messages of each field"
+            ),
+        },
+    )
+
+
+def error(description: str) -> OpenApiResponse:
+    """An error response for `extend_schema(responses=...)`, in the one error shape."""
+    return OpenApiResponse(ErrorSerializer, description=description)
+
+
+class ApiSchema(AutoSchema):
+    """drf-spectacular's AutoSchema plus the error responses that follow from how a view is built:
+    authentication (401), throttles (429), input (400), permissions on writes (403), a looked-up
+    object, a cursor or a `?format=` (404). Errors that come from the domain (409, 422, a 403 of
+    a service) are declared on the view with `error(...)`; a declared response is never replaced.
+    """
+
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        # drf-spectacular has no public hook for responses common to every operation; this is the
+        # method drf-standardized-errors extends for the same purpose.
+        responses: dict[str, Any] = super()._get_response_bodies(direction)
+        if direction != "response":  # callbacks and webhooks describe someone else's server
+            return responses
+        for code, description in self._error_statuses().items():
+            if str(code) not in responses:
+                responses[str(code)] = self._get_response_for_code(error(description), str(code))
+        return responses
+
+    def _error_statuses(self) -> dict[int, str]:
+        view = self.view
+        writes = self.method not in SAFE_METHODS
+        statuses: dict[int, str] = {}
+        if writes or getattr(view, "filterset_class", None) is not None:
+            statuses[400] = "Invalid input: `fields` names each invalid field"
+        if view.get_authenticators():
+            statuses[401] = "Unknown or inactive API key or token, or none for a write"
+        if writes and not all(isinstance(p, AllowAny) for p in view.get_permissions()):
+            statuses[403] = "Not allowed: a read-only API key, or not your report or authority"
+        paginated = self._is_list_view() and getattr(view, "paginator", None) is not None
+        if "{" in self.path or paginated or self._has_formats():
+            statuses[404] = "No such object, an invalid cursor, or an unknown `format`"
+        if view.get_throttles():
+            statuses[429] = "Too many requests: wait for the seconds in `Retry-After`"
+        return statuses
+
+    def _has_formats(self) -> bool:
+        # The schema then lists `?format=`, and DRF answers an unknown one with 404.
+        return len(self.map_renderers("format")) > 1

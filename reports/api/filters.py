@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db.models import QuerySet
+from django_filters.fields import IsoDateTimeField
 from rest_framework.exceptions import ValidationError
 
 from reports.models import Report, ReportState
@@ -23,17 +26,38 @@ def _floats(value: str, count: int, name: str) -> list[float]:
     return numbers
 
 
+class UtcDateTimeField(IsoDateTimeField):
+    """ISO 8601, moved to UTC. ISO 8601 and Python allow offsets up to ±23:59 but PostgreSQL only
+    ±15:59 (a 500), and a moment near year 1 or 9999 may not exist in UTC: both are invalid."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        moment: datetime | None = super().to_python(value)
+        try:
+            return moment.astimezone(UTC) if moment is not None else None
+        except OverflowError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
+
+
+class CharInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
+    """Comma-separated strings, each cleaned like a CharFilter's (a NUL byte is invalid input,
+    not a database error on PostgreSQL)."""
+
+
 class ReportFilter(django_filters.FilterSet):
-    state = django_filters.BaseInFilter(
+    state = CharInFilter(
         field_name="state",
         help_text="One or more states, comma-separated: " + ", ".join(ReportState.values),
     )
     category = django_filters.CharFilter(field_name="category__slug", help_text="Category slug")
     authority = django_filters.CharFilter(field_name="authority__slug", help_text="Authority slug")
-    created_since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
-    updated_until = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="lt")
+    created_since = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_until = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    updated_since = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_until = UtcDateTimeFilter(field_name="updated_at", lookup_expr="lt")
     bbox = django_filters.CharFilter(
         method="filter_bbox", help_text="west,south,east,north in degrees"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from authorities.models import Authority, Category, CategoryQuestion
@@ -32,7 +33,7 @@ class AuthorityRefSerializer(serializers.Serializer[Any]):
 class AuthoritySerializer(serializers.ModelSerializer[Authority]):
     # "parent" is also an attribute of every DRF field: the stubs cannot tell them apart.
     parent: serializers.SlugRelatedField[Authority] = serializers.SlugRelatedField(  # type: ignore[assignment]
-        slug_field="slug", read_only=True
+        slug_field="slug", read_only=True, allow_null=True
     )
 
     class Meta:
@@ -107,7 +108,7 @@ class ReportDetailSerializer(ReportSerializer):
     updates = UpdateSerializer(many=True, read_only=True)
     supporters = serializers.IntegerField(source="support_count", read_only=True)
     duplicate_of: serializers.SlugRelatedField[Report] = serializers.SlugRelatedField(
-        slug_field="ref", read_only=True
+        slug_field="ref", read_only=True, allow_null=True
     )
 
     class Meta(ReportSerializer.Meta):
@@ -122,6 +123,56 @@ class ReportDetailSerializer(ReportSerializer):
     def get_history(self, obj: Report) -> list[dict[str, Any]]:
         public = [c for c in obj.history.all() if c.to_state != ReportState.UNCONFIRMED]
         return HistorySerializer(public, many=True).data  # type: ignore[return-value]
+
+
+# --- GeoJSON (?format=geojson) -----------------------------------------------------------------
+# For the schema only: renderers.GeoJSONRenderer turns the serializers above into these shapes.
+
+POINT_FIELDS = ("latitude", "longitude")
+
+
+class PointSerializer(serializers.Serializer[Any]):
+    type = serializers.CharField(help_text='"Point"')
+    coordinates = serializers.ListField(
+        child=serializers.FloatField(), min_length=2, max_length=2, help_text="[lon, lat]"
+    )
+
+
+class ReportPropertiesSerializer(ReportSerializer):
+    class Meta(ReportSerializer.Meta):
+        fields = tuple(f for f in ReportSerializer.Meta.fields if f not in POINT_FIELDS)  # type: ignore[assignment]
+
+
+class ReportDetailPropertiesSerializer(ReportDetailSerializer):
+    class Meta(ReportDetailSerializer.Meta):
+        fields = tuple(f for f in ReportDetailSerializer.Meta.fields if f not in POINT_FIELDS)  # type: ignore[assignment]
+
+
+class FeatureSerializer(serializers.Serializer[Any]):
+    type = serializers.CharField(help_text='"Feature"')
+    id = serializers.IntegerField()
+    geometry = PointSerializer()
+
+
+class ReportFeatureSerializer(FeatureSerializer):
+    properties = ReportPropertiesSerializer()
+
+
+class ReportDetailFeatureSerializer(FeatureSerializer):
+    properties = ReportDetailPropertiesSerializer()
+
+
+@extend_schema_serializer(many=False)  # the whole page, not a list of pages
+class ReportFeatureCollectionSerializer(serializers.Serializer[Any]):
+    type = serializers.CharField(help_text='"FeatureCollection"')
+    features = ReportFeatureSerializer(many=True)
+    next = serializers.CharField(allow_null=True, help_text="URL of the next page")
+    previous = serializers.CharField(allow_null=True, help_text="URL of the previous page")
+
+
+class SupportSerializer(serializers.Serializer[Any]):
+    added = serializers.BooleanField(help_text="False when you had already supported it")
+    supporters = serializers.IntegerField()
 
 
 class ReportCreateSerializer(serializers.Serializer[Any]):

@@ -1,5 +1,4 @@
 from django.urls import include, path
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from . import views
@@ -11,6 +10,6 @@ router.register("authorities", views.AuthorityViewSet, basename="authority")
 
 urlpatterns = [
     path("locate", views.LocateView.as_view(), name="api-locate"),
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", views.TokenView.as_view(), name="api-token"),
     path("", include(router.urls)),
 ]

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import math
 import statistics
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any, cast
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.filters import OrderingFilter
-from rest_framework.pagination import CursorPagination
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -24,6 +28,7 @@ from rest_framework.views import APIView
 from accounts.models import User
 from authorities import routing
 from authorities.models import Authority, Category
+from config.api import ApiSchema, error
 from reports import services
 from reports.models import Report, ReportState, ReportStateChange, ReportUpdate
 
@@ -31,6 +36,8 @@ from . import serializers as s
 from .filters import ReportFilter
 from .renderers import GeoJSONRenderer
 
+SLUG = "[-a-zA-Z0-9_]+"
+NOT_ROUTABLE = "No authority covers the point, or none there handles the category"
 COORDINATE = [
     OpenApiParameter("lat", OpenApiTypes.DOUBLE, required=True, description="WGS84 latitude"),
     OpenApiParameter("lon", OpenApiTypes.DOUBLE, required=True, description="WGS84 longitude"),
@@ -43,7 +50,36 @@ class ReportPagination(CursorPagination):
     max_page_size = 200
     ordering = ("-created_at", "-id")
 
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        cursor = super().decode_cursor(request)
+        if cursor is None or cursor.position is None:
+            return cursor
+        # Every ordering is by a time, so a position is one. A forged cursor is a 404 like any
+        # invalid cursor, not a database error (PostgreSQL refuses offsets past ±15:59).
+        try:
+            moment = parse_datetime(str(cursor.position))
+            if moment is None or timezone.is_naive(moment):
+                raise ValueError(cursor.position)
+            position = moment.astimezone(UTC).isoformat()
+        except (ValueError, OverflowError):
+            raise NotFound(self.invalid_cursor_message) from None
+        return cursor._replace(position=position)  # type: ignore[arg-type]  # stubs say int
 
+
+def _as_json_or_geojson(code: int, json: Any, geojson: Any) -> dict[Any, Any]:
+    return {(code, JSONRenderer.media_type): json, (code, GeoJSONRenderer.media_type): geojson}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        responses=_as_json_or_geojson(200, s.ReportSerializer, s.ReportFeatureCollectionSerializer)
+    ),
+    retrieve=extend_schema(
+        responses=_as_json_or_geojson(
+            200, s.ReportDetailSerializer, s.ReportDetailFeatureSerializer
+        )
+    ),
+)
 class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Public reports (never unconfirmed or spam). Filing, updates, support and staff state
     changes are POST actions; every write goes through the same services as the website."""
@@ -53,27 +89,22 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     ordering_fields = ("created_at", "updated_at")
     pagination_class = ReportPagination
     renderer_classes = (JSONRenderer, GeoJSONRenderer, BrowsableAPIRenderer)
+    schema = ApiSchema()
 
     def get_queryset(self) -> QuerySet[Report]:
         reports = Report.objects.public().select_related("category", "authority", "reporter")
-        if self.action != "retrieve":
-            return reports
-        visible = ReportUpdate.objects.filter(is_hidden=False)
-        return (
-            reports.select_related("duplicate_of")
-            .annotate(support_count=Count("supports"))
-            .prefetch_related(
-                Prefetch(
-                    "history", queryset=ReportStateChange.objects.order_by("created_at", "id")
-                ),
-                Prefetch("updates", queryset=visible),
-            )
-        )
+        return _with_details(reports) if self.action == "retrieve" else reports
 
     def get_serializer_class(self) -> Any:
         return s.ReportDetailSerializer if self.action == "retrieve" else s.ReportSerializer
 
-    @extend_schema(request=s.ReportCreateSerializer, responses={201: s.ReportDetailSerializer})
+    @extend_schema(
+        request=s.ReportCreateSerializer,
+        responses={
+            **_as_json_or_geojson(201, s.ReportDetailSerializer, s.ReportDetailFeatureSerializer),
+            422: error(NOT_ROUTABLE),
+        },
+    )
     def create(self, request: Request) -> Response:
         """File a report, routed from its location and category exactly as on the website."""
         data = _valid(s.ReportCreateSerializer, request)
@@ -107,7 +138,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         )
         return Response(s.UpdateSerializer(update).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=None, responses={200: s.SupportSerializer})
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def support(self, request: Request, pk: str) -> Response:
         """Add my "me too" to an open report; counted once per person."""
@@ -116,7 +147,13 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         total = report.supports.count()
         return Response({"added": added, "supporters": total})
 
-    @extend_schema(request=s.TransitionSerializer, responses={200: s.ReportDetailSerializer})
+    @extend_schema(
+        request=s.TransitionSerializer,
+        responses={
+            **_as_json_or_geojson(200, s.ReportDetailSerializer, s.ReportDetailFeatureSerializer),
+            409: error("The lifecycle does not allow this move (`allowed` lists the moves)"),
+        },
+    )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def transition(self, request: Request, pk: str) -> Response:
         """Staff of the report's authority change its state, with a public and/or internal note.
@@ -135,19 +172,42 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return self._detail(report.pk, status.HTTP_200_OK)
 
     def _detail(self, pk: int, code: int) -> Response:
-        self.action = "retrieve"
-        report = self.get_queryset().get(pk=pk)
+        # The report just written, read without the public scope: staff who moved it to spam get
+        # what they did, not a 500 after a change that was committed.
+        report = _with_details(
+            Report.objects.select_related("category", "authority", "reporter")
+        ).get(pk=pk)
         return Response(
             s.ReportDetailSerializer(report, context={"request": self.request}).data, status=code
         )
+
+
+def _with_details(reports: QuerySet[Report]) -> QuerySet[Report]:
+    visible = ReportUpdate.objects.filter(is_hidden=False)
+    return (
+        reports.select_related("duplicate_of")
+        .annotate(support_count=Count("supports"))
+        .prefetch_related(
+            Prefetch("history", queryset=ReportStateChange.objects.order_by("created_at", "id")),
+            Prefetch("updates", queryset=visible),
+        )
+    )
 
 
 class LocateView(APIView):
     """Who covers a point (most local first) and who receives each category there."""
 
     permission_classes = (AllowAny,)
+    schema = ApiSchema()
 
-    @extend_schema(parameters=COORDINATE, responses={200: s.LocateSerializer})
+    @extend_schema(
+        parameters=COORDINATE,
+        responses={
+            200: s.LocateSerializer,
+            400: error("lat or lon missing, not a number, or out of range"),
+            422: error("No authority covers this point"),
+        },
+    )
     def get(self, request: Request) -> Response:
         lat, lon = _coordinate(request, "lat"), _coordinate(request, "lon")
         location = routing.locate(lat, lon)
@@ -175,7 +235,9 @@ class CategoryViewSet(viewsets.ReadOnlyModelViewSet[Category]):
     queryset = Category.objects.filter(is_active=True).prefetch_related("questions")
     serializer_class = s.CategorySerializer
     lookup_field = "slug"
+    lookup_value_regex = SLUG  # the route matches what the schema documents
     pagination_class = None
+    schema = ApiSchema()
 
 
 class AuthorityViewSet(viewsets.ReadOnlyModelViewSet[Authority]):
@@ -183,7 +245,9 @@ class AuthorityViewSet(viewsets.ReadOnlyModelViewSet[Authority]):
 
     queryset = Authority.objects.filter(is_active=True).select_related("parent")
     lookup_field = "slug"
+    lookup_value_regex = SLUG  # the route matches what the schema documents
     pagination_class = None
+    schema = ApiSchema()
 
     def get_serializer_class(self) -> Any:
         wants = self.request.query_params.get("boundary") in ("1", "true", "yes")
@@ -199,6 +263,13 @@ class AuthorityViewSet(viewsets.ReadOnlyModelViewSet[Authority]):
         """Public statistics of one authority's reports."""
         authority = self.get_object()
         return Response(_stats(authority))
+
+
+class TokenView(ObtainAuthToken):
+    """POST /api/v1/auth/token/: DRF's token view, documented with the API's error responses."""
+
+    permission_classes = (AllowAny,)  # as DRF's empty tuple; lets the schema say "no auth needed"
+    schema = ApiSchema()
 
 
 def _stats(authority: Authority) -> dict[str, Any]:
@@ -239,9 +310,12 @@ def _coordinate(request: Request, name: str) -> float:
     from config.errors import ApplicationError
 
     try:
-        return float(request.query_params[name])
+        number = float(request.query_params[name])
     except (KeyError, ValueError):
-        raise ApplicationError(f"Give {name} as a number.") from None
+        number = math.nan
+    if not math.isfinite(number):  # inf and nan would also break the JSON of the error
+        raise ApplicationError(f"Give {name} as a number.")
+    return number
 
 
 def _find_report(text: str) -> Report | None:
