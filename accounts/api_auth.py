@@ -10,7 +10,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
-from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle
+from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
 from .models import ApiClient, User
 from .services import api_client_for_key
@@ -56,6 +56,16 @@ class VisitorRateThrottle(AnonRateThrottle):
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         if isinstance(request.auth, ApiClient):
+            return None
+        return super().get_cache_key(request, view)
+
+
+class AccountRateThrottle(UserRateThrottle):
+    """Limits per signed-in account. Visitors are counted by VisitorRateThrottle alone: DRF's
+    own user throttle would count them by IP address a second time."""
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        if not request.user or not request.user.is_authenticated:
             return None
         return super().get_cache_key(request, view)
 

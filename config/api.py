@@ -12,7 +12,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import exceptions, serializers, status
@@ -134,3 +135,11 @@ class ApiSchema(AutoSchema):
     def _has_formats(self) -> bool:
         # The schema then lists `?format=`, and DRF answers an unknown one with 404.
         return len(self.map_renderers("format")) > 1
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404s under /api/ answer in the API's JSON shape; the site's pages keep their HTML page."""
+    if request.path.startswith("/api/"):
+        body = {"error": {"code": "not_found", "message": "There is nothing at this address."}}
+        return JsonResponse(body, status=404)
+    return page_not_found(request, exception)

@@ -249,7 +249,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_THROTTLE_CLASSES": [
         "accounts.api_auth.VisitorRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "accounts.api_auth.AccountRateThrottle",
         "accounts.api_auth.ClientRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {

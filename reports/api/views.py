@@ -25,6 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api_auth import VisitorRateThrottle
 from accounts.models import User
 from authorities import routing
 from authorities.models import Authority, Category
@@ -92,7 +93,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     schema = ApiSchema()
 
     def get_queryset(self) -> QuerySet[Report]:
-        reports = Report.objects.public().select_related("category", "authority", "reporter")
+        reports = Report.objects.public().with_related()
         return _with_details(reports) if self.action == "retrieve" else reports
 
     def get_serializer_class(self) -> Any:
@@ -174,9 +175,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def _detail(self, pk: int, code: int) -> Response:
         # The report just written, read without the public scope: staff who moved it to spam get
         # what they did, not a 500 after a change that was committed.
-        report = _with_details(
-            Report.objects.select_related("category", "authority", "reporter")
-        ).get(pk=pk)
+        report = _with_details(Report.objects.with_related()).get(pk=pk)
         return Response(
             s.ReportDetailSerializer(report, context={"request": self.request}).data, status=code
         )
@@ -269,6 +268,8 @@ class TokenView(ObtainAuthToken):
     """POST /api/v1/auth/token/: DRF's token view, documented with the API's error responses."""
 
     permission_classes = (AllowAny,)  # as DRF's empty tuple; lets the schema say "no auth needed"
+    # DRF's token view turns throttling off; password guessing must be limited like the rest.
+    throttle_classes = (VisitorRateThrottle,)
     schema = ApiSchema()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from functools import wraps
 from typing import Any
 
@@ -53,6 +53,8 @@ def open311(*methods: str) -> Callable[[View], View]:
                 if request.method not in methods:
                     raise Open311Error(405, f"Use {' or '.join(methods)} here.")
                 _check_jurisdiction(request)
+                if any("\x00" in str(value) for value in kwargs.values()):
+                    raise Open311Error(404, "There is nothing at this address.")
                 return view(request, fmt, **kwargs)
             except Open311Error as error:
                 return error_response(error, fmt)
@@ -383,6 +385,8 @@ def _param(request: HttpRequest, name: str) -> str | None:
     if value is None or not value.strip():
         value = request.GET.get(name)
     value = value.strip() if value is not None else None
+    if value and "\x00" in value:  # PostgreSQL text cannot hold NUL: a 400, not a 500
+        raise Open311Error(400, f"{name} contains a NUL character.")
     return value or None
 
 
@@ -446,7 +450,12 @@ def _datetime(request: HttpRequest, name: str) -> datetime | None:
         parsed = datetime.combine(day, time.min) if day else None
     if parsed is None:
         raise Open311Error(400, f"{name} must be a date and time like 2026-05-01T10:30:00Z.")
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+    aware = parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+    try:
+        # In UTC: PostgreSQL refuses offsets Python accepts (e.g. +20:41).
+        return aware.astimezone(UTC)
+    except OverflowError:
+        raise Open311Error(400, f"{name} is out of range.") from None
 
 
 def _created_range(request: HttpRequest) -> tuple[datetime | None, datetime | None]:

@@ -285,3 +285,40 @@ def test_too_many_requests_get_429_with_retry_after(db, api, monkeypatch):
     assert codes == [200, 200, 429]
     response = api.get("/api/v1/categories/")
     assert int(response["Retry-After"]) > 0 and response.json()["error"]["code"] == "throttled"
+
+
+def test_unknown_api_addresses_answer_json_and_pages_keep_html(db, api, client):
+    response = api.get("/api/v1/reports/1.5/")
+    page = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
+
+
+def test_the_token_endpoint_is_throttled_against_password_guessing(db, api, monkeypatch):
+    from accounts.api_auth import VisitorRateThrottle
+
+    monkeypatch.setattr(VisitorRateThrottle, "THROTTLE_RATES", {"anon": "2/min"})
+    codes = [
+        api.post(
+            "/api/v1/auth/token/", {"username": "x@example.org", "password": "guess"}
+        ).status_code
+        for _ in range(3)
+    ]
+
+    assert codes == [400, 400, 429]
+
+
+def test_a_list_of_reports_never_loads_authority_boundaries(
+    tiny_city, api, django_assert_num_queries
+):
+    factories.report(tiny_city.pothole, *tiny_city.WEST)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        api.get("/api/v1/reports/")
+        api.get(f"/api/v1/reports/{Report.objects.get().pk}/")
+
+    assert not any("boundary" in q["sql"] for q in queries.captured_queries)
