@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from authorities.models import Authority, Category, CategoryQuestion
-from reports.models import Report, ReportState, ReportStateChange, ReportUpdate
+from reports.models import Priority, Report, ReportState, ReportStateChange, ReportUpdate
 
 
 class QuestionSerializer(serializers.ModelSerializer[CategoryQuestion]):
@@ -85,6 +85,7 @@ class ReportSerializer(serializers.ModelSerializer[Report]):
             "longitude",
             "authority",
             "state",
+            "priority",
             "extra",
             "reporter",
             "created_at",
@@ -191,6 +192,16 @@ class UpdateCreateSerializer(serializers.Serializer[Any]):
         choices=["", "fixed", "still_a_problem"], required=False, default=""
     )
     show_name = serializers.BooleanField(required=False, default=False)
+
+
+class AssignSerializer(serializers.Serializer[Any]):
+    assignee = serializers.EmailField(
+        allow_null=True, help_text="The colleague's e-mail, or null to take the report back"
+    )
+
+
+class PrioritySerializer(serializers.Serializer[Any]):
+    priority = serializers.ChoiceField(choices=Priority.choices)
 
 
 class TransitionSerializer(serializers.Serializer[Any]):

@@ -172,6 +172,41 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         )
         return self._detail(report.pk, status.HTTP_200_OK)
 
+    @extend_schema(
+        request=s.AssignSerializer,
+        responses=_as_json_or_geojson(
+            200, s.ReportDetailSerializer, s.ReportDetailFeatureSerializer
+        ),
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    def assign(self, request: Request, pk: str) -> Response:
+        """Staff of the report's authority give it to a colleague there (null takes it back)."""
+        report = self.get_object()
+        email = _valid(s.AssignSerializer, request)["assignee"]
+        assignee = User.objects.filter(email__iexact=email).first() if email else None
+        if email and assignee is None:
+            return _error("unknown_user", f"There is no account {email!r}.")
+        services.report_assign(
+            report_id=report.pk, assignee=assignee, actor=cast(User, request.user)
+        )
+        return self._detail(report.pk, status.HTTP_200_OK)
+
+    @extend_schema(
+        request=s.PrioritySerializer,
+        responses=_as_json_or_geojson(
+            200, s.ReportDetailSerializer, s.ReportDetailFeatureSerializer
+        ),
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    def priority(self, request: Request, pk: str) -> Response:
+        """Staff of the report's authority set its priority."""
+        report = self.get_object()
+        data = _valid(s.PrioritySerializer, request)
+        services.report_set_priority(
+            report_id=report.pk, priority=data["priority"], actor=cast(User, request.user)
+        )
+        return self._detail(report.pk, status.HTTP_200_OK)
+
     def _detail(self, pk: int, code: int) -> Response:
         # The report just written, read without the public scope: staff who moved it to spam get
         # what they did, not a 500 after a change that was committed.

@@ -322,3 +322,24 @@ def test_a_list_of_reports_never_loads_authority_boundaries(
         api.get(f"/api/v1/reports/{Report.objects.get().pk}/")
 
     assert not any("boundary" in q["sql"] for q in queries.captured_queries)
+
+
+def test_staff_assign_and_prioritise_through_the_api_and_others_cannot(tiny_city, api):
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    colleague = factories.staff(tiny_city.west)
+    base = f"/api/v1/reports/{report.pk}"
+
+    api.force_authenticate(tiny_city.east_staff)
+    refused = api.post(f"{base}/priority/", {"priority": "urgent"}, format="json")
+    api.force_authenticate(tiny_city.west_staff)
+    assigned = api.post(f"{base}/assign/", {"assignee": colleague.email}, format="json")
+    unknown = api.post(f"{base}/assign/", {"assignee": "nobody@example.org"}, format="json")
+    outsider = api.post(f"{base}/assign/", {"assignee": tiny_city.east_staff.email}, format="json")
+    urgent = api.post(f"{base}/priority/", {"priority": "urgent"}, format="json")
+
+    assert refused.status_code == 403
+    assert assigned.status_code == 200 and unknown.status_code == 400
+    assert outsider.status_code == 403
+    assert urgent.status_code == 200 and urgent.json()["priority"] == "urgent"
+    report.refresh_from_db()
+    assert report.assignee == colleague and report.priority == "urgent"
