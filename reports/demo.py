@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.db import transaction
 from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
@@ -381,6 +382,10 @@ def _user(email: str, name: str, superuser: bool = False) -> User:
     if user is None:
         create = User.objects.create_superuser if superuser else User.objects.create_user
         user = create(email, DEMO_PASSWORD, display_name=name)
+    # Verified, so the demo accounts can log in on the site (verification is mandatory there).
+    EmailAddress.objects.update_or_create(
+        user=user, email=email, defaults={"verified": True, "primary": True}
+    )
     return user
 
 

@@ -46,3 +46,14 @@ def test_load_demo_builds_barcelona_and_a_second_run_changes_nothing():
         times = [c.created_at for c in history]
         assert times == sorted(times) and times[0] == report.created_at
     assert "admin@demo.fixpoint.test" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_demo_citizens_can_log_in_on_the_site(client):
+    call_command("load_demo", "--reports", "5", stdout=StringIO())
+
+    response = client.post(
+        "/accounts/login/", {"login": "marta@demo.fixpoint.test", "password": "fixpoint-demo"}
+    )
+
+    assert response.status_code == 302 and response.url == "/my/reports/"
