@@ -21,11 +21,16 @@ $(VENV)/.dev-installed: $(VENV)/bin/python pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(VENV)/.installed $@
 
+# A local secret key, made once and kept out of git, so manage.py works in this checkout.
+.env:
+	@$(PYTHON) -c 'import secrets; print("SECRET_KEY=" + secrets.token_urlsafe(50))' > .env
+	@echo "Wrote .env with a new local SECRET_KEY."
+
 install: $(VENV)/.installed
 
 dev: $(VENV)/.dev-installed
 
-run: install
+run: install .env
 	$(RUN_ENV) $(PY) manage.py migrate --noinput
 	$(RUN_ENV) $(PY) manage.py load_demo
 	@echo "\nFixpoint is starting on http://127.0.0.1:$(PORT)/ (admin: /admin/). Ctrl-C stops it.\n"
