@@ -24,6 +24,8 @@ def public_report_detail(ref: str) -> Report | None:
     """A public report with its timeline, visible updates and photos, and its support count."""
     return (
         public_reports()
+        .select_related("area", "duplicate_of")
+        .defer("area__boundary")
         .annotate(support_count=Count("supports"))
         .prefetch_related(
             Prefetch("photos", queryset=ReportPhoto.objects.filter(is_hidden=False, update=None)),

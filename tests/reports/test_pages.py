@@ -64,3 +64,24 @@ def test_unconfirmed_and_spam_reports_are_not_found(tiny_city, client):
 
 def test_health_check_answers_ok(db, client):
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_the_report_page_costs_the_same_queries_however_many_updates(
+    tiny_city, client, django_assert_num_queries
+):
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    citizen = factories.UserFactory.create()
+
+    def count() -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(report.get_absolute_url()).status_code == 200
+        return len(queries)
+
+    services.report_update_add(report_id=report.pk, author=citizen, text="First")
+    few = count()
+    for n in range(5):
+        services.report_update_add(report_id=report.pk, author=citizen, text=f"Update {n}")
+    assert count() == few
