@@ -66,9 +66,7 @@ def test_health_check_answers_ok(db, client):
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
-def test_the_report_page_costs_the_same_queries_however_many_updates(
-    tiny_city, client, django_assert_num_queries
-):
+def test_the_report_page_costs_the_same_queries_however_many_updates(tiny_city, client):
     report = factories.report(tiny_city.pothole, *tiny_city.WEST)
     citizen = factories.UserFactory.create()
 
