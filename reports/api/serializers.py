@@ -200,6 +200,19 @@ class AssignSerializer(serializers.Serializer[Any]):
     )
 
 
+class RerouteSerializer(serializers.Serializer[Any]):
+    category = serializers.SlugField(required=False, help_text="New category slug")
+    latitude = serializers.FloatField(required=False, min_value=-90, max_value=90)
+    longitude = serializers.FloatField(required=False, min_value=-180, max_value=180)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("latitude" in attrs) != ("longitude" in attrs):
+            raise serializers.ValidationError("Give both latitude and longitude to move it.")
+        if not attrs:
+            raise serializers.ValidationError("Give a category, a position, or both.")
+        return attrs
+
+
 class PrioritySerializer(serializers.Serializer[Any]):
     priority = serializers.ChoiceField(choices=Priority.choices)
 

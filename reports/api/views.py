@@ -30,7 +30,7 @@ from accounts.models import User
 from authorities import routing
 from authorities.models import Authority, Category
 from config.api import ApiSchema, error
-from reports import services
+from reports import delivery, services
 from reports.models import Report, ReportState, ReportStateChange, ReportUpdate
 
 from . import serializers as s
@@ -204,6 +204,33 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         data = _valid(s.PrioritySerializer, request)
         services.report_set_priority(
             report_id=report.pk, priority=data["priority"], actor=cast(User, request.user)
+        )
+        return self._detail(report.pk, status.HTTP_200_OK)
+
+    @extend_schema(
+        request=s.RerouteSerializer,
+        responses={
+            **_as_json_or_geojson(200, s.ReportDetailSerializer, s.ReportDetailFeatureSerializer),
+            422: error("No authority covers the new position, or none handles the category there"),
+        },
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    def reroute(self, request: Request, pk: str) -> Response:
+        """Staff of the report's authority re-categorise and/or move an open report; it is routed
+        again and, if another authority becomes responsible, handed over and delivered to it."""
+        report = self.get_object()
+        data = _valid(s.RerouteSerializer, request)
+        category = None
+        if "category" in data:
+            category = Category.objects.filter(slug=data["category"], is_active=True).first()
+            if category is None:
+                return _error("unknown_category", f"There is no category {data['category']!r}.")
+        delivery.report_reroute(
+            report_id=report.pk,
+            category=category,
+            latitude=data.get("latitude"),
+            longitude=data.get("longitude"),
+            actor=cast(User, request.user),
         )
         return self._detail(report.pk, status.HTTP_200_OK)
 

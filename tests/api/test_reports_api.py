@@ -343,3 +343,22 @@ def test_staff_assign_and_prioritise_through_the_api_and_others_cannot(tiny_city
     assert urgent.status_code == 200 and urgent.json()["priority"] == "urgent"
     report.refresh_from_db()
     assert report.assignee == colleague and report.priority == "urgent"
+
+
+def test_staff_reroute_a_report_to_the_authority_now_responsible(tiny_city, api):
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    url = f"/api/v1/reports/{report.pk}/reroute/"
+
+    api.force_authenticate(tiny_city.east_staff)
+    refused = api.post(url, {"latitude": 10.05, "longitude": 1.15}, format="json")
+    api.force_authenticate(tiny_city.west_staff)
+    half = api.post(url, {"latitude": 10.05}, format="json")
+    outside = api.post(url, {"latitude": 50.0, "longitude": 1.0}, format="json")
+    moved = api.post(url, {"latitude": 10.05, "longitude": 1.15}, format="json")
+
+    assert refused.status_code == 403 and half.status_code == 400
+    assert outside.status_code == 422
+    assert moved.status_code == 200 and moved.json()["authority"]["slug"] == "east"
+    report.refresh_from_db()
+    assert report.authority == tiny_city.east
+    assert report.deliveries.filter(authority=tiny_city.east).exists()
