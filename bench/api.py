@@ -48,21 +48,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
+import seeding  # bench/seeding.py: this script's folder is on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 HOST = "127.0.0.1"
-STATES = {  # share of each state among the seeded reports
-    "open": 30,
-    "verified": 5,
-    "in_progress": 5,
-    "fixed": 25,
-    "closed": 23,
-    "duplicate": 3,
-    "not_responsible": 2,
-    "unconfirmed": 4,
-    "spam": 3,
-}
 COLUMNS = (
     "ref",
     "title",
@@ -119,13 +110,13 @@ def main() -> None:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress, also to a file
     _check_local(args.database_url, args.redis_url)
     if not args.reuse:
-        _fresh_database(args.database_url)
+        _fresh_postgres(args.database_url)
     env = _environment(args.database_url, args.redis_url)
     os.environ.update(env)
     import django
 
     django.setup()
-    print(f"{_seed(args.reports, args.seed)}; {_count():,} reports in the database")
+    print(f"{_seed(args.reports, args.seed)}; {seeding.report_count():,} reports in the database")
     load = _load_plan(args.requests, args.seed)
     with tempfile.TemporaryDirectory(prefix="fixpoint-bench-api-") as tmp:
         server = Gunicorn(Path(tmp), env)
@@ -147,20 +138,10 @@ def _check_local(*urls: str) -> None:
             sys.exit(f"Refusing {url}: the benchmark talks to 127.0.0.1 only.")
 
 
-def _fresh_database(database_url: str) -> None:
-    url = urlparse(database_url)
-    name = url.path.lstrip("/")
-    if not url.scheme.startswith("postgres"):
+def _fresh_postgres(database_url: str) -> None:
+    if not urlparse(database_url).scheme.startswith("postgres"):
         sys.exit("The API benchmark needs PostgreSQL (COPY, and the production database).")
-    if "bench" not in name:
-        sys.exit(f"Refusing to drop {name!r}: the benchmark database's name must contain 'bench'.")
-    import psycopg
-    from psycopg import sql
-
-    admin = url._replace(scheme="postgresql", path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    seeding.fresh_database(database_url)
 
 
 def _environment(database_url: str, redis_url: str) -> dict[str, str]:
@@ -186,27 +167,21 @@ def _environment(database_url: str, redis_url: str) -> dict[str, str]:
     }
 
 
-def _count() -> int:
-    from reports.models import Report
-
-    return Report.objects.count()
-
-
 def _seed(n: int, seed: int) -> str:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    if _count() >= n:
+    if seeding.report_count() >= n:
         return "database reused"
     from reports.demo import _load_authorities
 
     city, districts = _load_authorities(lambda _: None)
     categories = _categories(city, districts)
     started = time.perf_counter()
-    existing = _count()
-    _copy(_rows(n - existing, existing, seed, city, districts, categories))
+    existing = seeding.report_count()
+    seeding.write_reports(COLUMNS, _rows(n - existing, existing, seed, city, districts, categories))
     _history(existing)
-    _analyze()
+    seeding.analyze("reports_report", "reports_reportstatechange")
     return f"{n - existing:,} reports seeded in {time.perf_counter() - started:.0f} s"
 
 
@@ -260,7 +235,7 @@ def _rows(
 
     city_wide = [pk for pk, by_district in categories if not by_district]
     rng = random.Random(seed)
-    states = rng.choices(list(STATES), weights=list(STATES.values()), k=n)
+    states = rng.choices(list(seeding.STATES), weights=list(seeding.STATES.values()), k=n)
     now = timezone.now()
     boundaries = [d.boundary for d in districts]
     for i, (lat, lon, part) in enumerate(_points(n, seed, city.boundary, boundaries)):
@@ -275,34 +250,6 @@ def _rows(
         yield (f"B{start + i:09d}", f"Bench report {start + i}", "Something is broken here.",
                lat, lon, "{}", "", "", False, states[i], created, created, confirmed, authority,
                category)  # fmt: skip
-
-
-def _copy(rows: Iterator[tuple[Any, ...]]) -> None:
-    from django.db import connection, transaction
-
-    defaults = _defaults()
-    columns = ", ".join([*COLUMNS, *defaults])
-    copy_sql = f"COPY reports_report ({columns}) FROM STDIN"
-    with transaction.atomic(), connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
-        for row in rows:
-            copy.write_row((*row, *defaults.values()))
-
-
-def _defaults() -> dict[str, Any]:
-    """Required columns the rows above do not fill (added to Report since), with the model's
-    default: the database has none of its own."""
-    from django.db import connection
-
-    from reports.models import Report
-
-    found: dict[str, Any] = {}
-    for f in Report._meta.concrete_fields:
-        if f.primary_key or f.null or f.column in COLUMNS:
-            continue
-        if not f.has_default():
-            raise SystemExit(f"bench/api.py: give reports_report.{f.column} a value in _rows.")
-        found[str(f.column)] = f.get_db_prep_save(f.get_default(), connection)
-    return found
 
 
 def _history(after: int) -> None:
@@ -326,14 +273,6 @@ def _history(after: int) -> None:
             " WHERE id > %s AND state NOT IN ('open', 'unconfirmed')",
             [after],
         )
-
-
-def _analyze() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE reports_report")
-        cursor.execute("VACUUM ANALYZE reports_reportstatechange")
 
 
 # --- what the clients ask ----------------------------------------------------------------------

@@ -34,22 +34,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
+import seeding  # bench/seeding.py: this script's folder is on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 LEVELS = (("city", 12), ("district", 14), ("street", 17))
 SCREEN = (1280, 800)  # CSS pixels of the map
-STATES = {  # share of each state among the seeded reports
-    "open": 30,
-    "verified": 5,
-    "in_progress": 5,
-    "fixed": 25,
-    "closed": 23,
-    "duplicate": 3,
-    "not_responsible": 2,
-    "unconfirmed": 4,
-    "spam": 3,
-}
 COLUMNS = (
     "ref",
     "title",
@@ -88,33 +79,16 @@ def main() -> None:
     postgres = url.scheme.startswith("postgres")
     n = args.reports or (1_000_000 if postgres else 200_000)
     if not args.reuse:
-        _fresh_database(args.database_url)
+        seeding.fresh_database(args.database_url)
     _configure(args.database_url, args.cache_url)
     seeded = _seed(n, args.seed)
-    print(f"{_count():,} reports in the database ({seeded})")
+    print(f"{seeding.report_count():,} reports in the database ({seeded})")
     _run(args)
     if args.compare_indexes and postgres:
         _compare_indexes(args.seed, args.cold)
 
 
 # --- the database ------------------------------------------------------------------------------
-
-
-def _fresh_database(database_url: str) -> None:
-    url = urlparse(database_url)
-    name = url.path.lstrip("/")
-    if url.scheme == "sqlite":
-        Path(url.path).unlink(missing_ok=True)
-        return
-    if not name.endswith("bench"):
-        sys.exit(f"Refusing to drop {name!r}: the benchmark database's name must end in 'bench'.")
-    import psycopg
-    from psycopg import sql
-
-    admin = url._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def _configure(database_url: str, cache_url: str) -> None:
@@ -133,27 +107,21 @@ def _configure(database_url: str, cache_url: str) -> None:
     mapdata.connect_signals()  # idempotent: harmless if reports.apps already did
 
 
-def _count() -> int:
-    from reports.models import Report
-
-    return Report.objects.count()
-
-
 def _seed(n: int, seed: int) -> str:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    if _count() >= n:
+    if seeding.report_count() >= n:
         return "reused"
     from reports.demo import _load_authorities, _load_categories
 
     city, districts = _load_authorities(lambda _: None)
     categories = _load_categories(city, districts)
     started = time.perf_counter()
-    existing = _count()
+    existing = seeding.report_count()
     rows = _rows(n - existing, existing, seed, city, [c.pk for c in categories])
-    _insert(rows)
-    _analyze()
+    seeding.write_reports(COLUMNS, rows)
+    seeding.analyze()
     return f"seeded in {time.perf_counter() - started:.0f} s"
 
 
@@ -193,41 +161,13 @@ def _rows(
     from django.utils import timezone
 
     rng = random.Random(seed)
-    states = rng.choices(list(STATES), weights=list(STATES.values()), k=n)
+    states = rng.choices(list(seeding.STATES), weights=list(seeding.STATES.values()), k=n)
     now = timezone.now()
     for i, (lat, lon) in enumerate(_points(n, seed, city.boundary)):
         created = now - timedelta(seconds=rng.randrange(3 * 365 * 86_400))
         ref = f"Z{start + i:08d}"
         yield (ref, f"Bench report {i}", "-", lat, lon, "{}", "", "", False, states[i],
                created, created, city.pk, rng.choice(categories))  # fmt: skip
-
-
-def _insert(rows: Iterator[tuple[Any, ...]]) -> None:
-    from django.db import connection, transaction
-
-    columns = ", ".join(COLUMNS)
-    insert = f"INSERT INTO reports_report ({columns}) VALUES ({', '.join(['%s'] * len(COLUMNS))})"  # noqa: S608
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY reports_report ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        batch: list[tuple[Any, ...]] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) == 10_000:
-                cursor.executemany(insert, batch)
-                batch.clear()
-        cursor.executemany(insert, batch)
-
-
-def _analyze() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE reports_report" if connection.vendor == "postgresql"
-                       else "ANALYZE")  # fmt: skip
 
 
 # --- measuring ---------------------------------------------------------------------------------

@@ -1,0 +1,102 @@
+"""What the benchmarks share: a throw-away database, and reports written in bulk.
+
+Rows are written straight into reports_report (COPY on PostgreSQL, executemany on SQLite), so
+required columns a script's rows do not fill get the model's default here: the database has no
+defaults of its own.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+STATES = {  # share of each state among the seeded reports
+    "open": 30,
+    "verified": 5,
+    "in_progress": 5,
+    "fixed": 25,
+    "closed": 23,
+    "duplicate": 3,
+    "not_responsible": 2,
+    "unconfirmed": 4,
+    "spam": 3,
+}
+
+
+def fresh_database(database_url: str) -> None:
+    """Drop and create the benchmark database; only one whose name says it is one."""
+    url = urlparse(database_url)
+    name = url.path.lstrip("/")
+    if "bench" not in Path(name).name:
+        sys.exit(f"Refusing to drop {name!r}: the benchmark database's name must contain 'bench'.")
+    if url.scheme == "sqlite":
+        Path(url.path).unlink(missing_ok=True)
+        return
+    import psycopg
+    from psycopg import sql
+
+    admin = url._replace(scheme="postgresql", path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def report_count() -> int:
+    from reports.models import Report
+
+    return Report.objects.count()
+
+
+def write_reports(columns: Sequence[str], rows: Iterator[tuple[Any, ...]]) -> None:
+    """Write the rows in one transaction. Rows must be computed without queries: on PostgreSQL
+    they are made while COPY holds the connection."""
+    from django.db import connection, transaction
+
+    defaults = _defaults(columns)
+    names = ", ".join([*columns, *defaults])
+    extra = tuple(defaults.values())
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY reports_report ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row((*row, *extra))
+            return
+        marks = ", ".join(["%s"] * (len(columns) + len(extra)))
+        insert = f"INSERT INTO reports_report ({names}) VALUES ({marks})"  # noqa: S608
+        batch: list[tuple[Any, ...]] = []
+        for row in rows:
+            batch.append((*row, *extra))
+            if len(batch) == 10_000:
+                cursor.executemany(insert, batch)
+                batch.clear()
+        cursor.executemany(insert, batch)
+
+
+def analyze(*tables: str) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            cursor.execute("ANALYZE")
+            return
+        for table in tables or ("reports_report",):
+            cursor.execute(f"VACUUM ANALYZE {table}")
+
+
+def _defaults(columns: Sequence[str]) -> dict[str, Any]:
+    """Required columns the rows do not fill (added to Report since), with the model's default."""
+    from django.db import connection
+
+    from reports.models import Report
+
+    found: dict[str, Any] = {}
+    for field in Report._meta.concrete_fields:
+        if field.primary_key or field.null or field.column in columns:
+            continue
+        if not field.has_default():
+            raise SystemExit(f"bench: give reports_report.{field.column} a value in the rows.")
+        found[str(field.column)] = field.get_db_prep_save(field.get_default(), connection)
+    return found
