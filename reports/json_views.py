@@ -170,7 +170,7 @@ def photo_gps(request: HttpRequest) -> JsonResponse:
 def viewport_list(request: HttpRequest) -> JsonResponse:
     """The reports in the visible part of the map, newest or nearest first, for the list."""
     try:
-        west, south, east, north = _bbox(request.GET.get("bbox", ""))
+        west, south, east, north = mapdata.parse_bbox(request.GET.get("bbox"))
         centre = (
             (_float(request, "lat"), _float(request, "lon"))
             if "lat" in request.GET
@@ -202,15 +202,3 @@ def viewport_list(request: HttpRequest) -> JsonResponse:
             ],
         }
     )
-
-
-def _bbox(text: str) -> tuple[float, float, float, float]:
-    try:
-        west, south, east, north = (float(v) for v in text.split(","))
-    except ValueError:
-        raise ApplicationError("Give bbox as west,south,east,north in degrees.") from None
-    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
-        raise ApplicationError(
-            "bbox must be west,south,east,north with west < east and south < north, in degrees."
-        )
-    return west, south, east, north

@@ -127,3 +127,11 @@ def test_the_atom_feed_lists_the_public_timeline(tiny_city, client):
     body = response.content.decode()
     assert response["Content-Type"].startswith("application/atom+xml")
     assert "On our list" in body and "hush" not in body
+
+
+def test_the_list_accepts_a_zoomed_out_map_past_the_date_line(tiny_city, client):
+    factories.report(tiny_city.pothole, *tiny_city.WEST, title="West hole")
+
+    data = client.get("/map/list.json", {"bbox": "-250,-85,250,85"}).json()
+
+    assert [r["title"] for r in data["reports"]] == ["West hole"]
