@@ -295,6 +295,11 @@ FIXPOINT_DELIVERY_REPLY_TO = env.str("DELIVERY_REPLY_TO", default="")
 FIXPOINT_DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=12)
 FIXPOINT_DELIVERY_TIMEOUT_SECONDS = env.int("DELIVERY_TIMEOUT_SECONDS", default=30)
 FIXPOINT_DELIVERY_STUCK_MINUTES = env.int("DELIVERY_STUCK_MINUTES", default=10)
+# Changes to a report within this many minutes reach its subscribers as one e-mail. Without a
+# broker (development) there is no scheduler to send them later, so they go at once.
+FIXPOINT_UPDATE_BATCH_MINUTES = env.float(
+    "UPDATE_BATCH_MINUTES", default=0.0 if CELERY_TASK_ALWAYS_EAGER else 5.0
+)
 
 LOGGING = {
     "version": 1,

@@ -47,6 +47,9 @@ logger = logging.getLogger(__name__)
 CONFIRM_SALT = "fixpoint.report-confirm"
 ALERT_SALT = "fixpoint.alert"
 MAX_ATTEMPTS = 8
+# A change to a report a subscriber follows. Its body is only what changed: changes that wait in
+# the batching window together go out as one e-mail, composed when it is sent.
+UPDATE_KIND = "report_update"
 EARTH_RADIUS_M = 6_371_000
 
 
@@ -250,24 +253,28 @@ def _tell_report_subscribers(
         is_confirmed=True,
         unsubscribed_at__isnull=True,
     ).select_related("report")
+    item = render_to_string("emails/_report_change.txt", {"change": change, "update": update})
     for subscription in subscribers:
         if exclude is not None and subscription.email == exclude.email.lower():
             continue
-        body = _render_alert(
-            "emails/report_update.txt",
-            subscription,
-            {"report": report, "change": change, "update": update},
-        )
         _enqueue(
             subscription.email,
-            "report_update",
+            UPDATE_KIND,
             _("Update on your report: %(title)s") % {"title": report.title}
             if subscription.user_id == report.reporter_id and report.reporter_id
             else _("Update: %(title)s") % {"title": report.title},
-            body,
+            item.strip(),  # wrapped with the report and the unsubscribe link when sent
             report=report,
             subscription=subscription,
+            delay=batch_window(),
         )
+
+
+def batch_window() -> timedelta:
+    """How long a report change waits for more changes to the same report, so that several
+    changes made within a few minutes (verified, then in progress) reach a subscriber as one
+    e-mail."""
+    return timedelta(minutes=settings.FIXPOINT_UPDATE_BATCH_MINUTES)
 
 
 def _alert_areas(report: Report) -> None:
@@ -352,6 +359,7 @@ def _enqueue(
     report: Report | None = None,
     subscription: Subscription | None = None,
     held: bool = False,
+    delay: timedelta = timedelta(0),
 ) -> Notification:
     unsubscribe = ""
     if subscription is not None and kind not in ("alert_confirm",):
@@ -367,17 +375,18 @@ def _enqueue(
         subscription=subscription,
         unsubscribe_url=unsubscribe,
         status=NotificationStatus.HELD if held else NotificationStatus.PENDING,
+        send_after=timezone.now() + delay,
     )
     if not held:
-        transaction.on_commit(lambda: _schedule(notification.pk))
+        transaction.on_commit(lambda: _schedule(notification.pk, delay))
     return notification
 
 
-def _schedule(notification_id: int) -> None:
+def _schedule(notification_id: int, delay: timedelta = timedelta(0)) -> None:
     from .tasks import send_notification
 
     try:
-        send_notification.delay(notification_id)
+        send_notification.apply_async((notification_id,), countdown=delay.total_seconds())
     except Exception:  # the broker is down: the row stays pending and the re-drive sends it
         logger.warning(
             "Could not queue notification %s; it will be re-driven", notification_id, exc_info=True
@@ -387,8 +396,10 @@ def _schedule(notification_id: int) -> None:
 # --- Sending -------------------------------------------------------------------------------------
 
 
-def notification_send(*, notification_id: int) -> bool:
-    """Send one pending e-mail. Returns True when it went out (now or before)."""
+def notification_send(*, notification_id: int, now: datetime | None = None) -> bool:
+    """Send one pending e-mail once it is due, with any report changes batched with it.
+    Returns True when it went out (now or before)."""
+    now = now or timezone.now()
     with transaction.atomic():
         notification = (
             Notification.objects.select_for_update(skip_locked=True)
@@ -396,24 +407,73 @@ def notification_send(*, notification_id: int) -> bool:
             .first()
         )
         if notification is None:  # already sent, held, or being sent by another worker
-            return Notification.objects.filter(pk=notification_id, status="sent").exists()
+            return Notification.objects.filter(
+                pk=notification_id, status__in=(NotificationStatus.SENT, "digested")
+            ).exists()
+        if notification.send_after > now:  # waiting for its batch or its retry: sent later
+            return False
+        batch = _batch(notification)
         try:
-            _deliver(notification)
+            _deliver(notification, *_compose(notification, batch))
         except (smtplib.SMTPException, OSError) as exc:
             _failed(notification, exc)
             return False
-        notification.status, notification.sent_at = NotificationStatus.SENT, timezone.now()
-        notification.attempts += 1
-        notification.save(update_fields=["status", "sent_at", "attempts"])
+        _mark_sent(notification, batch, now)
         return True
+
+
+def _batch(notification: Notification) -> list[Notification]:
+    """The pending changes to the same report for the same subscriber, this one included.
+    Rows another worker holds are skipped (it is sending them), never waited for."""
+    if notification.kind != UPDATE_KIND or notification.subscription_id is None:
+        return [notification]
+    others = Notification.objects.select_for_update(skip_locked=True).filter(
+        kind=UPDATE_KIND,
+        subscription_id=notification.subscription_id,
+        status=NotificationStatus.PENDING,
+    )
+    batch = [notification, *others.exclude(pk=notification.pk)]
+    return sorted(batch, key=lambda n: (n.created_at, n.pk))
+
+
+def _compose(notification: Notification, batch: list[Notification]) -> tuple[str, str]:
+    if notification.kind != UPDATE_KIND or notification.subscription is None:
+        return notification.subject, notification.body
+    subject = notification.subject
+    if len(batch) > 1:
+        subject = _("%(subject)s (%(count)s changes)") % {"subject": subject, "count": len(batch)}
+    body = render_to_string(
+        "emails/report_update.txt",
+        {
+            "report": notification.report,
+            "items": [n.body for n in batch],
+            "subscription": notification.subscription,
+            "unsubscribe": notification.unsubscribe_url,
+            "base_url": settings.FIXPOINT_BASE_URL,
+        },
+    )
+    return subject[:200], body
+
+
+def _mark_sent(notification: Notification, batch: list[Notification], now: datetime) -> None:
+    notification.status, notification.sent_at = NotificationStatus.SENT, now
+    notification.attempts += 1
+    notification.save(update_fields=["status", "sent_at", "attempts"])
+    folded = [n.pk for n in batch if n.pk != notification.pk]
+    if folded:  # went out inside this e-mail
+        Notification.objects.filter(pk__in=folded).update(
+            status=NotificationStatus.DIGESTED, sent_at=now
+        )
 
 
 def notifications_send_due(*, now: datetime | None = None, limit: int = 500) -> int:
     """The re-drive: send pending e-mails whose time has come. Returns how many went out."""
+    now = now or timezone.now()
     due = Notification.objects.filter(
-        status=NotificationStatus.PENDING, send_after__lte=now or timezone.now()
-    ).values_list("pk", flat=True)[:limit]
-    return sum(notification_send(notification_id=pk) for pk in list(due))
+        status=NotificationStatus.PENDING, send_after__lte=now
+    ).order_by("send_after", "pk")
+    pks = list(due.values_list("pk", flat=True)[:limit])
+    return sum(notification_send(notification_id=pk, now=now) for pk in pks)
 
 
 def digests_compose(*, now: datetime | None = None) -> int:
@@ -451,15 +511,15 @@ def _compose_digest(email: str, items: list[Notification], now: datetime) -> Non
     locked.update(status=NotificationStatus.DIGESTED, sent_at=now)
 
 
-def _deliver(notification: Notification) -> None:
+def _deliver(notification: Notification, subject: str, body: str) -> None:
     headers = {}
     if notification.unsubscribe_url:
         # RFC 8058: mail clients show an unsubscribe button that works with one click.
         headers["List-Unsubscribe"] = f"<{notification.unsubscribe_url}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     EmailMessage(
-        subject=notification.subject,
-        body=notification.body,
+        subject=subject,
+        body=body,
         to=[notification.to_email],
         headers=headers,
     ).send()

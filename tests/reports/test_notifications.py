@@ -91,6 +91,83 @@ def test_subscribers_hear_about_public_changes_but_not_their_own(
     assert [m.to[0] for m in mailoutbox] == ["fan@example.org"]
 
 
+def _verify_then_start(city, report, mailoutbox, capture) -> None:
+    with capture(execute=True):
+        services.report_transition(
+            report_id=report.pk,
+            to_state=ReportState.VERIFIED,
+            actor=city.west_staff,
+            public_note="Crew booked",
+        )
+    with capture(execute=True):
+        services.report_transition(
+            report_id=report.pk,
+            to_state=ReportState.IN_PROGRESS,
+            actor=city.west_staff,
+            public_note="Crew on site",
+        )
+
+
+def test_changes_within_the_batch_window_reach_the_reporter_as_one_email_when_it_ends(
+    tiny_city, mailoutbox, settings, django_capture_on_commit_callbacks
+):
+    settings.FIXPOINT_UPDATE_BATCH_MINUTES = 5
+    reporter = factories.UserFactory.create(email="rep@example.org")
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST, reporter=reporter)
+    mailoutbox.clear()
+
+    _verify_then_start(tiny_city, report, mailoutbox, django_capture_on_commit_callbacks)
+    assert mailoutbox == []  # the task found both changes not yet due
+    assert notifications.notifications_send_due(now=timezone.now() + timedelta(minutes=1)) == 0
+
+    notifications.notifications_send_due(now=timezone.now() + timedelta(minutes=6))
+    notifications.notifications_send_due(now=timezone.now() + timedelta(minutes=12))
+
+    [email] = mailoutbox
+    assert email.to == ["rep@example.org"] and "(2 changes)" in email.subject
+    assert email.body.index("Crew booked") < email.body.index("Crew on site")
+    assert email.body.count("Stop these e-mails") == 1
+    statuses = Notification.objects.filter(kind="report_update").values_list("status", flat=True)
+    assert sorted(statuses) == [NotificationStatus.DIGESTED, NotificationStatus.SENT]
+
+
+def test_a_change_after_the_batch_went_out_starts_a_new_email(
+    tiny_city, mailoutbox, settings, django_capture_on_commit_callbacks
+):
+    settings.FIXPOINT_UPDATE_BATCH_MINUTES = 5
+    reporter = factories.UserFactory.create(email="rep@example.org")
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST, reporter=reporter)
+    _verify_then_start(tiny_city, report, mailoutbox, django_capture_on_commit_callbacks)
+    notifications.notifications_send_due(now=timezone.now() + timedelta(minutes=6))
+    mailoutbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.report_transition(
+            report_id=report.pk,
+            to_state=ReportState.FIXED,
+            actor=tiny_city.west_staff,
+            public_note="Filled",
+        )
+    notifications.notifications_send_due(now=timezone.now() + timedelta(minutes=6))
+
+    [email] = mailoutbox
+    assert "Filled" in email.body and "Crew booked" not in email.body
+    assert "changes)" not in email.subject
+
+
+def test_without_a_batch_window_each_change_is_emailed_at_once(
+    tiny_city, mailoutbox, settings, django_capture_on_commit_callbacks
+):
+    settings.FIXPOINT_UPDATE_BATCH_MINUTES = 0
+    reporter = factories.UserFactory.create(email="rep@example.org")
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST, reporter=reporter)
+    mailoutbox.clear()
+
+    _verify_then_start(tiny_city, report, mailoutbox, django_capture_on_commit_callbacks)
+
+    assert [m.subject.startswith("Update on your report") for m in mailoutbox] == [True, True]
+
+
 def test_another_persons_address_must_confirm_before_any_alert(
     tiny_city, mailoutbox, django_capture_on_commit_callbacks
 ):
