@@ -86,6 +86,19 @@ class Category(models.Model):
     colour = models.CharField(_("colour"), max_length=7, default="#1f77b4", validators=[HEX_COLOUR])
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
+    # Service levels the staff queue flags as overdue (empty: no target).
+    sla_verify_hours = models.PositiveIntegerField(
+        _("hours to verify"),
+        null=True,
+        blank=True,
+        help_text=_("Target time from confirmation to verification; empty for none."),
+    )
+    sla_fix_hours = models.PositiveIntegerField(
+        _("hours to fix"),
+        null=True,
+        blank=True,
+        help_text=_("Target time from confirmation to fixed; empty for none."),
+    )
 
     class Meta:
         verbose_name = _("category")

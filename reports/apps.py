@@ -23,3 +23,6 @@ class ReportsConfig(AppConfig):
         report_update_added.connect(update_added, weak=False, dispatch_uid="notify-update")
         mapdata.connect_signals()  # map tiles follow every report change
         delivery.connect_signals()  # open reports go to their authority (the Delivery outbox)
+        from .staff import audit
+
+        audit.connect_signals()  # staff changes and staff log-ins leave audit rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -488,3 +489,111 @@ class StatusPoll(models.Model):
 
     def __str__(self) -> str:
         return f"Status poll of {self.destination_id}"
+
+
+class ResponseTemplate(models.Model):
+    """A ready-made public response staff pick when moving a report (edited in the admin).
+
+    Empty authority, category or state means "any": the most specific templates are offered first.
+    """
+
+    title = models.CharField(_("title"), max_length=100)
+    text = models.TextField(_("response"), max_length=5000)
+    authority = models.ForeignKey(
+        Authority,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="response_templates",
+        help_text=_("Empty: every authority."),
+    )
+    category = models.ForeignKey(
+        Category,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="response_templates",
+        help_text=_("Empty: every category."),
+    )
+    state = models.CharField(
+        _("for the state"),
+        max_length=20,
+        choices=ReportState.choices,
+        blank=True,
+        help_text=_("The state the report moves to; empty: any."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("response template")
+        verbose_name_plural = _("response templates")
+        ordering: ClassVar = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class AuditAction(models.TextChoices):
+    TRANSITION = "transition", _("State change")
+    REROUTE = "reroute", _("Re-categorised or moved")
+    EDIT = "edit", _("Edit")
+    MODERATION = "moderation", _("Moderation")
+    ASSIGNMENT = "assignment", _("Assignment")
+    PRIORITY = "priority", _("Priority")
+    DUPLICATE = "duplicate", _("Marked as duplicate")
+    SPAM = "spam", _("Marked as spam")
+    DELIVERY = "delivery", _("Delivery resent or marked sent")
+    EXPORT = "export", _("Export")
+    LOGIN = "login", _("Log-in")
+
+
+class AuditEntry(models.Model):
+    """What a staff member did, when, to what, and the values before and after. Never edited or
+    deleted through the application (refused here and in the admin)."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_entries",
+    )
+    # Kept beside the link so the row still says who it was if the account is deleted.
+    actor_email = models.EmailField(_("actor's e-mail"), blank=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    action = models.CharField(_("action"), max_length=20, choices=AuditAction.choices)
+    object_type = models.CharField(_("object type"), max_length=50, blank=True)
+    object_id = models.CharField(_("object id"), max_length=50, blank=True)
+    object_repr = models.CharField(_("object"), max_length=200, blank=True)
+    authority = models.ForeignKey(
+        Authority,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_entries",
+    )
+    before = models.JSONField(_("before"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    after = models.JSONField(_("after"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        ordering: ClassVar = ["-created_at", "-id"]
+        indexes: ClassVar = [
+            models.Index(fields=["authority", "-created_at"], name="audit_authority_created"),
+            models.Index(fields=["object_type", "object_id"], name="audit_object"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_email or 'system'} {self.action} {self.object_repr}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise TypeError("Audit entries are append-only: record a new one instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("Audit entries are append-only.")

@@ -38,6 +38,8 @@ from .models import (
     Support,
 )
 from .signals import report_state_changed, report_update_added
+from .staff.audit import audit_record
+from .staff.selectors import staff_may
 
 REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read out over the phone
 
@@ -296,14 +298,17 @@ def account_create_for_reporter(*, report_id: int, password: str) -> User:
 @transaction.atomic
 def report_assign(*, report_id: int, assignee: User | None, actor: User) -> Report:
     """Staff give a report to a colleague of the same authority (or take it back: None)."""
-    report = _locked_for_staff(report_id, actor)
+    report = _locked_for_staff(report_id, actor, "assign")
     if assignee is not None and not selectors.is_staff_of(assignee, report.authority_id):
         raise NotAllowed(
             str(_("%(who)s does not work for %(authority)s."))
             % {"who": assignee.email, "authority": report.authority.name}
         )
+    before = {"assignee": report.assignee.email if report.assignee else None}
     report.assignee, report.updated_at = assignee, timezone.now()
     report.save(update_fields=["assignee", "updated_at"])
+    after = {"assignee": assignee.email if assignee else None}
+    audit_record(actor=actor, action="assignment", obj=report, before=before, after=after)
     return report
 
 
@@ -311,15 +316,22 @@ def report_assign(*, report_id: int, assignee: User | None, actor: User) -> Repo
 def report_set_priority(*, report_id: int, priority: str, actor: User) -> Report:
     if priority not in Priority.values:
         raise ValidationError({"priority": f"Choose one of {', '.join(Priority.values)}."})
-    report = _locked_for_staff(report_id, actor)
+    report = _locked_for_staff(report_id, actor, "priority")
+    before = {"priority": report.priority}
     report.priority, report.updated_at = priority, timezone.now()
     report.save(update_fields=["priority", "updated_at"])
+    after = {"priority": priority}
+    audit_record(actor=actor, action="priority", obj=report, before=before, after=after)
     return report
 
 
-def _locked_for_staff(report_id: int, actor: User) -> Report:
-    report = Report.objects.select_for_update().select_related("authority").get(pk=report_id)
-    if not selectors.is_staff_of(actor, report.authority_id):
+def _locked_for_staff(report_id: int, actor: User, permission: str) -> Report:
+    report = (
+        Report.objects.select_for_update(of=("self",))
+        .select_related("authority", "assignee")
+        .get(pk=report_id)
+    )
+    if not staff_may(actor, report.authority_id, permission):
         raise NotAllowed(str(_("Only staff of the responsible authority can do that.")))
     return report
 
@@ -396,7 +408,8 @@ def _new_ref() -> str:
 def _actor_kind(report: Report, actor: User | None) -> str:
     if actor is None:
         return Actor.SYSTEM
-    if selectors.is_staff_of(actor, report.authority_id):
+    # Viewers read; the staff who may act are inspectors, administrators and superusers.
+    if staff_may(actor, report.authority_id, "transition"):
         return Actor.STAFF
     if report.reporter_id is not None and report.reporter_id == actor.pk:
         return Actor.REPORTER

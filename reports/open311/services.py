@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.db import transaction
 
 from accounts.models import User
-from authorities.selectors import is_staff_of
 from reports.exceptions import InvalidTransition, NotAllowed
 from reports.models import Report, ReportStateChange
 from reports.services import report_transition
+from reports.staff.selectors import staff_may
 
 
 @transaction.atomic
@@ -21,7 +21,7 @@ def authority_update_apply(
     system actor, so it is recorded as the authority's system rather than as one person.
     """
     report = Report.objects.select_for_update().get(pk=report_id)
-    if not is_staff_of(user, report.authority_id):
+    if not staff_may(user, report.authority_id, "transition"):  # viewers only read
         raise NotAllowed("This API key does not act for staff of the report's authority.")
     if report.state == to_state:
         raise InvalidTransition(

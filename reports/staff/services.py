@@ -1,0 +1,278 @@
+"""Staff writes beyond the lifecycle: duplicates, spam, moderation, re-categorising, delivery
+resends and bulk actions. Each checks the actor's role at the report's authority, goes through
+the lifecycle services (so every state change is one locked, recorded transition) and is audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from authorities.models import Category
+from config.errors import ApplicationError
+from reports import delivery, services
+from reports.exceptions import NotAllowed
+from reports.models import (
+    AuditAction,
+    Delivery,
+    Report,
+    ReportPhoto,
+    ReportState,
+    ReportUpdate,
+    Subscription,
+    SubscriptionKind,
+    Support,
+)
+
+from .audit import audit_record
+from .selectors import reports_visible_to, staff_may
+
+__all__ = [
+    "BulkResult",
+    "audit_record",
+    "delivery_resend_by_staff",
+    "report_mark_duplicate",
+    "report_mark_spam",
+    "report_moderate",
+    "report_recategorise",
+    "reports_bulk",
+]
+
+BULK_ACTIONS = ("verify", "transition", "assign", "spam")
+BULK_LIMIT = 500
+
+
+def _require(actor: User, authority_id: int, permission: str) -> None:
+    if not staff_may(actor, authority_id, permission):
+        raise NotAllowed(str(_("Your role at this authority does not allow that.")))
+
+
+def _locked(report_id: int) -> Report:
+    return Report.objects.select_for_update().get(pk=report_id)
+
+
+# --- Duplicates and spam ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def report_mark_duplicate(
+    *, report_id: int, original_id: int, actor: User, public_note: str = ""
+) -> Report:
+    """Close a report as a duplicate of another and merge its supporters and subscribers (and its
+    reporter, as a supporter) into the original, so they hear of the work done there."""
+    report = _locked(report_id)
+    _require(actor, report.authority_id, "duplicate")
+    note = public_note.strip() or str(_("Already reported: see the original report."))
+    report = services.report_transition(
+        report_id=report.pk,
+        to_state=ReportState.DUPLICATE,
+        actor=actor,
+        public_note=note,
+        duplicate_of_id=original_id,
+    )
+    original = Report.objects.select_for_update().get(pk=original_id)
+    _merge_supporters(report, original)
+    _merge_subscribers(report, original)
+    return report
+
+
+def _merge_supporters(duplicate: Report, original: Report) -> None:
+    users: set[int | None] = set(
+        Support.objects.filter(report=original).values_list("user_id", flat=True)
+    )
+    emails = set(Support.objects.filter(report=original).values_list("email", flat=True))
+    users.add(original.reporter_id)  # the original's reporter does not support their own report
+    for support in Support.objects.filter(report=duplicate):
+        if (support.user_id and support.user_id in users) or (
+            support.email and support.email in emails
+        ):
+            continue
+        Support.objects.create(report=original, user=support.user, email=support.email)
+        users.add(support.user_id)
+        emails.add(support.email)
+    if duplicate.reporter_id and duplicate.reporter_id not in users:
+        Support.objects.create(report=original, user_id=duplicate.reporter_id)
+    elif duplicate.reporter_id is None and duplicate.reporter_email not in emails | {""}:
+        Support.objects.create(report=original, email=duplicate.reporter_email)
+
+
+def _merge_subscribers(duplicate: Report, original: Report) -> None:
+    followers = Subscription.objects.filter(report=original, kind=SubscriptionKind.REPORT)
+    known = set(followers.values_list("email", flat=True))
+    moved = Subscription.objects.filter(
+        report=duplicate, kind=SubscriptionKind.REPORT, unsubscribed_at__isnull=True
+    )
+    for sub in moved:
+        if sub.email in known:
+            continue
+        Subscription.objects.create(
+            email=sub.email,
+            user=sub.user,
+            kind=SubscriptionKind.REPORT,
+            report=original,
+            frequency=sub.frequency,
+            is_confirmed=sub.is_confirmed,
+        )
+        known.add(sub.email)
+
+
+@transaction.atomic
+def report_mark_spam(*, report_id: int, actor: User, internal_note: str = "") -> Report:
+    """Hide a report as spam: a transition (audited as spam), reversible by reopening it."""
+    report = _locked(report_id)
+    _require(actor, report.authority_id, "spam")
+    return services.report_transition(
+        report_id=report.pk, to_state=ReportState.SPAM, actor=actor, internal_note=internal_note
+    )
+
+
+# --- Moderation -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def report_moderate(
+    *,
+    report_id: int,
+    actor: User,
+    title: str | None = None,
+    description: str | None = None,
+    hide_photo_ids: Iterable[int] = (),
+    hide_update_ids: Iterable[int] = (),
+    reason: str = "",
+) -> Report:
+    """Redact a report's text and/or hide photos or citizens' updates. Nothing is deleted: the
+    original text is kept in the audit row (administrators read it there), hidden photos and
+    updates stay in the database and in the admin."""
+    report = _locked(report_id)
+    _require(actor, report.authority_id, "moderate")
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {"reason": reason.strip()}
+    _redact(report, title, description, before, after)
+    after["hidden_photos"] = _hide(
+        ReportPhoto.objects.filter(report=report, is_hidden=False, pk__in=list(hide_photo_ids))
+    )
+    after["hidden_updates"] = _hide(
+        ReportUpdate.objects.filter(report=report, is_hidden=False, pk__in=list(hide_update_ids))
+    )
+    if len(after) == 3 and not after["hidden_photos"] and not after["hidden_updates"]:
+        raise ApplicationError(str(_("Nothing to moderate: change the text or pick a photo.")))
+    audit_record(actor=actor, action=AuditAction.MODERATION, obj=report, before=before, after=after)
+    return report
+
+
+def _redact(
+    report: Report,
+    title: str | None,
+    description: str | None,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    new_title = report.title if title is None else title
+    new_description = report.description if description is None else description
+    new_title, new_description = services._clean_text(new_title, new_description)
+    for name, value in (("title", new_title), ("description", new_description)):
+        if getattr(report, name) != value:
+            before[name], after[name] = getattr(report, name), value
+            setattr(report, name, value)
+    if "title" in after or "description" in after:
+        report.save(update_fields=["title", "description"])
+
+
+def _hide(items: Any) -> list[int]:
+    ids = list(items.values_list("pk", flat=True))
+    # A queryset update: these models are not append-only, and no per-row logic runs on hiding.
+    items.model.objects.filter(pk__in=ids).update(is_hidden=True)
+    return ids
+
+
+# --- Re-categorising and delivery ---------------------------------------------------------------
+
+
+def report_recategorise(*, report_id: int, category: Category, actor: User) -> Report:
+    """Change a report's category: routed again, handed over (and delivered) to another authority
+    if that one is now responsible; the history and the audit log say so."""
+    report = Report.objects.only("authority_id").get(pk=report_id)
+    _require(actor, report.authority_id, "recategorise")
+    return delivery.report_reroute(report_id=report_id, category=category, actor=actor)
+
+
+@transaction.atomic
+def delivery_resend_by_staff(*, delivery_id: int, actor: User) -> Delivery:
+    """An administrator of the report's authority sends a delivery again."""
+    found = Delivery.objects.select_related("report").get(pk=delivery_id)
+    _require(actor, found.report.authority_id, "resend")
+    before = {"status": found.status, "last_error": found.last_error}
+    sent = delivery.delivery_resend(delivery_id=delivery_id)
+    audit_record(
+        actor=actor,
+        action=AuditAction.DELIVERY,
+        obj=sent,
+        authority=found.report.authority_id,
+        before=before,
+        after={"status": sent.status, "resend": True},
+    )
+    return sent
+
+
+# --- Bulk actions -------------------------------------------------------------------------------
+
+
+@dataclass
+class BulkResult:
+    done: list[str] = field(default_factory=list)  # references
+    failed: dict[str, str] = field(default_factory=dict)  # reference -> why
+
+
+def reports_bulk(
+    *,
+    report_ids: Iterable[int],
+    action: str,
+    actor: User,
+    to_state: str = "",
+    public_note: str = "",
+    assignee: User | None = None,
+) -> BulkResult:
+    """Apply one action to each selected report, each in its own transaction (one locked,
+    recorded, audited transition per report): one report that cannot move does not stop the
+    others, and the result says which failed and why."""
+    if action not in BULK_ACTIONS:
+        raise ApplicationError(str(_("Unknown bulk action %(action)s.")) % {"action": action})
+    ids = list(dict.fromkeys(report_ids))[:BULK_LIMIT]
+    # Reports the actor may not see are skipped without a word: naming them would leak them.
+    refs = dict(reports_visible_to(actor).filter(pk__in=ids).values_list("pk", "ref"))
+    result = BulkResult()
+    for report_id in ids:
+        ref = refs.get(report_id)
+        if ref is None:
+            continue
+        try:
+            _bulk_one(report_id, action, actor, to_state, public_note, assignee)
+        except ApplicationError as exc:
+            result.failed[ref] = exc.message
+        else:
+            result.done.append(ref)
+    return result
+
+
+def _bulk_one(
+    report_id: int,
+    action: str,
+    actor: User,
+    to_state: str,
+    public_note: str,
+    assignee: User | None,
+) -> None:
+    if action == "assign":
+        services.report_assign(report_id=report_id, assignee=assignee, actor=actor)
+    elif action == "spam":
+        report_mark_spam(report_id=report_id, actor=actor)
+    else:
+        state = ReportState.VERIFIED if action == "verify" else to_state
+        services.report_transition(
+            report_id=report_id, to_state=state, actor=actor, public_note=public_note
+        )
