@@ -81,6 +81,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "gamification.context_processors.game",
             ],
         },
     },
@@ -132,6 +133,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "reports.tasks.expire_unconfirmed_reports",
         "schedule": 3600.0,
     },
+    # Challenges whose settling period is over get their bonuses and badges (gamification).
+    "settle-challenges": {"task": "gamification.tasks.settle_due_challenges", "schedule": 3600.0},
 }
 
 # --- Auth -------------------------------------------------------------------------------------
@@ -295,6 +298,8 @@ FIXPOINT_DELIVERY_REPLY_TO = env.str("DELIVERY_REPLY_TO", default="")
 FIXPOINT_DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=12)
 FIXPOINT_DELIVERY_TIMEOUT_SECONDS = env.int("DELIVERY_TIMEOUT_SECONDS", default=30)
 FIXPOINT_DELIVERY_STUCK_MINUTES = env.int("DELIVERY_STUCK_MINUTES", default=10)
+# Points, badges, challenges and prizes (gamification); off hides them and awards nothing.
+FIXPOINT_GAMIFICATION = env.bool("GAMIFICATION", default=True)
 # Changes to a report within this many minutes reach its subscribers as one e-mail. Without a
 # broker (development) there is no scheduler to send them later, so they go at once.
 FIXPOINT_UPDATE_BATCH_MINUTES = env.float(

@@ -93,3 +93,51 @@ def report(
         reporter=reporter,
         **{**defaults, **fields},
     )
+
+
+# --- gamification ------------------------------------------------------------------------------
+
+
+def area(name: str, boundary: dict[str, Any], authority: Authority | None = None) -> Any:
+    """A neighbourhood, saved through the service so routing places reports in it."""
+    from authorities.models import Area
+
+    return authority_services.area_save(
+        area=Area(name=name, boundary=boundary, authority=authority, latitude=0, longitude=0)
+    )
+
+
+class RewardFactory(factory.django.DjangoModelFactory[Any]):
+    class Meta:
+        model = "gamification.Reward"
+
+    title = factory.Sequence(lambda n: f"Prize {n}")
+    sponsor = "Bicing"
+    cost = 10
+    stock = 5
+    per_user_limit = 1
+    is_approved = True
+
+
+class ChallengeFactory(factory.django.DjangoModelFactory[Any]):
+    class Meta:
+        model = "gamification.Challenge"
+
+    title = factory.Sequence(lambda n: f"Challenge {n}")
+    starts_at = factory.LazyFunction(lambda: _now() - _days(1))
+    ends_at = factory.LazyFunction(lambda: _now() + _days(6))
+    metric = "verified_reports"
+    target = 2
+    bonus_points = 25
+
+
+def _now() -> Any:
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+def _days(n: int) -> Any:
+    from datetime import timedelta
+
+    return timedelta(days=n)

@@ -1,0 +1,276 @@
+"""Points, badges, challenges and prizes: rewards for verified help, never for mere activity.
+
+The ledger (PointEntry) is the truth; Player.balance is a cache of its sum that can always be
+rebuilt (services.balances_rebuild). See docs/gamification.md for the rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from authorities.models import Area, Category
+from reports.models import AppendOnlyQuerySet, Report, ReportUpdate
+
+
+class GameSettings(models.Model):
+    """The one row of amounts, daily caps and windows an administrator can change in the admin."""
+
+    points_verified = models.PositiveIntegerField(_("points: report verified by staff"), default=10)
+    points_fixed = models.PositiveIntegerField(_("points: verified report fixed"), default=5)
+    points_first_in_area = models.PositiveIntegerField(
+        _("points: first verified report in a neighbourhood"), default=5
+    )
+    points_confirmation = models.PositiveIntegerField(
+        _("points: a fixed/still-there update staff agree with"), default=3
+    )
+    spam_penalty = models.PositiveIntegerField(_("penalty: report marked spam"), default=20)
+    cap_verified = models.PositiveIntegerField(_("daily cap: verified reports"), default=10)
+    cap_fixed = models.PositiveIntegerField(_("daily cap: fixed reports"), default=10)
+    cap_first_in_area = models.PositiveIntegerField(_("daily cap: first in area"), default=3)
+    cap_confirmation = models.PositiveIntegerField(_("daily cap: confirmations"), default=5)
+    first_in_area_days = models.PositiveIntegerField(
+        _("first-in-neighbourhood window (days)"), default=90
+    )
+    settling_days = models.PositiveIntegerField(
+        _("challenge settling period (days)"),
+        default=7,
+        help_text=_("Challenges are settled this long after they end, so late reversals count."),
+    )
+    leaderboard_size = models.PositiveIntegerField(_("leaderboard length"), default=20)
+    min_area_participants = models.PositiveIntegerField(
+        _("fewest participants for an area board"), default=5
+    )
+
+    class Meta:
+        verbose_name = _("game settings")
+        verbose_name_plural = _("game settings")
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=models.Q(pk=1), name="game_settings_single_row")
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Game settings"))
+
+    @classmethod
+    def load(cls) -> GameSettings:
+        found, _created = cls.objects.get_or_create(pk=1)
+        return found
+
+
+class Player(models.Model):
+    """A person's game: the cached balance and their choices (public board, playing at all)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="player"
+    )
+    balance = models.IntegerField(_("balance (cache of the ledger)"), default=0)
+    is_playing = models.BooleanField(
+        _("plays"), default=True, help_text=_("Off: earns nothing and appears nowhere.")
+    )
+    is_public = models.BooleanField(_("on public leaderboards"), default=False)
+    board_name = models.CharField(_("name on leaderboards"), max_length=40, blank=True)
+    # The newest entry the player has been told about (the "+10 points" notice).
+    seen_entry_id = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("player")
+        verbose_name_plural = _("players")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.balance})"
+
+
+class Rule(models.TextChoices):
+    REPORT_VERIFIED = "report_verified", _("Your report was verified")
+    REPORT_FIXED = "report_fixed", _("Your verified report was fixed")
+    FIRST_IN_AREA = "first_in_area", _("First verified report in the neighbourhood")
+    CONFIRMATION = "confirmation", _("Staff agreed with your update")
+    SPAM_PENALTY = "spam_penalty", _("Your report was marked as spam")
+    REVERSAL = "reversal", _("Reversed")
+    CHALLENGE_BONUS = "challenge_bonus", _("Challenge completed")
+    REDEMPTION = "redemption", _("Prize redeemed")
+
+
+class PointEntry(models.Model):
+    """One line of the ledger, never edited or deleted: a reversal is a new, linked line."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="point_entries"
+    )
+    amount = models.IntegerField(_("points"))
+    rule = models.CharField(_("rule"), max_length=30, choices=Rule.choices)
+    # Unique per rule, user and object: an award can only ever happen once.
+    key = models.CharField(max_length=120, unique=True)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    report = models.ForeignKey(
+        Report, on_delete=models.SET_NULL, null=True, blank=True, related_name="point_entries"
+    )
+    update = models.ForeignKey(
+        ReportUpdate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    challenge = models.ForeignKey(
+        "Challenge", on_delete=models.SET_NULL, null=True, blank=True, related_name="entries"
+    )
+    redemption = models.OneToOneField(
+        "Redemption", on_delete=models.SET_NULL, null=True, blank=True, related_name="entry"
+    )
+    reverses = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
+    )
+    # When the fact happened (a reversal takes its original's): boards and caps count by it.
+    effective_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("point entry")
+        verbose_name_plural = _("point entries")
+        ordering: ClassVar = ["-created_at", "-id"]
+        indexes: ClassVar = [
+            models.Index(fields=["user", "rule", "effective_at"], name="entry_user_rule_time"),
+            models.Index(fields=["effective_at", "user"], name="entry_time_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount:+d} {self.rule} for {self.user_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise TypeError("Point entries are append-only: record a reversal instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("Point entries are append-only.")
+
+
+class BadgeAward(models.Model):
+    """A badge a person holds, at a level, recomputed from verified data (see badges.py)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="badges"
+    )
+    code = models.CharField(_("badge"), max_length=60)
+    name = models.CharField(_("name"), max_length=100)
+    level = models.PositiveSmallIntegerField(_("level"), default=1)
+    awarded_at = models.DateTimeField(_("awarded"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("badge")
+        verbose_name_plural = _("badges")
+        ordering: ClassVar = ["code"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["user", "code"], name="badge_once_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.level} ({self.user_id})"
+
+
+class Metric(models.TextChoices):
+    VERIFIED_REPORTS = "verified_reports", _("Verified reports")
+    FIXED_REPORTS = "fixed_reports", _("Fixed reports")
+    CONFIRMATIONS = "confirmations", _("Confirmations staff agreed with")
+    NEIGHBOURHOODS = "neighbourhoods", _("Distinct neighbourhoods with a verified report")
+
+
+class Challenge(models.Model):
+    """A goal set by administrators for a time window, settled once after the settling period."""
+
+    title = models.CharField(_("title"), max_length=150)
+    description = models.TextField(_("description"), blank=True)
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+    area = models.ForeignKey(
+        Area, verbose_name=_("neighbourhood"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    categories = models.ManyToManyField(
+        Category, verbose_name=_("categories"), blank=True, help_text=_("None: every category.")
+    )
+    metric = models.CharField(_("metric"), max_length=30, choices=Metric.choices)
+    target = models.PositiveIntegerField(_("target"))
+    bonus_points = models.PositiveIntegerField(_("bonus points"), default=0)
+    badge_name = models.CharField(_("badge for completing it"), max_length=100, blank=True)
+    is_collective = models.BooleanField(
+        _("collective"),
+        default=False,
+        help_text=_("Everybody's progress counts towards one target; every contributor wins."),
+    )
+    is_published = models.BooleanField(_("published"), default=True)
+    settled_at = models.DateTimeField(_("settled"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("challenge")
+        verbose_name_plural = _("challenges")
+        ordering: ClassVar = ["-starts_at", "id"]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="challenge_window"
+            ),
+            models.CheckConstraint(condition=models.Q(target__gte=1), name="challenge_target"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Reward(models.Model):
+    """A prize in the catalogue. Sponsors get redemption codes, never who redeemed them."""
+
+    title = models.CharField(_("title"), max_length=150)
+    description = models.TextField(_("description"), blank=True)
+    sponsor = models.CharField(_("sponsor or partner"), max_length=150, blank=True)
+    cost = models.PositiveIntegerField(_("cost in points"))
+    stock = models.PositiveIntegerField(_("stock left"))
+    per_user_limit = models.PositiveIntegerField(_("per person"), default=1)
+    valid_from = models.DateTimeField(_("available from"), default=timezone.now)
+    valid_until = models.DateTimeField(_("available until"), null=True, blank=True)
+    area = models.ForeignKey(
+        Area,
+        verbose_name=_("neighbourhood"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        help_text=_("Where the prize is to be had, if it is local."),
+    )
+    is_approved = models.BooleanField(_("approved by an administrator"), default=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("reward")
+        verbose_name_plural = _("rewards")
+        ordering: ClassVar = ["cost", "id"]
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=models.Q(stock__gte=0), name="reward_stock"),
+            models.CheckConstraint(condition=models.Q(cost__gte=1), name="reward_cost"),
+            models.CheckConstraint(condition=models.Q(per_user_limit__gte=1), name="reward_limit"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Redemption(models.Model):
+    """A prize handed out: the code is what the person shows the sponsor."""
+
+    reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="redemptions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="redemptions"
+    )
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    cost = models.PositiveIntegerField(_("points paid"))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("redemption")
+        verbose_name_plural = _("redemptions")
+        ordering: ClassVar = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.reward_id})"

@@ -1,0 +1,237 @@
+"""Reads of the game: leaderboards, challenge progress, the profile and the prize catalogue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from authorities.models import Area
+
+from .models import (
+    BadgeAward,
+    Challenge,
+    GameSettings,
+    Metric,
+    Player,
+    PointEntry,
+    Redemption,
+    Reward,
+    Rule,
+)
+
+METRIC_RULE = {
+    Metric.VERIFIED_REPORTS: Rule.REPORT_VERIFIED,
+    Metric.FIXED_REPORTS: Rule.REPORT_FIXED,
+    Metric.CONFIRMATIONS: Rule.CONFIRMATION,
+    Metric.NEIGHBOURHOODS: Rule.REPORT_VERIFIED,
+}
+PERIODS = ("week", "month", "all")
+
+
+def entry_notice(entry: PointEntry) -> str:
+    label = str(entry.get_rule_display())
+    if entry.rule == Rule.REVERSAL and entry.reverses_id is not None:
+        label = f"{label}: {entry.reason}" if entry.reason else label
+    return f"{entry.amount:+d} points: {label[:1].lower()}{label[1:]}"
+
+
+def entries_for(user_id: int, limit: int = 50) -> QuerySet[PointEntry]:
+    return (
+        PointEntry.objects.filter(user_id=user_id)
+        .select_related("report", "challenge", "redemption__reward")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def balance_of(user_id: int) -> int:
+    found = Player.objects.filter(pk=user_id).values_list("balance", flat=True).first()
+    return int(found or 0)
+
+
+def ledger_mismatches() -> list[tuple[int, int, int]]:
+    """(user id, cached balance, ledger sum) for every player whose cache is wrong."""
+    sums = dict(PointEntry.objects.values_list("user_id").annotate(total=Sum("amount")).order_by())
+    players = Player.objects.values_list("pk", "balance")
+    wrong = [(pk, balance, sums.pop(pk, 0)) for pk, balance in players]
+    wrong += [(pk, 0, total) for pk, total in sums.items()]  # entries with no balance row
+    return [row for row in wrong if row[1] != row[2]]
+
+
+# --- leaderboards ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    rank: int
+    name: str
+    points: int
+
+
+@dataclass(frozen=True)
+class Board:
+    period: str
+    area: Area | None
+    shown: bool  # False: an area board with too few participants
+    participants: int
+    rows: list[BoardRow]
+    me: BoardRow | None  # the viewer's own rank, for their eyes only
+
+
+def period_start(period: str, now: datetime | None = None) -> datetime | None:
+    """Calendar week (from Monday) or month in local time; None for all time."""
+    local = timezone.localtime(now or timezone.now())
+    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "week":
+        return day - timedelta(days=day.weekday())
+    if period == "month":
+        return day.replace(day=1)
+    return None
+
+
+def leaderboard(*, period: str, area: Area | None = None, viewer_id: int | None = None) -> Board:
+    """Points earned (net of reversals and penalties, spending not counted) by people who play.
+
+    Ranks are over everybody who plays; only those who opted in are listed, under their chosen
+    name. Two queries whatever the size of the board.
+    """
+    game = GameSettings.load()
+    totals = _totals(period, area)
+    if area is not None and len(totals) < game.min_area_participants:
+        return Board(period, area, False, len(totals), [], None)
+    ranked = _ranked(totals)
+    public = _public_names([uid for uid, _rank, _points in ranked[: game.leaderboard_size * 5]])
+    rows = [BoardRow(r, public[uid], p) for uid, r, p in ranked if uid in public]
+    me = next((BoardRow(r, "", p) for uid, r, p in ranked if uid == viewer_id), None)
+    return Board(period, area, True, len(totals), rows[: game.leaderboard_size], me)
+
+
+def _totals(period: str, area: Area | None) -> list[tuple[int, int]]:
+    entries = PointEntry.objects.exclude(rule=Rule.REDEMPTION).filter(user__player__is_playing=True)
+    since = period_start(period)
+    if since is not None:
+        entries = entries.filter(effective_at__gte=since)
+    if area is not None:
+        entries = entries.filter(report__area=area)
+    totals = entries.values_list("user_id").annotate(points=Sum("amount")).order_by()
+    return [(uid, int(points)) for uid, points in totals if points > 0]
+
+
+def _ranked(totals: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    ordered = sorted(totals, key=lambda row: (-row[1], row[0]))
+    ranked: list[tuple[int, int, int]] = []
+    for position, (uid, points) in enumerate(ordered, 1):
+        tied = ranked and ranked[-1][2] == points
+        ranked.append((uid, ranked[-1][1] if tied else position, points))
+    return ranked
+
+
+def _public_names(user_ids: list[int]) -> dict[int, str]:
+    players = Player.objects.filter(pk__in=user_ids, is_public=True, is_playing=True)
+    return dict(players.values_list("pk", "board_name"))
+
+
+# --- challenges ------------------------------------------------------------------------------
+
+
+def challenge_entries(challenge: Challenge) -> QuerySet[PointEntry]:
+    """The live awards that count towards a challenge: its metric's rule, in its window, area
+    and categories, not reversed, from people who play."""
+    entries = PointEntry.objects.filter(
+        rule=METRIC_RULE[Metric(challenge.metric)],
+        effective_at__gte=challenge.starts_at,
+        effective_at__lt=challenge.ends_at,
+        reversed_by__isnull=True,
+        user__player__is_playing=True,
+    )
+    if challenge.area_id is not None:
+        entries = entries.filter(report__area_id=challenge.area_id)
+    category_ids = [c.pk for c in challenge.categories.all()]
+    if category_ids:
+        entries = entries.filter(report__category_id__in=category_ids)
+    return entries
+
+
+def _measure(challenge: Challenge) -> Any:
+    if challenge.metric == Metric.NEIGHBOURHOODS:
+        return Count("report__area", distinct=True)
+    return Count("id")
+
+
+def challenge_progress(challenge: Challenge) -> dict[int, int]:
+    """Each participant's progress (user id -> count)."""
+    rows = challenge_entries(challenge).values_list("user_id").annotate(n=_measure(challenge))
+    return {uid: int(n) for uid, n in rows.order_by() if n}
+
+
+def challenge_total(challenge: Challenge) -> int:
+    return int(challenge_entries(challenge).aggregate(n=_measure(challenge))["n"] or 0)
+
+
+def challenge_winners(challenge: Challenge) -> list[int]:
+    progress = challenge_progress(challenge)
+    if challenge.is_collective:
+        reached = challenge_total(challenge) >= challenge.target
+        return sorted(progress) if reached else []
+    return sorted(uid for uid, n in progress.items() if n >= challenge.target)
+
+
+@dataclass(frozen=True)
+class ChallengeView:
+    challenge: Challenge
+    progress: int  # the viewer's own, or everybody's for a collective challenge
+    mine: int
+    percent: int
+
+
+def challenges_current(*, user_id: int | None, now: datetime | None = None) -> list[ChallengeView]:
+    """Published challenges running now or ended in the last 30 days, with progress.
+
+    One progress query per challenge shown: administrators run a handful at a time.
+    """
+    now = now or timezone.now()
+    challenges = (
+        Challenge.objects.filter(is_published=True, starts_at__lte=now)
+        .filter(ends_at__gte=now - timedelta(days=30))
+        .select_related("area")
+        .prefetch_related("categories")
+        .order_by("ends_at", "id")
+    )
+    return [_view(c, user_id) for c in challenges]
+
+
+def _view(challenge: Challenge, user_id: int | None) -> ChallengeView:
+    progress = challenge_progress(challenge)
+    mine = progress.get(user_id, 0) if user_id is not None else 0
+    shown = challenge_total(challenge) if challenge.is_collective else mine
+    percent = min(100, round(100 * shown / challenge.target))
+    return ChallengeView(challenge, shown, mine, percent)
+
+
+# --- prizes and profile ------------------------------------------------------------------------
+
+
+def rewards_available(now: datetime | None = None) -> QuerySet[Reward]:
+    now = now or timezone.now()
+    return (
+        Reward.objects.filter(is_approved=True, stock__gt=0, valid_from__lte=now)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
+        .select_related("area")
+        .order_by("cost", "id")
+    )
+
+
+def redemptions_of(user_id: int) -> QuerySet[Redemption]:
+    return Redemption.objects.filter(user_id=user_id).select_related("reward")
+
+
+def badges_of(user_id: int) -> QuerySet[BadgeAward]:
+    return BadgeAward.objects.filter(user_id=user_id).order_by("code")
+
+
+def player_of(user_id: int) -> Player:
+    """The person's settings, or the defaults of somebody who has never played."""
+    return Player.objects.filter(pk=user_id).first() or Player(user_id=user_id)
