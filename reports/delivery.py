@@ -9,7 +9,8 @@ A send is three steps: claim the row (pending -> sending, committed), talk to th
 no database lock held, record the outcome. A worker that dies between the first and the last step
 leaves the row in "sending"; the re-drive picks it up after FIXPOINT_DELIVERY_STUCK_MINUTES and
 sends it again with the same idempotency key (e-mail, webhook) or, for Open311, whose protocol has
-no idempotency key, marks it failed for a person to check (see docs/architecture.md, "Delivery").
+no idempotency key, first searches the council's requests for it (reports.senders.
+open311_find_filed; see docs/architecture.md, "Delivery").
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from django.utils import timezone
 from accounts.models import User
 from authorities import routing
 from authorities.models import AuthorityCategory, Category, DeliveryMethod
-from authorities.selectors import is_staff_of
 
 from . import senders
 from .exceptions import NotAllowed
@@ -40,6 +40,7 @@ from .models import (
     ReportStateChange,
 )
 from .signals import report_state_changed
+from .staff.selectors import staff_may
 
 logger = logging.getLogger(__name__)
 
@@ -226,17 +227,13 @@ def _recover_stuck(now: datetime) -> int:
 
 
 def _recover(delivery: Delivery, now: datetime) -> None:
-    if delivery.method == DeliveryMethod.OPEN311:
-        # GeoReport v2 has no idempotency key and no lookup by our reference: sending again
-        # could file the problem twice at the council, so a person checks their system first.
-        delivery.status = DeliveryStatus.FAILED
-        delivery.last_error = (
-            "Interrupted while sending over Open311: check whether the council received it, "
-            "then resend it or mark it as sent."
-        )
-    else:
-        delivery.status, delivery.next_attempt_at = DeliveryStatus.PENDING, now
-        delivery.last_error = "Interrupted while sending; sent again with the same idempotency key."
+    delivery.status, delivery.next_attempt_at = DeliveryStatus.PENDING, now
+    delivery.last_error = (
+        "Interrupted while sending; the council's requests are searched for it before it is "
+        "filed again."
+        if delivery.method == DeliveryMethod.OPEN311
+        else "Interrupted while sending; sent again with the same idempotency key."
+    )
     delivery.claimed_at = None
     delivery.save(update_fields=["status", "next_attempt_at", "last_error", "claimed_at"])
     logger.warning("Delivery %s was stuck in sending: %s", delivery.pk, delivery.last_error)
@@ -325,7 +322,7 @@ def report_reroute(
 
 
 def _check_may_reroute(report: Report, actor: User | None) -> None:
-    if actor is not None and not is_staff_of(actor, report.authority_id):
+    if actor is not None and not staff_may(actor, report.authority_id, "recategorise"):
         raise NotAllowed("Only staff of the report's authority can re-route it.")
     if report.state not in OPEN_STATES:
         raise NotAllowed(f"Report {report.ref} is {report.state}: only open reports are re-routed.")

@@ -20,6 +20,7 @@ import smtplib
 import time
 import urllib.error
 import urllib.request
+from datetime import timedelta
 from email.utils import parseaddr
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -279,34 +280,94 @@ def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
 def send_open311(delivery: Delivery, destination: AuthorityCategory) -> str:
     if not destination.endpoint_url:
         raise PermanentFailure("This Open311 destination has no endpoint URL.")
-    url = destination.endpoint_url
-    if not url.endswith(".json"):
-        url = url.rstrip("/") + "/requests.json"
+    if delivery.attempts > 1:
+        # An earlier attempt may have reached the council though we never saw its answer (a
+        # timeout, a dropped connection, a worker that died). GeoReport v2 has no idempotency
+        # key, so we look for our request on the council's side before filing it again.
+        filed = open311_find_filed(delivery, destination)
+        if filed is not None:
+            return filed
     headers = {
         "Content-Type": "application/x-www-form-urlencoded",
         "User-Agent": "Fixpoint",
-        "Idempotency-Key": str(delivery.pk),
+        "Idempotency-Key": str(delivery.pk),  # for receivers that honour it; the spec has none
     }
-    answer = post(url, urlencode(open311_params(delivery, destination)).encode(), headers)
-    return _open311_request_id(answer)
+    body = urlencode(open311_params(delivery, destination)).encode()
+    return _open311_request_id(post(open311_requests_url(destination), body, headers))
+
+
+def open311_requests_url(destination: AuthorityCategory) -> str:
+    url = destination.endpoint_url
+    return url if url.endswith(".json") else url.rstrip("/") + "/requests.json"
+
+
+# How far before the delivery was written the council's list is searched: its clock may differ.
+LOOKUP_SLACK = timedelta(hours=1)
+
+
+def open311_find_filed(delivery: Delivery, destination: AuthorityCategory) -> str | None:
+    """The id of the service request an earlier attempt filed, found by the reference line every
+    description carries, or None when the council has none. A council that cannot be asked
+    (no GET requests) fails the delivery for a person, rather than risk a second request."""
+    report = delivery.report
+    query = [
+        ("service_code", destination.service_code or report.category.slug),
+        ("start_date", (delivery.created_at - LOOKUP_SLACK).isoformat(timespec="seconds")),
+        *_open311_credentials(destination),
+    ]
+    try:
+        answer = get(f"{open311_requests_url(destination)}?{urlencode(query)}")
+    except PermanentFailure as exc:
+        raise PermanentFailure(
+            "An earlier attempt may have reached the council and its Open311 server cannot be "
+            f"searched ({exc.reason}): check whether it has {report.ref}, then resend it or "
+            "mark it as sent."
+        ) from exc
+    marker = reference_line(report)
+    for item in _json_items(answer):
+        if marker in str(item.get("description") or ""):
+            return _request_id_of(item)
+    return None
+
+
+def _json_items(answer: bytes) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(answer)
+    except ValueError as exc:
+        raise TemporaryFailure("The council's Open311 server answered something not JSON.") from exc
+    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
+
+
+def reference_line(report: Report) -> str:
+    """Ends every description we send: it names the report for people, and lets a retry find a
+    request an interrupted attempt filed."""
+    return f"{report.ref}: {absolute(report.get_absolute_url())}"
+
+
+def _open311_credentials(destination: AuthorityCategory) -> list[tuple[str, str]]:
+    return [
+        (name, value)
+        for name, value in (
+            ("api_key", destination.api_key),
+            ("jurisdiction_id", destination.jurisdiction_id),
+        )
+        if value
+    ]
 
 
 def open311_params(delivery: Delivery, destination: AuthorityCategory) -> list[tuple[str, str]]:
     report = delivery.report
     facts = report_facts(report)
-    text = f"{report.title}\n\n{report.description}\n\n{report.ref}: {facts['url']}"
+    marker = reference_line(report)
+    # GeoReport v2 allows 4,000 characters; the reference line must survive the cut.
+    text = f"{report.title}\n\n{report.description}"[: 4000 - len(marker) - 2]
     params = [
         ("service_code", destination.service_code or report.category.slug),
         ("lat", repr(report.latitude)),
         ("long", repr(report.longitude)),
-        ("description", text[:4000]),  # GeoReport v2 allows 4,000 characters
+        ("description", f"{text}\n\n{marker}"),
+        *_open311_credentials(destination),
     ]
-    for name, value in (
-        ("api_key", destination.api_key),
-        ("jurisdiction_id", destination.jurisdiction_id),
-    ):
-        if value:
-            params.append((name, value))
     for code, value in (report.extra or {}).items():
         if isinstance(value, list):
             params.extend((f"attribute[{code}][]", str(v)) for v in value)
@@ -327,10 +388,14 @@ def _open311_request_id(answer: bytes) -> str:
     try:
         data = json.loads(answer)
         item = data[0] if isinstance(data, list) else data
-        if item.get("service_request_id"):
-            return str(item["service_request_id"])[:200]
-        if item.get("token"):
-            return f"token:{item['token']}"[:200]
+        return _request_id_of(item)
     except (ValueError, AttributeError, IndexError, KeyError, TypeError):
-        pass
+        return ""
+
+
+def _request_id_of(item: dict[str, Any]) -> str:
+    if item.get("service_request_id"):
+        return str(item["service_request_id"])[:200]
+    if item.get("token"):
+        return f"token:{item['token']}"[:200]
     return ""
