@@ -1,6 +1,6 @@
 """Delivery throughput: reports per second from "open" to "sent", e-mailed to a local SMTP sink.
 
-    python bench/delivery.py [--reports 300] [--use-database]
+    python bench/delivery.py [--reports 300] [--use-database] [--workers N]
 
 By default it builds a throw-away SQLite database with one authority and category, so it never
 touches your data; --use-database uses whatever DATABASE_URL holds (e.g. PostgreSQL). An aiosmtpd
@@ -10,6 +10,11 @@ in-process, as without CELERY_BROKER_URL):
 - after commit: each report is filed open and its delivery task runs right after the commit;
 - re-drive: the reports are filed with no task queued, then one `send_pending --now` pass sends
   them all (what happens after a broker or SMTP outage).
+
+With --workers N (needs --use-database, e.g. PostgreSQL) the production path is measured instead:
+N real Celery worker processes (`celery -A config worker --pool solo`) take the tasks from a Redis
+broker (BENCH_BROKER_URL, default redis://127.0.0.1:6379/11, emptied first); the figure is reports
+per second from the first report filed to the last delivery sent.
 """
 
 from __future__ import annotations
@@ -40,12 +45,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reports", type=int, default=300)
     parser.add_argument("--use-database", action="store_true")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="real Celery workers (0: in-process)"
+    )
     args = parser.parse_args()
+    if args.workers and not args.use_database:
+        parser.error("--workers needs --use-database: worker processes share the database")
     if not args.use_database:
         tmp = tempfile.mkdtemp(prefix="fixpoint-bench-")
         os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
     os.environ.setdefault("DEBUG", "true")
     os.environ.pop("CELERY_BROKER_URL", None)  # one in-process worker: the figure is per worker
+    if args.workers:
+        broker = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/11")
+        os.environ["CELERY_BROKER_URL"] = broker
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -65,9 +78,49 @@ def main() -> None:
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        _run(args.reports, sink)
+        if args.workers:
+            _run_workers(args.reports, args.workers, sink)
+        else:
+            _run(args.reports, sink)
     finally:
         controller.stop()
+
+
+def _run_workers(n: int, workers: int, sink: Sink) -> None:
+    import redis
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from reports.models import Delivery, DeliveryStatus
+
+    call_command("migrate", verbosity=0)
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()  # no tasks from an earlier run
+    Delivery.objects.all().delete()
+    category, user = _setup()
+    processes = [_start_worker(i) for i in range(workers)]
+    try:
+        time.sleep(3)  # workers connect to the broker
+        start = time.perf_counter()
+        _file(n, category, user)
+        while Delivery.objects.filter(status=DeliveryStatus.SENT).count() < n:
+            if time.perf_counter() - start > 600:
+                raise SystemExit("deliveries still not sent after 10 minutes")
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - start
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
+    print(f"workers: {workers} (Celery, Redis broker), reports: {n}, e-mails: {sink.count}")
+    print(f"filed to sent: {n / elapsed:8.1f} reports/s")
+
+
+def _start_worker(index: int) -> Any:
+    import subprocess
+
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo"]
+    command += ["--loglevel", "WARNING", "-n", f"bench{index}@%h", "--without-heartbeat"]
+    return subprocess.Popen(command, cwd=ROOT, env=os.environ.copy())  # noqa: S603 (fixed command)
 
 
 def _run(n: int, sink: Sink) -> None:
@@ -106,16 +159,17 @@ def _setup() -> tuple[Any, Any]:
     from authorities.models import Authority
 
     ring = [[1.0, 10.0], [1.1, 10.0], [1.1, 10.1], [1.0, 10.1], [1.0, 10.0]]
-    authority = Authority(
+    authority = Authority.objects.filter(slug="bench-city").first() or Authority(
         name="Bench City",
         slug="bench-city",
         email="reports@bench.example.org",
         boundary={"type": "Polygon", "coordinates": [ring]},
     )
-    services.authority_save(authority=authority)
+    services.authority_save(authority=authority)  # a re-run on --use-database reuses it
     category = services.category_upsert(slug="bench-pothole", name="Pothole", group="Roads")
     services.authority_category_set(authority=authority, category=category)
-    user = User.objects.create_user("bench@example.org", "bench-password-123")
+    user = User.objects.filter(email="bench@example.org").first()
+    user = user or User.objects.create_user("bench@example.org", "bench-password-123")
     return category, user
 
 
