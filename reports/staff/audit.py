@@ -63,7 +63,11 @@ def _state_changed(report: Report, change: ReportStateChange, **_: Any) -> None:
     if change.actor_kind != Actor.STAFF or change.actor_id is None:
         return
     action: str
-    if change.from_state == change.to_state:
+    after: dict[str, Any]
+    if getattr(change, "audit_action", None):  # set by a service that knows better (a note)
+        action = change.audit_action  # type: ignore[attr-defined]
+        after = {"public_note": change.public_note, "internal_note": change.internal_note}
+    elif change.from_state == change.to_state:
         action = AuditAction.REROUTE
         after = {"note": change.public_note, "authority": report.authority_id}
         after["category"] = report.category_id

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -18,16 +19,19 @@ from config.errors import ApplicationError
 from reports import delivery, services
 from reports.exceptions import NotAllowed
 from reports.models import (
+    Actor,
     AuditAction,
     Delivery,
     Report,
     ReportPhoto,
     ReportState,
+    ReportStateChange,
     ReportUpdate,
     Subscription,
     SubscriptionKind,
     Support,
 )
+from reports.signals import report_state_changed
 
 from .audit import audit_record
 from .selectors import reports_visible_to, staff_may
@@ -39,6 +43,7 @@ __all__ = [
     "report_mark_duplicate",
     "report_mark_spam",
     "report_moderate",
+    "report_note_add",
     "report_recategorise",
     "reports_bulk",
 ]
@@ -54,6 +59,38 @@ def _require(actor: User, authority_id: int, permission: str) -> None:
 
 def _locked(report_id: int) -> Report:
     return Report.objects.select_for_update().get(pk=report_id)
+
+
+# --- Notes -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def report_note_add(
+    *, report_id: int, actor: User, public_note: str = "", internal_note: str = ""
+) -> ReportStateChange:
+    """A public response and/or an internal note without a change of state: a history row from
+    the state to itself, announced like any change so subscribers hear of a public response."""
+    report = _locked(report_id)
+    _require(actor, report.authority_id, "note")
+    public_note, internal_note = public_note.strip(), internal_note.strip()
+    if not public_note and not internal_note:
+        raise ApplicationError(str(_("Write a note.")))
+    report.updated_at = timezone.now()
+    report.save(update_fields=["updated_at"])
+    change = ReportStateChange(
+        report=report,
+        from_state=report.state,
+        to_state=report.state,
+        actor=actor,
+        actor_kind=Actor.STAFF,
+        public_note=public_note,
+        internal_note=internal_note,
+        created_at=report.updated_at,
+    )
+    change.save()
+    change.audit_action = AuditAction.EDIT  # type: ignore[attr-defined]  # read by the audit
+    report_state_changed.send(sender=Report, report=report, change=change)
+    return change
 
 
 # --- Duplicates and spam ------------------------------------------------------------------------

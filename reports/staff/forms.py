@@ -1,0 +1,152 @@
+"""Forms of the staff pages. Choices come from what the user may see, never from the whole table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from authorities.models import Category, StaffMembership
+from reports.models import TRANSITIONS, Priority, Report, ReportState, ResponseTemplate
+
+NOTE = forms.Textarea(attrs={"rows": 3})
+
+
+def response_templates(report: Report) -> QuerySet[ResponseTemplate]:
+    """Templates for this report's authority and category (or for any), most specific first."""
+    return ResponseTemplate.objects.filter(
+        Q(authority=report.authority_id) | Q(authority__isnull=True),
+        Q(category=report.category_id) | Q(category__isnull=True),
+        is_active=True,
+    ).order_by("authority", "category", "state", "title")
+
+
+def colleagues_of(report: Report) -> QuerySet[User]:
+    members = StaffMembership.objects.filter(authority_id=report.authority_id)
+    return User.objects.filter(pk__in=members.values("user_id"), is_active=True).order_by("email")
+
+
+class StaffForm(forms.Form):
+    def _field(self, name: str) -> Any:
+        return self.fields[name]  # a ChoiceField or ModelChoiceField: its choices are set here
+
+
+class TransitionForm(StaffForm):
+    to_state = forms.ChoiceField(label=_("New state"), required=False)
+    template = forms.ModelChoiceField(
+        queryset=ResponseTemplate.objects.none(), required=False, label=_("Response template")
+    )
+    public_note = forms.CharField(
+        label=_("Public response"), widget=NOTE, required=False, max_length=5000
+    )
+    internal_note = forms.CharField(
+        label=_("Internal note (staff only)"), widget=NOTE, required=False, max_length=5000
+    )
+
+    def __init__(self, *args: Any, report: Report, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        labels = dict(ReportState.choices)
+        moves = [s for s in TRANSITIONS.get(report.state, {}) if s != ReportState.DUPLICATE]
+        self._field("to_state").choices = [
+            ("", _("Keep the state (note only)")),
+            *[(s, labels[s]) for s in moves],
+        ]
+        self._field("template").queryset = response_templates(report)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        template = data.get("template")
+        if template is not None and not data.get("public_note", "").strip():
+            data["public_note"] = template.text  # without JavaScript the choice still counts
+        notes = data.get("internal_note", "").strip() or data.get("public_note", "").strip()
+        if not data.get("to_state") and not notes:
+            raise forms.ValidationError(_("Choose a new state or write a note."))
+        return data
+
+
+class AssignForm(StaffForm):
+    assignee = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, label=_("Assign to"), empty_label=_("Nobody")
+    )
+
+    def __init__(self, *args: Any, report: Report, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._field("assignee").queryset = colleagues_of(report)
+
+
+class PriorityForm(forms.Form):
+    priority = forms.ChoiceField(choices=Priority.choices, label=_("Priority"))
+
+
+class RecategoriseForm(forms.Form):
+    category = forms.ModelChoiceField(
+        queryset=Category.objects.filter(is_active=True).order_by("group", "name"),
+        label=_("Category"),
+    )
+
+
+class DuplicateForm(forms.Form):
+    original = forms.CharField(
+        label=_("Original report (reference)"), max_length=12, help_text=_("e.g. 7KX4M2Q")
+    )
+    public_note = forms.CharField(label=_("Public response"), widget=NOTE, required=False)
+
+
+class SpamForm(forms.Form):
+    internal_note = forms.CharField(label=_("Why (staff only)"), widget=NOTE, required=False)
+
+
+class ModerateForm(StaffForm):
+    title = forms.CharField(label=_("Title"), max_length=150)
+    description = forms.CharField(label=_("Description"), widget=NOTE, max_length=5000)
+    hide_photos = forms.MultipleChoiceField(
+        label=_("Hide photos"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    hide_updates = forms.MultipleChoiceField(
+        label=_("Hide citizens' updates"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    reason = forms.CharField(label=_("Reason (staff only)"), required=False, max_length=500)
+
+    def __init__(self, *args: Any, report: Report, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"title": report.title, "description": report.description})
+        super().__init__(*args, **kwargs)
+        photos = report.photos.filter(is_hidden=False)
+        updates = report.updates.filter(is_hidden=False)
+        self._field("hide_photos").choices = [(p.pk, f"#{p.pk}") for p in photos]
+        self._field("hide_updates").choices = [(u.pk, u.text[:60]) for u in updates]
+
+
+class BulkForm(StaffForm):
+    ACTIONS = (
+        ("verify", _("Verify")),
+        ("transition", _("Change state")),
+        ("assign", _("Assign")),
+        ("spam", _("Mark as spam")),
+    )
+    reports = forms.TypedMultipleChoiceField(coerce=int, label=_("Reports"))
+    action = forms.ChoiceField(choices=ACTIONS, label=_("Action"))
+    to_state = forms.ChoiceField(
+        choices=[("", "—"), *ReportState.choices], required=False, label=_("New state")
+    )
+    public_note = forms.CharField(
+        label=_("Public response (to every report)"), widget=NOTE, required=False, max_length=5000
+    )
+    assignee = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, label=_("Assign to"), empty_label=_("Nobody")
+    )
+
+    def __init__(
+        self, *args: Any, report_ids: list[int], assignees: QuerySet[User], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._field("reports").choices = [(pk, pk) for pk in report_ids]
+        self._field("assignee").queryset = assignees
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("action") == "transition" and not data.get("to_state"):
+            self.add_error("to_state", _("Choose the new state."))
+        return data

@@ -1,0 +1,361 @@
+"""The staff pages: the queue (/staff/) with bulk actions, and the work page of one report.
+
+Every report is looked up through `reports_visible_to(user)`: a report of another authority is a
+404, the same as one that does not exist, so ids cannot be probed. Writes call the services, which
+check the role again and audit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import User
+from config.errors import ApplicationError
+from reports import services
+from reports.models import Delivery, Report, ReportPhoto, ReportStateChange, ReportUpdate
+
+from . import forms, selectors
+from . import services as staff_services
+from .filters import StaffReportFilter
+
+PAGE_SIZE = 50
+MAP_LIMIT = 2000  # pins drawn for the filtered set; the counts above the map say if there are more
+
+View = Callable[..., HttpResponse]
+
+
+def staff_required(view: View) -> View:
+    """Logged-in staff (a member of an authority, or a superuser) only; others get 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not selectors.is_staff_user(request.user):
+            raise PermissionDenied(_("This page is for council staff."))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+# --- The queue ---------------------------------------------------------------------------------
+
+
+@staff_required
+def queue(request: HttpRequest) -> HttpResponse:
+    found = StaffReportFilter(request.GET or None, request=request)
+    reports = selectors.with_overdue(
+        found.qs.select_related("area", "assignee").defer("area__boundary")
+    )
+    page = Paginator(reports, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "filter": found,
+        "page": page,
+        "counts": _counts(request),
+        "pins": _pins(found.qs),
+        "bulk_form": _bulk_form(request, [r.pk for r in page]),
+        "query": _query_without("page", request),
+        "may_bulk": _may_anywhere(request, "bulk"),
+    }
+    return render(request, "staff/queue.html", context)
+
+
+def _counts(request: HttpRequest) -> dict[str, int]:
+    # Per state over the other filters, so the numbers say what picking a state would show.
+    data = request.GET.copy()
+    data.pop("state", None)
+    return selectors.state_counts(StaffReportFilter(data, request=request).qs)
+
+
+def _pins(reports: Any) -> list[dict[str, Any]]:
+    rows = reports.values_list("pk", "ref", "title", "state", "latitude", "longitude")
+    return [
+        {"id": pk, "ref": ref, "title": title, "state": state, "lat": lat, "lon": lon}
+        for pk, ref, title, state, lat, lon in rows[:MAP_LIMIT]
+    ]
+
+
+def _query_without(name: str, request: HttpRequest) -> str:
+    data = request.GET.copy()
+    data.pop(name, None)
+    return data.urlencode()
+
+
+def _may_anywhere(request: HttpRequest, permission: str) -> bool:
+    user = _user(request)
+    if user.is_superuser:
+        return True
+    return any(
+        selectors.role_may(role, permission)
+        for role in user.memberships.values_list("role", flat=True)
+    )
+
+
+def _bulk_form(request: HttpRequest, ids: list[int], data: Any = None) -> forms.BulkForm:
+    return forms.BulkForm(data, report_ids=ids, assignees=selectors.colleagues(request.user))
+
+
+@staff_required
+@require_POST
+def bulk(request: HttpRequest) -> HttpResponse:
+    """One action on the selected reports: each is its own audited transition."""
+    visible = selectors.reports_visible_to(request.user)
+    ids = list(
+        visible.filter(pk__in=_ints(request.POST.getlist("reports"))).values_list("pk", flat=True)
+    )
+    data = request.POST.copy()
+    data.setlist("reports", [str(pk) for pk in ids])  # what the user may not see is left out
+    form = _bulk_form(request, ids, data)
+    if not form.is_valid():
+        messages.error(request, _("Nothing was changed: %(errors)s") % {"errors": _errors(form)})
+        return _back_to_queue(request)
+    clean = form.cleaned_data
+    result = staff_services.reports_bulk(
+        report_ids=clean["reports"],
+        action=clean["action"],
+        actor=_user(request),
+        to_state=clean["to_state"],
+        public_note=clean["public_note"],
+        assignee=clean["assignee"],
+    )
+    if result.done:
+        messages.success(request, _("Done for %(n)d reports.") % {"n": len(result.done)})
+    for ref, why in result.failed.items():
+        messages.error(request, f"{ref}: {why}")
+    return _back_to_queue(request)
+
+
+def _ints(values: list[str]) -> list[int]:
+    return [int(v) for v in values if v.isdigit() and len(v) < 12]
+
+
+def _errors(form: Any) -> str:
+    return "; ".join(f"{e}" for errors in form.errors.values() for e in errors)
+
+
+def _back_to_queue(request: HttpRequest) -> HttpResponse:
+    query = request.POST.get("query", "")
+    url = reverse("staff:queue") + (f"?{query}" if query else "")
+    if not url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
+        url = reverse("staff:queue")
+    return HttpResponseRedirect(url)
+
+
+# --- The work page -------------------------------------------------------------------------------
+
+
+def _work_queryset(request: HttpRequest) -> Any:
+    return (
+        selectors.with_overdue(selectors.reports_visible_to(request.user))
+        .select_related("area", "assignee", "duplicate_of")
+        .defer("area__boundary")
+        .annotate(support_count=Count("supports", distinct=True))
+        .prefetch_related(
+            Prefetch(
+                "history",
+                queryset=ReportStateChange.objects.select_related("actor").order_by(
+                    "created_at", "id"
+                ),
+            ),
+            Prefetch("photos", queryset=ReportPhoto.objects.order_by("id")),
+            Prefetch("updates", queryset=ReportUpdate.objects.select_related("author")),
+            Prefetch(
+                "deliveries", queryset=Delivery.objects.select_related("authority", "category")
+            ),
+        )
+    )
+
+
+ACTIONS: dict[str, str] = {  # the POST "action" field -> the permission it needs
+    "transition": "transition",
+    "assign": "assign",
+    "priority": "priority",
+    "recategorise": "recategorise",
+    "duplicate": "duplicate",
+    "spam": "spam",
+    "moderate": "moderate",
+    "resend": "resend",
+}
+
+
+@staff_required
+def report_work(request: HttpRequest, pk: int) -> HttpResponse:
+    report = get_object_or_404(_work_queryset(request), pk=pk)
+    role = selectors.membership_role(request.user, report.authority_id)
+    bound: dict[str, Any] = {}
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action not in ACTIONS or not selectors.role_may(role, ACTIONS[action]):
+            raise PermissionDenied(_("Your role at this authority does not allow that."))
+        done, form = _act(request, report, action)
+        if done:
+            return HttpResponseRedirect(reverse("staff:report", args=[report.pk]))
+        bound[action] = form
+    return render(request, "staff/report_work.html", _work_context(report, role, bound))
+
+
+def _work_context(report: Report, role: str | None, bound: dict[str, Any]) -> dict[str, Any]:
+    may = {name: selectors.role_may(role, name) for name in selectors.PERMISSIONS}
+    return {
+        "report": report,
+        "role": role,
+        "may": may,
+        "templates": list(forms.response_templates(report)),
+        "transition_form": bound.get("transition") or forms.TransitionForm(report=report),
+        "assign_form": bound.get("assign")
+        or forms.AssignForm(report=report, initial={"assignee": report.assignee_id}),
+        "priority_form": bound.get("priority")
+        or forms.PriorityForm(initial={"priority": report.priority}),
+        "recategorise_form": bound.get("recategorise")
+        or forms.RecategoriseForm(initial={"category": report.category_id}),
+        "duplicate_form": bound.get("duplicate") or forms.DuplicateForm(),
+        "spam_form": bound.get("spam") or forms.SpamForm(),
+        "moderate_form": bound.get("moderate") or forms.ModerateForm(report=report),
+    }
+
+
+def _act(request: HttpRequest, report: Report, action: str) -> tuple[bool, Any]:
+    """Run one action of the work page. Returns (done, the bound form to show again)."""
+    form = _bound_form(request, report, action)
+    if form is not None and not form.is_valid():
+        messages.error(request, _("Nothing was changed: %(errors)s") % {"errors": _errors(form)})
+        return False, form
+    data = form.cleaned_data if form is not None else {}
+    try:
+        message = HANDLERS[action](request, report, data)
+    except (ApplicationError, ValidationError) as exc:
+        messages.error(request, _message(exc))
+        return False, form
+    messages.success(request, message)
+    return True, None
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, ApplicationError):
+        return exc.message
+    return "; ".join(cast(ValidationError, exc).messages)
+
+
+def _bound_form(request: HttpRequest, report: Report, action: str) -> Any:
+    data = request.POST
+    makers: dict[str, Callable[[], Any]] = {
+        "transition": lambda: forms.TransitionForm(data, report=report),
+        "assign": lambda: forms.AssignForm(data, report=report),
+        "priority": lambda: forms.PriorityForm(data),
+        "recategorise": lambda: forms.RecategoriseForm(data),
+        "duplicate": lambda: forms.DuplicateForm(data),
+        "spam": lambda: forms.SpamForm(data),
+        "moderate": lambda: forms.ModerateForm(data, report=report),
+    }
+    return makers[action]() if action in makers else None
+
+
+def _do_transition(request: HttpRequest, report: Report, data: dict[str, Any]) -> str:
+    if not data["to_state"]:
+        staff_services.report_note_add(
+            report_id=report.pk,
+            actor=_user(request),
+            public_note=data["public_note"],
+            internal_note=data["internal_note"],
+        )
+        return _("Note added.")
+    services.report_transition(
+        report_id=report.pk,
+        to_state=data["to_state"],
+        actor=_user(request),
+        public_note=data["public_note"],
+        internal_note=data["internal_note"],
+    )
+    return _("State changed.")
+
+
+def _do_assign(request: HttpRequest, report: Report, data: dict[str, Any]) -> str:
+    services.report_assign(report_id=report.pk, assignee=data["assignee"], actor=_user(request))
+    return _("Assignment saved.")
+
+
+def _do_priority(request: HttpRequest, report: Report, data: dict[str, Any]) -> str:
+    services.report_set_priority(
+        report_id=report.pk, priority=data["priority"], actor=_user(request)
+    )
+    return _("Priority saved.")
+
+
+def _do_recategorise(request: HttpRequest, report: Report, data: dict[str, Any]) -> str:
+    staff_services.report_recategorise(
+        report_id=report.pk, category=data["category"], actor=_user(request)
+    )
+    return _("Category saved; the report was routed again.")
+
+
+def _do_duplicate(request: HttpRequest, report: Report, data: dict[str, Any]) -> str:
+    ref = data["original"].strip().upper()
+    # Only a report this user may see can be named as the original (no probing by reference).
+    original = selectors.reports_visible_to(request.user).filter(ref=ref).first()
+    if original is None:
+        raise ApplicationError(_("There is no report %(ref)s that you can see.") % {"ref": ref})
+    staff_services.report_mark_duplicate(
+        report_id=report.pk,
+        original_id=original.pk,
+        actor=_user(request),
+        public_note=data["public_note"],
+    )
+    return _("Marked as a duplicate of %(ref)s.") % {"ref": original.ref}
+
+
+def _do_spam(request: HttpRequest, report: Report, data: dict[str, Any]) -> str:
+    staff_services.report_mark_spam(
+        report_id=report.pk, actor=_user(request), internal_note=data["internal_note"]
+    )
+    return _("Marked as spam: the report is hidden.")
+
+
+def _do_moderate(request: HttpRequest, report: Report, data: dict[str, Any]) -> str:
+    staff_services.report_moderate(
+        report_id=report.pk,
+        actor=_user(request),
+        title=data["title"],
+        description=data["description"],
+        hide_photo_ids=_ints(data["hide_photos"]),
+        hide_update_ids=_ints(data["hide_updates"]),
+        reason=data["reason"],
+    )
+    return _("Moderated; the original is kept in the audit log.")
+
+
+def _do_resend(request: HttpRequest, report: Report, data: dict[str, Any]) -> str:
+    delivery_id = _ints([request.POST.get("delivery", "")])
+    found = report.deliveries.filter(pk__in=delivery_id).first()  # only this report's
+    if found is None:
+        raise ApplicationError(_("Choose a delivery of this report."))
+    staff_services.delivery_resend_by_staff(delivery_id=found.pk, actor=_user(request))
+    return _("The delivery will be sent again.")
+
+
+HANDLERS: dict[str, Callable[[HttpRequest, Report, dict[str, Any]], str]] = {
+    "transition": _do_transition,
+    "assign": _do_assign,
+    "priority": _do_priority,
+    "recategorise": _do_recategorise,
+    "duplicate": _do_duplicate,
+    "spam": _do_spam,
+    "moderate": _do_moderate,
+    "resend": _do_resend,
+}

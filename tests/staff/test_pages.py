@@ -1,0 +1,134 @@
+"""The staff queue and work page: what staff see and do through the pages."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from authorities.models import StaffRole
+from reports.models import AuditEntry, Report, ReportState, ResponseTemplate
+from tests import factories
+
+
+def test_the_queue_lists_the_authoritys_reports_with_counts_and_map_pins(client, tiny_city):
+    west = factories.report(tiny_city.pothole, *tiny_city.WEST, title="West hole")
+    factories.report(tiny_city.pothole, *tiny_city.EAST, title="East hole")
+    client.force_login(tiny_city.west_staff)
+
+    response = client.get(reverse("staff:queue"))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "West hole" in html and "East hole" not in html
+    assert 'data-state-count="open">1<' in html
+    assert response.context["pins"] == [
+        {
+            "id": west.pk,
+            "ref": west.ref,
+            "title": "West hole",
+            "state": "open",
+            "lat": west.latitude,
+            "lon": west.longitude,
+        }
+    ]
+
+
+def test_the_queue_answers_bad_filter_values_with_the_reason_and_no_reports(client, tiny_city):
+    factories.report(tiny_city.pothole, *tiny_city.WEST)
+    client.force_login(tiny_city.west_staff)
+
+    response = client.get(reverse("staff:queue"), {"state": "nonsense", "created_after": "x"})
+
+    assert response.status_code == 200
+    assert "created_after" in response.content.decode()
+
+
+def test_citizens_are_refused_and_visitors_sent_to_log_in(client, tiny_city):
+    assert client.get(reverse("staff:queue")).status_code == 302
+    client.force_login(factories.UserFactory.create())
+    assert client.get(reverse("staff:queue")).status_code == 403
+
+
+def test_an_inspector_verifies_with_a_template_response_shown_on_the_public_page(client, tiny_city):
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    template = ResponseTemplate.objects.create(
+        title="Seen", text="An inspector has seen it.", category=tiny_city.pothole, state="verified"
+    )
+    client.force_login(tiny_city.west_staff)
+    url = reverse("staff:report", args=[report.pk])
+
+    page = client.get(url)
+    response = client.post(
+        url, {"action": "transition", "to_state": "verified", "template": template.pk}
+    )
+
+    assert "An inspector has seen it." in page.content.decode()
+    assert response.status_code == 302
+    assert Report.objects.get().state == ReportState.VERIFIED
+    public = client.get(report.get_absolute_url()).content.decode()
+    assert "An inspector has seen it." in public
+
+
+def test_a_note_without_a_change_of_state_is_recorded_and_audited(client, tiny_city):
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    client.force_login(tiny_city.west_staff)
+
+    client.post(
+        reverse("staff:report", args=[report.pk]),
+        {"action": "transition", "to_state": "", "internal_note": "Crew booked"},
+    )
+
+    change = Report.objects.get().history.last()
+    assert (change.from_state, change.to_state, change.internal_note) == (
+        "open",
+        "open",
+        "Crew booked",
+    )
+    assert AuditEntry.objects.filter(action="edit").count() == 1
+
+
+def test_an_illegal_move_is_shown_as_an_error_and_changes_nothing(client, tiny_city):
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    client.force_login(tiny_city.west_staff)
+
+    response = client.post(
+        reverse("staff:report", args=[report.pk]),
+        {"action": "transition", "to_state": "unconfirmed"},
+    )
+
+    assert response.status_code == 200
+    assert Report.objects.get().state == ReportState.OPEN
+
+
+def test_a_viewer_reads_the_work_page_but_cannot_act(client, tiny_city):
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    viewer = factories.staff(tiny_city.west, role=StaffRole.VIEWER)
+    client.force_login(viewer)
+    url = reverse("staff:report", args=[report.pk])
+
+    page = client.get(url)
+    response = client.post(url, {"action": "transition", "to_state": "verified"})
+
+    assert page.status_code == 200 and "does not allow changes" in page.content.decode()
+    assert response.status_code == 403
+    assert Report.objects.get().state == ReportState.OPEN
+
+
+def test_bulk_verify_makes_one_audited_transition_per_report(client, tiny_city):
+    reports = [factories.report(tiny_city.pothole, *tiny_city.WEST) for _ in range(3)]
+    other = factories.report(tiny_city.pothole, *tiny_city.EAST)
+    client.force_login(tiny_city.west_staff)
+
+    client.post(
+        reverse("staff:bulk"),
+        {
+            "reports": [r.pk for r in reports] + [other.pk],
+            "action": "verify",
+            "public_note": "On our list.",
+        },
+    )
+
+    assert set(Report.objects.filter(state="verified")) == set(reports)
+    assert Report.objects.get(pk=other.pk).state == ReportState.OPEN
+    assert AuditEntry.objects.filter(action="transition").count() == 3
+    for report in reports:
+        assert report.history.last().public_note == "On our list."
