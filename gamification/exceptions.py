@@ -33,3 +33,7 @@ class LimitReached(GameError):
 class NotEnoughPoints(GameError):
     code = "not_enough_points"
     status = 409
+
+
+class UnknownArea(ApplicationError):
+    code = "unknown_area"

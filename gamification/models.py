@@ -171,6 +171,10 @@ class BadgeAward(models.Model):
     def __str__(self) -> str:
         return f"{self.name} {self.level} ({self.user_id})"
 
+    @property
+    def is_challenge(self) -> bool:
+        return self.code.startswith("challenge-")
+
 
 class Metric(models.TextChoices):
     VERIFIED_REPORTS = "verified_reports", _("Verified reports")

@@ -216,12 +216,12 @@ def player_preferences_set(
 
 
 def notices_take(*, user_id: int) -> list[str]:
-    """What changed in a person's points since they last looked ("+10 points: ..."), once."""
-    seen = Player.objects.filter(pk=user_id).values_list("seen_entry_id", flat=True).first()
-    if seen is None:
-        return []
+    """What changed in a person's points since they last looked ("+10 points: ..."), once.
+
+    One query on every page a signed-in person sees (and an update when there is news).
+    """
     entries = list(
-        PointEntry.objects.filter(user_id=user_id, pk__gt=seen)
+        PointEntry.objects.filter(user_id=user_id, id__gt=F("user__player__seen_entry_id"))
         .exclude(amount=0)
         .exclude(rule=Rule.REDEMPTION)
         .order_by("id")[:20]

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Any
+
+import pytest
+from django.db import connection, connections
 
 from accounts.models import User
 from gamification import selectors
@@ -26,3 +31,30 @@ def balance(user: User) -> int:
 
 def assert_ledger_consistent() -> None:
     assert selectors.ledger_mismatches() == []
+
+
+def run_at_once(calls: list[Callable[[], object]]) -> list[object]:
+    """Start every call at the same moment, each in its own thread and database connection."""
+    barrier = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
+
+    def run(index: int, call: Callable[[], object]) -> None:
+        try:
+            barrier.wait()
+            results[index] = call()
+        except Exception as exc:  # the refusals are results too
+            results[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor == "sqlite", reason="needs PostgreSQL row locks"
+)

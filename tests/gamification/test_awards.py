@@ -14,7 +14,7 @@ from reports import services as report_services
 from reports.models import Opinion, ReportState
 from tests import factories
 
-from .helpers import assert_ledger_consistent, balance, move, verify
+from .helpers import assert_ledger_consistent, balance, move, postgres_only, run_at_once, verify
 
 S = ReportState
 
@@ -300,4 +300,21 @@ def test_a_wrong_cached_balance_is_found_and_rebuilt_from_the_ledger(city, citiz
     assert services.balances_rebuild() == 1
 
     assert balance(citizen) == 15
+    assert_ledger_consistent()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_staff_verifying_at_the_same_moment_award_once(tiny_city):
+    citizen = factories.UserFactory.create()
+    colleague = factories.staff(tiny_city.west)
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST, reporter=citizen)
+
+    results = run_at_once(
+        [lambda s=s: move(report, S.VERIFIED, s) for s in (tiny_city.west_staff, colleague) * 3]
+    )
+
+    assert sum(not isinstance(r, Exception) for r in results) == 1, results
+    assert PointEntry.objects.filter(rule=Rule.REPORT_VERIFIED).count() == 1
+    assert balance(citizen) == 10
     assert_ledger_consistent()

@@ -1,0 +1,127 @@
+"""The game in the admin: settings, challenges and prizes are edited; the ledger is read-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from . import services
+from .models import (
+    BadgeAward,
+    Challenge,
+    GameSettings,
+    Player,
+    PointEntry,
+    Redemption,
+    Reward,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(GameSettings)
+class GameSettingsAdmin(admin.ModelAdmin):
+    """One row of amounts, caps and windows (defaults in docs/gamification.md)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not GameSettings.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PointEntry)
+class PointEntryAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "user", "amount", "rule", "report", "reason", "reverses")
+    list_filter = ("rule",)
+    search_fields = ("user__email", "report__ref", "key")
+    list_select_related = ("user", "report", "reverses")
+    date_hierarchy = "created_at"
+
+
+@admin.register(Player)
+class PlayerAdmin(admin.ModelAdmin):
+    list_display = ("user", "balance", "is_playing", "is_public", "board_name")
+    list_filter = ("is_playing", "is_public")
+    search_fields = ("user__email", "board_name")
+    list_select_related = ("user",)
+    readonly_fields = ("user", "balance", "seen_entry_id")
+    actions = ("rebuild_balances",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Player, form: Any, change: bool) -> None:
+        services.player_preferences_set(
+            user_id=obj.pk,
+            is_playing=obj.is_playing,
+            is_public=obj.is_public,
+            board_name=obj.board_name,
+        )
+
+    @admin.action(description="Rebuild the balances from the ledger")
+    def rebuild_balances(self, request: HttpRequest, queryset: QuerySet[Player]) -> None:
+        fixed = services.balances_rebuild(user_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{fixed} balances corrected.", messages.SUCCESS)
+
+
+@admin.register(BadgeAward)
+class BadgeAwardAdmin(ReadOnlyAdmin):
+    list_display = ("user", "name", "level", "awarded_at")
+    list_filter = ("code",)
+    search_fields = ("user__email", "name")
+    list_select_related = ("user",)
+
+
+@admin.register(Challenge)
+class ChallengeAdmin(admin.ModelAdmin):
+    list_display = (
+        "title",
+        "metric",
+        "target",
+        "starts_at",
+        "ends_at",
+        "is_collective",
+        "is_published",
+        "settled_at",
+    )
+    list_filter = ("metric", "is_collective", "is_published")
+    search_fields = ("title",)
+    filter_horizontal = ("categories",)
+    autocomplete_fields = ("area",)
+    actions = ("settle",)
+
+    @admin.action(description="Settle now if the settling period is over")
+    def settle(self, request: HttpRequest, queryset: QuerySet[Challenge]) -> None:
+        winners = sum(services.challenge_settle(challenge_id=c.pk) for c in queryset)
+        self.message_user(request, f"{winners} winners rewarded.", messages.SUCCESS)
+
+
+@admin.register(Reward)
+class RewardAdmin(admin.ModelAdmin):
+    list_display = ("title", "sponsor", "cost", "stock", "per_user_limit", "is_approved")
+    list_filter = ("is_approved",)
+    search_fields = ("title", "sponsor")
+    autocomplete_fields = ("area",)
+
+
+@admin.register(Redemption)
+class RedemptionAdmin(ReadOnlyAdmin):
+    list_display = ("code", "reward", "user", "cost", "created_at")
+    search_fields = ("code", "reward__title", "user__email")
+    list_select_related = ("reward", "user")

@@ -1,0 +1,147 @@
+"""The game's API: my points, leaderboards, challenges, the prize catalogue and redemption."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.conf import settings
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api_auth import WriteScope
+from authorities.models import Area
+from config.api import ApiSchema, error
+from gamification import selectors, services
+from gamification.exceptions import GameError, UnknownArea
+from gamification.models import Reward
+
+from . import serializers as s
+
+GAME_OFF = "The game is switched off on this site"
+
+
+class GameView(APIView):
+    schema = ApiSchema()
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        if not settings.FIXPOINT_GAMIFICATION:
+            raise NotFound(GAME_OFF)
+        super().initial(request, *args, **kwargs)
+
+
+class MyPointsView(GameView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        responses={
+            200: s.PointsSerializer,
+            403: error("Not signed in as a person"),
+            404: error(GAME_OFF),
+        }
+    )
+    def get(self, request: Request) -> Response:
+        """My balance and my newest ledger entries, reversals included."""
+        user_id = cast(int, request.user.pk)
+        entries = selectors.entries_for(user_id, limit=100)
+        data = {"balance": selectors.balance_of(user_id), "entries": entries}
+        return Response(s.PointsSerializer(data).data)
+
+
+class LeaderboardView(GameView):
+    permission_classes = (AllowAny,)
+
+    @extend_schema(
+        parameters=[s.BoardQuerySerializer],
+        responses={
+            200: s.BoardSerializer,
+            400: error("Unknown period or neighbourhood"),
+            404: error(GAME_OFF),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        """Points earned this week, this month or ever, city-wide or in one neighbourhood.
+        Only people who opted in are listed; signed in, `me` is your own rank."""
+        query = s.BoardQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        area = _area(query.validated_data.get("area"))
+        viewer = request.user.pk if request.user.is_authenticated else None
+        board = selectors.leaderboard(
+            period=query.validated_data["period"], area=area, viewer_id=viewer
+        )
+        return Response(s.BoardSerializer(_board_data(board)).data)
+
+
+class ChallengeListView(GameView):
+    permission_classes = (AllowAny,)
+
+    @extend_schema(responses={200: s.ChallengeSerializer(many=True), 404: error(GAME_OFF)})
+    def get(self, request: Request) -> Response:
+        """Challenges running now or ended in the last 30 days, with progress."""
+        viewer = request.user.pk if request.user.is_authenticated else None
+        views = selectors.challenges_current(user_id=viewer)
+        return Response(s.ChallengeSerializer(views, many=True).data)
+
+
+class RewardViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The prizes one can redeem now (approved, in stock, valid)."""
+
+    serializer_class = s.RewardSerializer
+    pagination_class = None
+    schema = ApiSchema()
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        if not settings.FIXPOINT_GAMIFICATION:
+            raise NotFound(GAME_OFF)
+        super().initial(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Reward]:
+        return selectors.rewards_available()
+
+    @extend_schema(
+        request=None,
+        responses={
+            201: s.RedemptionSerializer,
+            409: error(
+                "Not enough points, out of stock, your limit reached or no longer available"
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, WriteScope])
+    def redeem(self, request: Request, pk: str) -> Response:
+        """Spend points on this prize: the answer holds its code, to show the sponsor."""
+        reward = self.get_object()
+        try:
+            redemption = services.reward_redeem(
+                reward_id=reward.pk, user_id=cast(int, request.user.pk)
+            )
+        except GameError as exc:
+            body = {"error": {"code": exc.code, "message": exc.message}}
+            return Response(body, status=exc.status)
+        data = s.RedemptionSerializer(redemption).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+def _area(slug: str | None) -> Area | None:
+    if not slug:
+        return None
+    area = Area.objects.filter(slug=slug).first()
+    if area is None:
+        raise UnknownArea(f"There is no neighbourhood {slug!r}.")  # a 400 in the error shape
+    return area
+
+
+def _board_data(board: selectors.Board) -> dict[str, Any]:
+    return {
+        "period": board.period,
+        "area": board.area.slug if board.area else None,
+        "shown": board.shown,
+        "entries": board.rows,
+        "me": board.me,
+    }

@@ -1,0 +1,121 @@
+"""The game's pages: the profile, the notice after a verification, boards, challenges, prizes."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from gamification import services
+from gamification.models import Player, Redemption
+from tests import factories
+
+from .helpers import balance, verify
+
+
+@pytest.fixture
+def citizen(city, client):
+    user = factories.UserFactory.create()
+    client.force_login(user)
+    return user
+
+
+def test_the_notice_after_a_verification_shows_once_on_the_next_page(city, client, citizen):
+    verify(city, factories.report(city.pothole, *city.WEST, reporter=citizen))
+
+    first = client.get(reverse("reports:home")).content.decode()
+    second = client.get(reverse("reports:home")).content.decode()
+
+    assert "+10 points: your report was verified" in first
+    assert "+5 points: first verified report in the neighbourhood" in first
+    assert "your report was verified" not in second
+
+
+def test_the_profile_shows_balance_entries_badges_challenges_and_prizes(
+    city, client, citizen, django_assert_max_num_queries
+):
+    verify(city, factories.report(city.pothole, *city.WEST, reporter=citizen, title="Deep hole"))
+    factories.ChallengeFactory.create(title="Spring clean", target=4)
+    factories.RewardFactory.create(title="Museum ticket", cost=10)
+
+    with django_assert_max_num_queries(16):
+        html = client.get(reverse("gamification:profile")).content.decode()
+
+    assert '<strong id="balance">15</strong>' in html
+    assert "Deep hole" in html and "Your report was verified" in html
+    assert "Reporter · level 1" in html and "Neighbour · level 1" in html
+    assert "Spring clean" in html and "1 / 4" in html
+    assert "Museum ticket" in html and "Redeem</button>" in html
+
+
+def test_redeeming_on_the_site_shows_the_code(city, client, citizen):
+    verify(city, factories.report(city.pothole, *city.WEST, reporter=citizen))
+    reward = factories.RewardFactory.create(title="Museum ticket", cost=10)
+
+    response = client.post(reverse("gamification:redeem", args=[reward.pk]), follow=True)
+
+    code = Redemption.objects.get().code
+    assert f"Your code: {code}" in response.content.decode()
+    assert balance(citizen) == 5
+
+
+def test_redeeming_without_points_on_the_site_explains_why(city, client, citizen):
+    reward = factories.RewardFactory.create(title="Museum ticket", cost=10)
+
+    response = client.post(reverse("gamification:redeem", args=[reward.pk]), follow=True)
+
+    assert "costs 10 points; you have 0" in response.content.decode()
+    assert not Redemption.objects.exists()
+
+
+def test_a_citizen_opts_in_to_public_boards_under_a_chosen_name(city, client, citizen):
+    response = client.post(
+        reverse("gamification:preferences"),
+        {"is_playing": "on", "is_public": "on", "board_name": " Lamp spotter "},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    player = Player.objects.get(pk=citizen.pk)
+    assert (player.is_public, player.board_name) == (True, "Lamp spotter")
+
+
+def test_opting_in_without_a_name_is_refused(city, client, citizen):
+    response = client.post(
+        reverse("gamification:preferences"), {"is_playing": "on", "is_public": "on"}, follow=True
+    )
+
+    assert "Choose a name" in response.content.decode()
+    assert not Player.objects.filter(pk=citizen.pk, is_public=True).exists()
+
+
+def test_the_leaderboard_page_never_shows_people_who_did_not_opt_in_nor_locations(city, client):
+    shy, proud = factories.UserFactory.create_batch(2, display_name="Shy Person")
+    for person in (shy, proud):
+        verify(city, factories.report(city.pothole, *city.WEST, reporter=person))
+    services.player_preferences_set(
+        user_id=proud.pk, is_playing=True, is_public=True, board_name="Proud"
+    )
+
+    html = client.get(reverse("gamification:leaderboards"), {"period": "all"}).content.decode()
+
+    assert "Proud" in html and "Shy Person" not in html and shy.email not in html
+    assert "10.05" not in html and "Pothole" not in html  # no report, no place
+
+
+def test_the_challenges_page_shows_collective_progress(city, client):
+    factories.ChallengeFactory.create(title="Neighbourhood push", target=3, is_collective=True)
+    for _ in range(2):
+        verify(city, factories.report(city.pothole, *city.WEST))
+
+    html = client.get(reverse("gamification:challenges")).content.decode()
+
+    assert "Neighbourhood push" in html and "2 / 3" in html
+
+
+def test_with_the_game_switched_off_the_pages_are_gone_and_the_nav_link_too(
+    city, client, citizen, settings
+):
+    settings.FIXPOINT_GAMIFICATION = False
+
+    assert client.get(reverse("gamification:profile")).status_code == 404
+    assert "My points" not in client.get(reverse("reports:home")).content.decode()
