@@ -50,6 +50,9 @@ MAX_ATTEMPTS = 8
 # A change to a report a subscriber follows. Its body is only what changed: changes that wait in
 # the batching window together go out as one e-mail, composed when it is sent.
 UPDATE_KIND = "report_update"
+# allauth's e-mails (confirm an address, reset a password): their links sign a person in, so the
+# body is dropped from the row once it is sent.
+ACCOUNT_KIND = "account"
 EARTH_RADIUS_M = 6_371_000
 
 
@@ -382,6 +385,11 @@ def _enqueue(
     return notification
 
 
+def account_email_enqueue(*, to: str, subject: str, body: str) -> Notification:
+    """An account e-mail rendered by allauth (reports.adapters), sent through the outbox."""
+    return _enqueue(to, ACCOUNT_KIND, subject, body)
+
+
 def _schedule(notification_id: int, delay: timedelta = timedelta(0)) -> None:
     from .tasks import send_notification
 
@@ -458,7 +466,9 @@ def _compose(notification: Notification, batch: list[Notification]) -> tuple[str
 def _mark_sent(notification: Notification, batch: list[Notification], now: datetime) -> None:
     notification.status, notification.sent_at = NotificationStatus.SENT, now
     notification.attempts += 1
-    notification.save(update_fields=["status", "sent_at", "attempts"])
+    if notification.kind == ACCOUNT_KIND:
+        notification.body = "(Removed once sent: it held a link that signs a person in.)"
+    notification.save(update_fields=["status", "sent_at", "attempts", "body"])
     folded = [n.pk for n in batch if n.pk != notification.pk]
     if folded:  # went out inside this e-mail
         Notification.objects.filter(pk__in=folded).update(

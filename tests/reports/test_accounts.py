@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
-from reports.models import Report, ReportState
+from allauth.account.models import EmailAddress
+from django.utils import timezone
+
+from reports import notifications
+from reports.models import Notification, NotificationStatus, Report, ReportState
 from tests import factories
 
 
-def test_sign_up_verifies_the_email_then_logs_in(db, client, mailoutbox):
-    response = client.post(
-        "/accounts/signup/",
-        {
-            "email": "new@example.org",
-            "password1": "a-long-pass-phrase-42",
-            "password2": "a-long-pass-phrase-42",
-        },
-    )
+def test_sign_up_verifies_the_email_then_logs_in(
+    db, client, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):  # e-mails leave after commit
+        response = client.post(
+            "/accounts/signup/",
+            {
+                "email": "new@example.org",
+                "password1": "a-long-pass-phrase-42",
+                "password2": "a-long-pass-phrase-42",
+            },
+        )
     assert response.status_code == 302
     link = re.search(r"http://testserver(\S+)", mailoutbox[-1].body).group(1)
 
@@ -103,3 +111,31 @@ def test_anonymous_visitors_are_sent_to_log_in_to_post_an_update(tiny_city, clie
     response = client.post(f"/reports/{report.ref}/update/", {"text": "Hi"})
 
     assert response.status_code == 302 and "/accounts/login/" in response.url
+
+
+def test_with_smtp_down_sign_up_still_works_and_the_confirmation_goes_out_when_it_is_back(
+    db, client, smtp, django_capture_on_commit_callbacks
+):
+    smtp.stop()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/accounts/signup/",
+            {
+                "email": "new@example.org",
+                "password1": "a-long-pass-phrase-42",
+                "password2": "a-long-pass-phrase-42",
+            },
+        )
+    assert response.status_code == 302
+    waiting = Notification.objects.get(kind=notifications.ACCOUNT_KIND)
+    assert waiting.status == NotificationStatus.PENDING and waiting.to_email == "new@example.org"
+
+    smtp.start()
+    notifications.notifications_send_due(now=timezone.now() + timedelta(hours=1))
+
+    [message] = smtp.handler.messages
+    link = re.search(r"http://testserver(\S+)", message.get_payload()).group(1)
+    client.post(link)
+    assert EmailAddress.objects.get(email="new@example.org").verified
+    sent = Notification.objects.get(pk=waiting.pk)
+    assert sent.status == NotificationStatus.SENT and "/accounts/" not in sent.body

@@ -32,7 +32,7 @@ from authorities.models import AuthorityCategory, CategoryQuestion, DeliveryMeth
 from reports import delivery, status_sync
 from reports.models import Delivery, DeliveryStatus, Report, ReportState
 from tests import factories
-from tests.reports.test_delivery import free_port
+from tests.reports.mail import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

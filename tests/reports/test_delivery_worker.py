@@ -39,7 +39,7 @@ from config.celery import app as celery_app
 from reports import delivery, tasks
 from reports.models import Delivery, DeliveryStatus, Report
 from tests import factories
-from tests.reports.test_delivery import Handler, SmtpServer, free_port
+from tests.reports.mail import Handler, SmtpServer, free_port
 
 pytestmark = [
     pytest.mark.skipif(
