@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -22,6 +22,81 @@ from .models import (
     RoutingVersion,
     StaffMembership,
 )
+
+
+class AuthorityScopedAdmin(admin.ModelAdmin):
+    """Superusers see and change everything. Other staff see only rows of the authorities they
+    work for (`authority_field` is the path from the row to its authority; empty: rows of every
+    authority, for public reference data), change them only with a role in `change_roles`, and
+    never add or delete unless `staff_may_add`. With `superuser_only`, staff see nothing."""
+
+    authority_field = "authority"
+    change_roles: frozenset[str] = frozenset()
+    superuser_only = False
+    staff_may_add = False
+
+    def _memberships(self, request: HttpRequest) -> dict[int, str]:
+        cached = getattr(request, "_fixpoint_memberships", None)
+        if cached is None:
+            rows = StaffMembership.objects.filter(user_id=cast(int, request.user.pk))
+            cached = dict(rows.values_list("authority_id", "role"))
+            request._fixpoint_memberships = cached  # type: ignore[attr-defined]
+        return cast(dict[int, str], cached)
+
+    def _is_super(self, request: HttpRequest) -> bool:
+        user = request.user
+        return bool(user.is_active and user.is_superuser)
+
+    def _staff(self, request: HttpRequest) -> bool:
+        user = request.user
+        return bool(user.is_active and user.is_staff and self._memberships(request))
+
+    def _authority_of(self, obj: Any) -> int | None:
+        if self.authority_field == "pk":
+            return cast(int, obj.pk)
+        for part in self.authority_field.split("__")[:-1]:
+            obj = getattr(obj, part, None)
+        return getattr(obj, f"{self.authority_field.split('__')[-1]}_id", None)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        rows = super().get_queryset(request)
+        if self._is_super(request):
+            return rows
+        if self.superuser_only or not self._staff(request):
+            return rows.none()
+        if not self.authority_field:
+            return rows
+        return rows.filter(**{f"{self.authority_field}__in": list(self._memberships(request))})
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        if self._is_super(request):
+            return True
+        return not self.superuser_only and self._staff(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if not self.has_module_permission(request):
+            return False
+        if obj is None or self._is_super(request) or not self.authority_field:
+            return True
+        return self._authority_of(obj) in self._memberships(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if self._is_super(request):
+            return True
+        if self.superuser_only or not self.change_roles or not self._staff(request):
+            return False
+        roles = self._memberships(request)
+        if obj is None:
+            return any(role in self.change_roles for role in roles.values())
+        return roles.get(self._authority_of(obj) or 0) in self.change_roles
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        if self._is_super(request):
+            return True
+        return self.staff_may_add and self.has_change_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._is_super(request)
 
 
 class BoundaryCheckingForm(forms.ModelForm):
@@ -91,7 +166,8 @@ class RoutingSavesThroughServices:
 
 
 @admin.register(Authority)
-class AuthorityAdmin(admin.ModelAdmin):
+class AuthorityAdmin(AuthorityScopedAdmin):
+    authority_field = "pk"  # staff see the authorities they work for; only superusers edit
     form = AuthorityForm
     list_display = ("name", "slug", "kind", "parent", "code", "is_active", "category_count")
     list_filter = ("kind", "is_active", "parent")
@@ -130,7 +206,8 @@ class CategoryQuestionInline(admin.StackedInline):
 
 
 @admin.register(Category)
-class CategoryAdmin(RoutingSavesThroughServices, admin.ModelAdmin):
+class CategoryAdmin(RoutingSavesThroughServices, AuthorityScopedAdmin):
+    authority_field = ""  # public reference data: staff read every category
     list_display = ("name", "slug", "group", "colour", "is_active", "order")
     list_filter = ("group", "is_active")
     search_fields = ("name", "slug", "group")
@@ -139,7 +216,8 @@ class CategoryAdmin(RoutingSavesThroughServices, admin.ModelAdmin):
 
 
 @admin.register(CategoryQuestion)
-class CategoryQuestionAdmin(admin.ModelAdmin):
+class CategoryQuestionAdmin(AuthorityScopedAdmin):
+    authority_field = ""
     list_display = ("label", "category", "code", "datatype", "required", "order")
     list_filter = ("datatype", "required", "category")
     search_fields = ("label", "code", "category__name")
@@ -147,7 +225,8 @@ class CategoryQuestionAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuthorityCategory)
-class AuthorityCategoryAdmin(RoutingSavesThroughServices, admin.ModelAdmin):
+class AuthorityCategoryAdmin(RoutingSavesThroughServices, AuthorityScopedAdmin):
+    # Holds API keys and webhook secrets: staff read only their own authority's.
     list_display = ("category", "authority", "delivery_method", "email", "is_active")
     list_filter = ("delivery_method", "is_active", "category__group", "authority")
     search_fields = ("category__name", "authority__name", "email")
@@ -157,16 +236,20 @@ class AuthorityCategoryAdmin(RoutingSavesThroughServices, admin.ModelAdmin):
 
 
 @admin.register(StaffMembership)
-class StaffMembershipAdmin(admin.ModelAdmin):
+class StaffMembershipAdmin(AuthorityScopedAdmin):
     list_display = ("user", "authority", "role", "created_at")
     list_filter = ("role", "authority")
     search_fields = ("user__email", "authority__name")
     list_select_related = ("user", "authority")
     autocomplete_fields = ("user", "authority")
 
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        services.staff_membership_set(user=obj.user, authority=obj.authority, role=obj.role)
+
 
 @admin.register(Area)
-class AreaAdmin(admin.ModelAdmin):
+class AreaAdmin(AuthorityScopedAdmin):
+    authority_field = ""  # public place names
     form = AreaForm
     list_display = ("name", "slug", "kind", "code", "authority")
     list_filter = ("kind", "authority")
@@ -179,7 +262,8 @@ class AreaAdmin(admin.ModelAdmin):
 
 
 @admin.register(RoutingVersion)
-class RoutingVersionAdmin(admin.ModelAdmin):
+class RoutingVersionAdmin(AuthorityScopedAdmin):
+    superuser_only = True
     list_display = ("version", "changed_at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:

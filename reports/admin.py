@@ -6,12 +6,16 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
+from authorities.admin import AuthorityScopedAdmin
+from authorities.models import Authority
 from config.errors import ApplicationError
 
-from . import delivery, notifications, services
+from . import notifications, services
 from .models import (
+    AuditEntry,
     Delivery,
     DeliveryStatus,
     Notification,
@@ -20,10 +24,13 @@ from .models import (
     ReportState,
     ReportStateChange,
     ReportUpdate,
+    ResponseTemplate,
     StatusPoll,
     Subscription,
     Support,
 )
+from .staff import services as staff_services
+from .staff.selectors import PERMISSIONS
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -87,7 +94,8 @@ class TransitionForm(forms.Form):
 
 
 @admin.register(Report)
-class ReportAdmin(admin.ModelAdmin):
+class ReportAdmin(AuthorityScopedAdmin):
+    change_roles = PERMISSIONS["transition"]  # the change page only moves reports (a service)
     list_display = ("ref", "title", "category", "authority", "state", "created_at")
     list_filter = ("state", "category__group", "category", "authority")
     search_fields = ("ref", "title", "description", "reporter__email", "reporter_email")
@@ -107,8 +115,14 @@ class ReportAdmin(admin.ModelAdmin):
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:
         form = TransitionForm(request.POST or None)
-        if request.method == "POST" and "_transition" in request.POST and form.is_valid():
-            return self._transition(request, object_id, form)
+        # Looked up in the user's scope first: another authority's report is "not found".
+        obj = self.get_object(request, object_id)
+        allowed = obj is not None and self.has_change_permission(request, obj)
+        if request.method == "POST" and "_transition" in request.POST:
+            if not allowed:
+                return super().change_view(request, object_id, form_url, extra_context)
+            if form.is_valid():
+                return self._transition(request, object_id, form)
         extra_context = {**(extra_context or {}), "transition_form": form}
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -132,7 +146,8 @@ class ReportAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReportStateChange)
-class ReportStateChangeAdmin(admin.ModelAdmin):
+class ReportStateChangeAdmin(AuthorityScopedAdmin):
+    authority_field = "report__authority"
     list_display = ("report", "from_state", "to_state", "actor", "actor_kind", "created_at")
     list_filter = ("to_state", "actor_kind")
     search_fields = ("report__ref", "public_note", "internal_note", "actor__email")
@@ -149,7 +164,8 @@ class ReportStateChangeAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReportUpdate)
-class ReportUpdateAdmin(admin.ModelAdmin):
+class ReportUpdateAdmin(AuthorityScopedAdmin):
+    authority_field = "report__authority"  # staff read; they moderate on the staff work page
     list_display = ("report", "author", "opinion", "is_hidden", "created_at")
     list_filter = ("opinion", "is_hidden")
     search_fields = ("report__ref", "text", "author__email")
@@ -161,7 +177,8 @@ class ReportUpdateAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReportPhoto)
-class ReportPhotoAdmin(admin.ModelAdmin):
+class ReportPhotoAdmin(AuthorityScopedAdmin):
+    authority_field = "report__authority"
     list_display = ("report", "width", "height", "is_hidden", "created_at")
     list_filter = ("is_hidden",)
     search_fields = ("report__ref",)
@@ -173,7 +190,8 @@ class ReportPhotoAdmin(admin.ModelAdmin):
 
 
 @admin.register(Support)
-class SupportAdmin(admin.ModelAdmin):
+class SupportAdmin(AuthorityScopedAdmin):
+    authority_field = "report__authority"
     list_display = ("report", "user", "email", "created_at")
     search_fields = ("report__ref", "user__email", "email")
     list_select_related = ("report", "user")
@@ -184,7 +202,8 @@ class SupportAdmin(admin.ModelAdmin):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(AuthorityScopedAdmin):
+    superuser_only = True  # citizens' addresses, mostly not tied to one authority
     list_display = ("email", "kind", "frequency", "is_confirmed", "unsubscribed_at", "created_at")
     list_filter = ("kind", "frequency", "is_confirmed")
     search_fields = ("email", "report__ref", "area__name", "authority__name")
@@ -194,7 +213,8 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(AuthorityScopedAdmin):
+    superuser_only = True
     list_display = ("to_email", "kind", "subject", "status", "attempts", "created_at", "sent_at")
     list_filter = ("status", "kind")
     search_fields = ("to_email", "subject", "report__ref")
@@ -215,7 +235,9 @@ class NotificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(AuthorityScopedAdmin):
+    authority_field = "report__authority"
+    change_roles = PERMISSIONS["resend"]  # the actions; every field is read-only
     list_display = (
         "report",
         "authority",
@@ -244,7 +266,10 @@ class DeliveryAdmin(admin.ModelAdmin):
         done = 0
         for obj in queryset:
             try:
-                delivery.delivery_resend(delivery_id=obj.pk)
+                staff_services.delivery_resend_by_staff(
+                    delivery_id=obj.pk,
+                    actor=request.user,  # type: ignore[arg-type]
+                )
             except ApplicationError as exc:
                 messages.error(request, exc.message)
             else:
@@ -256,13 +281,17 @@ class DeliveryAdmin(admin.ModelAdmin):
     def mark_as_sent(self, request: HttpRequest, queryset: Any) -> None:
         pending = queryset.exclude(status=DeliveryStatus.SENT)
         for obj in pending:
-            delivery.delivery_mark_sent(delivery_id=obj.pk)
+            staff_services.delivery_mark_sent_by_staff(
+                delivery_id=obj.pk,
+                actor=request.user,  # type: ignore[arg-type]
+            )
             self.log_change(request, obj, "Marked as sent by hand.")
         messages.info(request, f"{len(pending)} deliveries marked as sent.")
 
 
 @admin.register(StatusPoll)
-class StatusPollAdmin(admin.ModelAdmin):
+class StatusPollAdmin(AuthorityScopedAdmin):
+    superuser_only = True
     """When each Open311 destination was last asked for status changes, and why it failed."""
 
     list_display = ("destination", "polled_at", "attempted_at", "last_error")
@@ -271,3 +300,85 @@ class StatusPollAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # written by the poll (reports.status_sync)
+
+
+@admin.register(ResponseTemplate)
+class ResponseTemplateAdmin(AuthorityScopedAdmin):
+    """Administrators of an authority keep its response templates; templates for every
+    authority (no authority set) are kept by superusers and offered to all."""
+
+    list_display = ("title", "authority", "category", "state", "is_active")
+    list_filter = ("state", "is_active", "category", "authority")
+    search_fields = ("title", "text")
+    list_select_related = ("authority", "category")
+    change_roles = PERMISSIONS["templates"]
+    staff_may_add = True
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        if self._is_super(request) or not self._staff(request):
+            return super().get_queryset(request)
+        mine = list(self._memberships(request))
+        rows = ResponseTemplate.objects.select_related("authority", "category")
+        return rows.filter(Q(authority__in=mine) | Q(authority__isnull=True))
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.authority_id is None:
+            return self.has_module_permission(request)
+        return super().has_view_permission(request, obj)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "authority" and not self._is_super(request):
+            templates = self.change_roles
+            mine = [a for a, role in self._memberships(request).items() if role in templates]
+            kwargs["queryset"] = Authority.objects.filter(pk__in=mine).defer("boundary")
+            kwargs["required"] = True
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        staff_services.response_template_save(template=obj, actor=request.user)  # type: ignore[arg-type]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(AuthorityScopedAdmin):
+    """The audit log, for superusers and administrators of the authority. Nobody adds, edits or
+    deletes a row here (and the model refuses it anywhere in the application)."""
+
+    list_display = ("created_at", "actor_email", "action", "object_repr", "authority")
+    list_filter = ("action", "authority")
+    search_fields = ("actor_email", "object_repr", "object_id")
+    list_select_related = ("authority",)
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in AuditEntry._meta.fields]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        if self._is_super(request):
+            return super().get_queryset(request)
+        audited = [a for a, role in self._memberships(request).items() if role in self._may]
+        return AuditEntry.objects.select_related("authority").filter(authority__in=audited)
+
+    @property
+    def _may(self) -> frozenset[str]:
+        return PERMISSIONS["audit"]
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        if self._is_super(request):
+            return True
+        return self._staff(request) and any(
+            role in self._may for role in self._memberships(request).values()
+        )
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if not self.has_module_permission(request):
+            return False
+        if obj is None or self._is_super(request):
+            return True
+        return self._memberships(request).get(obj.authority_id) in self._may
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -27,6 +27,7 @@ from reports.models import (
     ReportState,
     ReportStateChange,
     ReportUpdate,
+    ResponseTemplate,
     Subscription,
     SubscriptionKind,
     Support,
@@ -39,6 +40,7 @@ from .selectors import reports_visible_to, staff_may
 __all__ = [
     "BulkResult",
     "audit_record",
+    "delivery_mark_sent_by_staff",
     "delivery_resend_by_staff",
     "report_mark_duplicate",
     "report_mark_spam",
@@ -46,6 +48,7 @@ __all__ = [
     "report_note_add",
     "report_recategorise",
     "reports_bulk",
+    "response_template_save",
 ]
 
 BULK_ACTIONS = ("verify", "transition", "assign", "spam")
@@ -254,6 +257,44 @@ def delivery_resend_by_staff(*, delivery_id: int, actor: User) -> Delivery:
         after={"status": sent.status, "resend": True},
     )
     return sent
+
+
+@transaction.atomic
+def delivery_mark_sent_by_staff(*, delivery_id: int, actor: User) -> Delivery:
+    """An administrator records that the authority has the report by other means."""
+    found = Delivery.objects.select_related("report").get(pk=delivery_id)
+    _require(actor, found.report.authority_id, "resend")
+    before = {"status": found.status}
+    sent = delivery.delivery_mark_sent(delivery_id=delivery_id)
+    audit_record(
+        actor=actor,
+        action=AuditAction.DELIVERY,
+        obj=sent,
+        authority=found.report.authority_id,
+        before=before,
+        after={"status": sent.status, "marked_sent": True},
+    )
+    return sent
+
+
+# --- Response templates -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def response_template_save(*, template: ResponseTemplate, actor: User) -> ResponseTemplate:
+    """Create or change a response template: administrators of its authority, or superusers
+    (the only ones who keep templates for every authority)."""
+    if not (actor.is_superuser or staff_may(actor, template.authority_id, "templates")):
+        raise NotAllowed(str(_("Only administrators of the authority keep its templates.")))
+    template.full_clean()
+    before = {}
+    if template.pk is not None:
+        old = ResponseTemplate.objects.get(pk=template.pk)
+        before = {"title": old.title, "text": old.text, "state": old.state}
+    template.save()
+    after = {"title": template.title, "text": template.text, "state": template.state}
+    audit_record(actor=actor, action=AuditAction.EDIT, obj=template, before=before, after=after)
+    return template
 
 
 # --- Bulk actions -------------------------------------------------------------------------------
