@@ -35,6 +35,7 @@ from reports.models import Report, ReportState, ReportStateChange, ReportUpdate
 
 from . import serializers as s
 from .filters import ReportFilter
+from .output import ReportWriter
 from .renderers import GeoJSONRenderer
 
 SLUG = "[-a-zA-Z0-9_]+"
@@ -98,6 +99,15 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     def get_serializer_class(self) -> Any:
         return s.ReportDetailSerializer if self.action == "retrieve" else s.ReportSerializer
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # The serializers document the shape; output.ReportWriter writes it, several times faster.
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        writer = ReportWriter(request)
+        return self.get_paginated_response([writer.report(r) for r in page or ()])
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(ReportWriter(request).detail(self.get_object()))
 
     @extend_schema(
         request=s.ReportCreateSerializer,
@@ -238,9 +248,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         # The report just written, read without the public scope: staff who moved it to spam get
         # what they did, not a 500 after a change that was committed.
         report = _with_details(Report.objects.with_related()).get(pk=pk)
-        return Response(
-            s.ReportDetailSerializer(report, context={"request": self.request}).data, status=code
-        )
+        return Response(ReportWriter(self.request).detail(report), status=code)
 
 
 def _with_details(reports: QuerySet[Report]) -> QuerySet[Report]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from authorities.models import Category, CategoryQuestion
@@ -12,24 +14,89 @@ from reports.models import HIDDEN_STATES, Report, ReportPhoto, ReportStateChange
 
 from .states import states_for_status
 
+ROW_FIELDS = (
+    "ref",
+    "state",
+    "title",
+    "description",
+    "created_at",
+    "updated_at",
+    "latitude",
+    "longitude",
+    "category__name",
+    "category__slug",
+    "authority__name",
+    "area__name",
+    "latest_note",
+    "first_photo",
+)
 
-def service_requests() -> QuerySet[Report]:
-    """Public reports with what a service request shows, in one query: the latest state change's
+
+def service_request_rows(reports: QuerySet[Report]) -> QuerySet[Report, dict[str, Any]]:
+    """What a service request shows, as plain dicts in one query: the latest state change's
     public note and the first visible photo come from subqueries, never from a query per row.
-
-    Boundaries are deferred: an authority's GeoJSON can weigh megabytes and is never output.
-    """
+    Dicts, not model instances: building four instances per row was most of a list's time."""
     latest = ReportStateChange.objects.filter(report=OuterRef("pk")).order_by("-created_at", "-id")
     photo = ReportPhoto.objects.filter(report=OuterRef("pk"), update=None, is_hidden=False)
-    return (
-        Report.objects.public()
-        .select_related("category", "authority", "area")
-        .defer("authority__boundary", "area__boundary", "area__bbox", "extra")
-        .annotate(
-            latest_note=Subquery(latest.values("public_note")[:1]),
-            first_photo=Subquery(photo.order_by("created_at", "id").values("image")[:1]),
-        )
-    )
+    return reports.annotate(
+        latest_note=Subquery(latest.values("public_note")[:1]),
+        first_photo=Subquery(photo.order_by("created_at", "id").values("image")[:1]),
+    ).values(*ROW_FIELDS)
+
+
+def service_requests(refs: list[str]) -> list[dict[str, Any]]:
+    """The public service requests with these ids (refs), newest first."""
+    found = Report.objects.public().filter(ref__in=refs)
+    return list(service_request_rows(found).order_by("-created_at", "-id"))
+
+
+def service_request(ref: str) -> dict[str, Any] | None:
+    rows = _BY_REF.run(ref)
+    return rows[0] if rows else None
+
+
+class CompiledQuery:
+    """A values() query compiled to SQL once per process, then run with another value for one
+    parameter. Compiling the ORM query took twice as long as PostgreSQL took to plan and run
+    it (1.2 ms against 0.5 ms for one service request); its SQL never changes."""
+
+    SLOT = "\x00slot\x00"  # a value no caller can send (views refuse NUL bytes)
+
+    def __init__(self, build: Callable[[str], QuerySet[Any, dict[str, Any]]]) -> None:
+        self._build = build
+        self._compiled: tuple[str, list[Any], int, list[str], Any, Any] | None = None
+
+    def run(self, value: str) -> list[dict[str, Any]]:
+        sql, params, slot, names, compiler, converters = self._compiled or self._compile()
+        params = [*params[:slot], value, *params[slot + 1 :]]
+        with connections[compiler.using].cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        if converters:  # e.g. SQLite's datetimes arrive as text
+            rows = compiler.apply_converters(rows, converters)
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def _compile(self) -> tuple[str, list[Any], int, list[str], Any, Any]:
+        query = self._build(self.SLOT).query
+        compiler = query.get_compiler(DEFAULT_DB_ALIAS)
+        sql, params = compiler.as_sql()
+        names = [*query.extra_select, *query.values_select, *query.annotation_select]
+        converters = compiler.get_converters([col for col, _, _ in compiler.select])
+        slot = list(params).index(self.SLOT)
+        self._compiled = (sql, list(params), slot, names, compiler, converters)
+        return self._compiled
+
+
+_BY_REF = CompiledQuery(lambda ref: service_request_rows(Report.objects.public().filter(ref=ref)))
+
+
+def service_request_page(found: QuerySet[Report], start: int, size: int) -> list[dict[str, Any]]:
+    """One page of a search. The page's ids come from a subquery (LIMIT/OFFSET on the index
+    alone), so the per-row subqueries run for the page's rows only, not for every row OFFSET
+    skips: page 20 of 100 took 150 ms over 1M reports, now as long as page 1."""
+    page = found.values("pk")[start : start + size]
+    rows = service_request_rows(Report.objects.filter(pk__in=page))
+    return list(rows.order_by("-created_at", "-id"))
 
 
 def service_request_search(
@@ -40,8 +107,8 @@ def service_request_search(
     updated: tuple[datetime | None, datetime | None] = (None, None),
     bbox: tuple[float, float, float, float] | None = None,
 ) -> QuerySet[Report]:
-    """Filtered service requests, newest first. ``bbox`` is (west, south, east, north)."""
-    found = service_requests()
+    """Filtered public reports, newest first. ``bbox`` is (west, south, east, north)."""
+    found: QuerySet[Report] = Report.objects.public()
     if service_codes:
         found = found.filter(category__slug__in=service_codes)
     if statuses:

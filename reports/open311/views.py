@@ -25,7 +25,7 @@ from authorities import routing
 from authorities.exceptions import InvalidLocation, NoAuthorityHere
 from authorities.models import Category, RoutingVersion
 from config.errors import ApplicationError
-from reports.models import Report
+from reports.models import Report, ReportState
 from reports.services import report_create
 
 from . import selectors
@@ -37,6 +37,7 @@ JURISDICTION = "fixpoint"
 MAX_RESULTS = 1000
 DEFAULT_SPAN = timedelta(days=90)
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
+STATE_LABELS = dict(ReportState.choices)
 ATTRIBUTE = re.compile(r"attribute\[([^\]]+)\](\[\])?")
 
 View = Callable[..., HttpResponse]
@@ -139,8 +140,7 @@ def requests(request: HttpRequest, fmt: str) -> HttpResponse:
         return _request_create(request, fmt)
     ids = _list(request, "service_request_id")
     if ids:  # the spec: with ids, every other filter is ignored
-        found = selectors.service_requests().filter(ref__in=ids[:MAX_RESULTS])
-        return _requests_response(request, fmt, list(found.order_by("-created_at", "-id")))
+        return _requests_response(request, fmt, selectors.service_requests(ids[:MAX_RESULTS]))
     page, page_size = _paging(request)
     found = selectors.service_request_search(
         service_codes=_list(request, "service_code"),
@@ -149,13 +149,13 @@ def requests(request: HttpRequest, fmt: str) -> HttpResponse:
         updated=(_datetime(request, "updated_after"), _datetime(request, "updated_before")),
         bbox=_bbox(request),
     )
-    start = (page - 1) * page_size
-    return _requests_response(request, fmt, list(found[start : start + page_size]))
+    rows = selectors.service_request_page(found, (page - 1) * page_size, page_size)
+    return _requests_response(request, fmt, rows)
 
 
 @open311("GET")
 def request_detail(request: HttpRequest, fmt: str, service_request_id: str) -> HttpResponse:
-    report = selectors.service_requests().filter(ref=service_request_id).first()
+    report = selectors.service_request(service_request_id)
     if report is None:
         raise Open311Error(404, f"There is no service request {service_request_id!r}.")
     return _requests_response(request, fmt, [report])
@@ -321,35 +321,37 @@ def _describe(exc: ValidationError) -> str:
 # --- output ----------------------------------------------------------------------------------
 
 
-def _requests_response(request: HttpRequest, fmt: str, reports: list[Report]) -> HttpResponse:
+def _requests_response(
+    request: HttpRequest, fmt: str, reports: list[dict[str, Any]]
+) -> HttpResponse:
     media = request.build_absolute_uri(settings.MEDIA_URL)
     rows = [_service_request(report, media) for report in reports]
     return respond(rows, fmt, root="service_requests", item="request")
 
 
-def _service_request(report: Report, media: str) -> dict[str, Any]:
-    photo: str | None = getattr(report, "first_photo", None)
-    note: str | None = getattr(report, "latest_note", None)
+def _service_request(report: dict[str, Any], media: str) -> dict[str, Any]:
+    """A row of selectors.service_request_rows as the spec's service request."""
+    state = report["state"]
     return {
-        "service_request_id": report.ref,
-        "status": open311_status(report.state),
-        "status_notes": note or report.get_state_display(),
-        "detailed_status": DETAILED_STATUS.get(report.state, report.state.upper()),
-        "service_name": report.category.name,
-        "service_code": report.category.slug,
-        "title": report.title,
-        "description": report.description,
-        "agency_responsible": report.authority.name,
+        "service_request_id": report["ref"],
+        "status": open311_status(state),
+        "status_notes": report["latest_note"] or str(STATE_LABELS.get(state, state)),
+        "detailed_status": DETAILED_STATUS.get(state, state.upper()),
+        "service_name": report["category__name"],
+        "service_code": report["category__slug"],
+        "title": report["title"],
+        "description": report["description"],
+        "agency_responsible": report["authority__name"],
         "service_notice": None,
-        "requested_datetime": _iso(report.created_at),
-        "updated_datetime": _iso(report.updated_at),
+        "requested_datetime": _iso(report["created_at"]),
+        "updated_datetime": _iso(report["updated_at"]),
         "expected_datetime": None,
-        "address": report.area.name if report.area else None,
+        "address": report["area__name"],
         "address_id": None,
         "zipcode": None,
-        "lat": report.latitude,
-        "long": report.longitude,
-        "media_url": _media_url(photo, media),
+        "lat": report["latitude"],
+        "long": report["longitude"],
+        "media_url": _media_url(report["first_photo"], media),
     }
 
 

@@ -1,0 +1,95 @@
+"""Reports as the API's JSON, built as plain dicts.
+
+DRF's ModelSerializer spent more time on a page of 50 reports than PostgreSQL took to find them
+(about 12 ms against 8 ms over 1M reports). These functions write the same fields in the same
+formats; the serializers in serializers.py stay the documented (OpenAPI) shape, and
+tests/api/test_output.py checks that both give the same answer for every field.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from typing import Any
+
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.request import Request
+
+from reports.models import Report, ReportState
+
+REF_MARK = "REF-MARK"  # reversed once per response; every report's URL is this with its ref
+
+
+class ReportWriter:
+    """Writes reports for one request: the site's address, the report URL pattern and the
+    time zone are looked up once, not once per report."""
+
+    def __init__(self, request: Request | None) -> None:
+        path = reverse("reports:detail", kwargs={"ref": REF_MARK})
+        self.url = request.build_absolute_uri(path) if request is not None else path
+        self.zone = timezone.get_current_timezone()
+
+    def report(self, report: Report) -> dict[str, Any]:
+        when = self.when
+        return {
+            "id": report.pk,
+            "ref": report.ref,
+            "title": report.title,
+            "description": report.description,
+            "category": report.category.slug,
+            "latitude": report.latitude,
+            "longitude": report.longitude,
+            "authority": {"slug": report.authority.slug, "name": report.authority.name},
+            "state": report.state,
+            "priority": report.priority,
+            "extra": report.extra,
+            "reporter": report.public_reporter_name,
+            "created_at": when(report.created_at),
+            "updated_at": when(report.updated_at),
+            "confirmed_at": when(report.confirmed_at),
+            "sent_at": when(report.sent_at),
+            "verified_at": when(report.verified_at),
+            "fixed_at": when(report.fixed_at),
+            "closed_at": when(report.closed_at),
+            "url": self.url.replace(REF_MARK, report.ref),
+        }
+
+    def detail(self, report: Report) -> dict[str, Any]:
+        """A report read by views._with_details: history and updates prefetched, supporters
+        counted, the original of a duplicate joined."""
+        when = self.when
+        original = report.duplicate_of
+        data = self.report(report)
+        data["supporters"] = report.support_count  # type: ignore[attr-defined]
+        data["duplicate_of"] = original.ref if original is not None else None
+        data["history"] = [
+            {
+                "from_state": change.from_state,
+                "to_state": change.to_state,
+                "actor_kind": change.actor_kind,
+                "public_note": change.public_note,
+                "created_at": when(change.created_at),
+            }
+            for change in report.history.all()
+            if change.to_state != ReportState.UNCONFIRMED
+        ]
+        data["updates"] = [
+            {
+                "id": update.pk,
+                "text": update.text,
+                "opinion": update.opinion,
+                "author": update.author_name if update.show_name and update.author_name else None,
+                "created_at": when(update.created_at),
+            }
+            for update in report.updates.all()
+        ]
+        return data
+
+    def when(self, moment: datetime | None) -> str | None:
+        """As DRF's DateTimeField writes it: in the current time zone, UTC as "Z"."""
+        return _iso(moment, self.zone) if moment is not None else None
+
+
+def _iso(moment: datetime, zone: tzinfo) -> str:
+    text = moment.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text

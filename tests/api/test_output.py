@@ -1,0 +1,79 @@
+"""output.ReportWriter writes what the documented serializers would, field for field."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.utils import timezone
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
+
+from reports import services
+from reports.api import serializers as s
+from reports.api.output import ReportWriter
+from reports.api.views import _with_details
+from reports.models import Report, ReportState
+from tests import factories
+
+
+@pytest.fixture
+def request_() -> Request:
+    return Request(APIRequestFactory().get("/api/v1/reports/", HTTP_HOST="testserver"))
+
+
+def _busy_report(tiny_city) -> Report:
+    """Anonymous filing confirmed later, a shown and a hidden name, supporters, a duplicate."""
+    original = factories.report(tiny_city.pothole, *tiny_city.WEST, title="First")
+    report = factories.report(
+        tiny_city.pothole,
+        *tiny_city.WEST,
+        reporter=None,
+        reporter_name="Ana",
+        reporter_email="ana@example.org",
+        show_name=True,
+        extra={},
+    )
+    services.report_confirm(report_id=report.pk)
+    services.report_update_add(
+        report_id=report.pk, author=None, text="Still there", author_name="Bo", show_name=True
+    )
+    services.report_update_add(report_id=report.pk, author=None, text="Deep", author_name="Cy")
+    services.support_add(report_id=report.pk, user=factories.UserFactory.create())
+    services.report_transition(
+        report_id=report.pk,
+        to_state=ReportState.DUPLICATE,
+        actor=tiny_city.west_staff,
+        public_note="Same hole",
+        duplicate_of_id=original.pk,
+    )
+    return report
+
+
+def test_a_report_in_a_list_is_written_as_its_serializer_says(tiny_city, request_):
+    report = Report.objects.with_related().get(pk=_busy_report(tiny_city).pk)
+
+    expected = s.ReportSerializer(report, context={"request": request_}).data
+
+    assert ReportWriter(request_).report(report) == expected
+    assert ReportWriter(request_).report(report)["url"].startswith("http://testserver/reports/")
+
+
+def test_a_report_in_detail_is_written_as_its_serializer_says(tiny_city, request_):
+    report = _with_details(Report.objects.with_related()).get(pk=_busy_report(tiny_city).pk)
+
+    written = ReportWriter(request_).detail(report)
+
+    assert written == s.ReportDetailSerializer(report, context={"request": request_}).data
+    assert written["duplicate_of"] and len(written["updates"]) == 2 and written["supporters"] == 1
+
+
+def test_times_are_written_in_the_current_zone_and_utc_as_z(request_):
+    moment = datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=UTC)
+    field = s.ReportSerializer().fields["created_at"]
+
+    with timezone.override("UTC"):
+        in_utc = ReportWriter(request_).when(moment)
+        assert in_utc == field.to_representation(moment) == "2026-01-02T03:04:05.000678Z"
+    with timezone.override("Europe/Madrid"):
+        assert ReportWriter(request_).when(moment) == field.to_representation(moment)
