@@ -9,12 +9,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from authorities.models import Category
+from authorities import services as authority_services
+from authorities.models import Authority, Category, StaffRole
 from config.errors import ApplicationError
 from reports import delivery, services
 from reports.exceptions import NotAllowed
@@ -35,6 +37,7 @@ from reports.models import (
 from reports.signals import report_state_changed
 
 from .audit import audit_record
+from .selectors import membership_role as selectors_role
 from .selectors import reports_visible_to, staff_may
 
 __all__ = [
@@ -49,6 +52,7 @@ __all__ = [
     "report_recategorise",
     "reports_bulk",
     "response_template_save",
+    "staff_account_set",
 ]
 
 BULK_ACTIONS = ("verify", "transition", "assign", "spam")
@@ -275,6 +279,76 @@ def delivery_mark_sent_by_staff(*, delivery_id: int, actor: User) -> Delivery:
         after={"status": sent.status, "marked_sent": True},
     )
     return sent
+
+
+# --- Staff accounts ------------------------------------------------------------------------------
+
+
+@dataclass
+class StaffAccount:
+    user: User
+    created: bool
+    set_password_url: str  # empty when a password was given
+
+
+@transaction.atomic
+def staff_account_set(
+    *, email: str, authority: Authority, role: str, password: str | None = None
+) -> StaffAccount:
+    """Create or update a staff account: its address verified (an operator vouches for it), a
+    membership of the authority with the role, and a password or a link to set one."""
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth.password_validation import validate_password
+
+    if role not in StaffRole.values:
+        raise ApplicationError(f"Choose a role among {', '.join(StaffRole.values)}.")
+    email = _clean_email(email)
+    user = User.objects.filter(email__iexact=email).first()
+    created = user is None
+    if user is None:
+        user = User.objects.create_user(email, None)
+    if password is not None:
+        validate_password(password, user)
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    EmailAddress.objects.update_or_create(
+        user=user, email=email, defaults={"verified": True, "primary": True}
+    )
+    before = {"role": selectors_role(user, authority.pk)}
+    authority_services.staff_membership_set(user=user, authority=authority, role=role)
+    audit_record(
+        actor=None,
+        action=AuditAction.EDIT,
+        obj=user,
+        authority=authority,
+        before=before,
+        after={"role": role, "created": created},
+    )
+    link = "" if password is not None else _set_password_url(user)
+    return StaffAccount(user=user, created=created, set_password_url=link)
+
+
+def _clean_email(email: str) -> str:
+    from django.core.validators import validate_email
+
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        raise ApplicationError(f"{email!r} is not an e-mail address.") from None
+    return email
+
+
+def _set_password_url(user: User) -> str:
+    """allauth's own password-reset link (the same a "forgot password" e-mail carries)."""
+    from allauth.account.forms import default_token_generator
+    from allauth.account.utils import user_pk_to_url_str
+    from django.conf import settings
+    from django.urls import reverse
+
+    key = f"{user_pk_to_url_str(user)}-{default_token_generator.make_token(user)}"
+    path = reverse("account_reset_password_from_key", kwargs={"uidb36": "UID", "key": "KEY"})
+    return settings.FIXPOINT_BASE_URL + path.replace("UID-KEY", key)
 
 
 # --- Response templates -------------------------------------------------------------------------
