@@ -100,3 +100,39 @@ def _defaults(columns: Sequence[str]) -> dict[str, Any]:
             raise SystemExit(f"bench: give reports_report.{field.column} a value in the rows.")
         found[str(field.column)] = field.get_db_prep_save(field.get_default(), connection)
     return found
+
+
+def points_in_parts(
+    n: int, seed: int, boundary: dict[str, Any], parts: Sequence[dict[str, Any]] = ()
+) -> Iterator[tuple[float, float, int]]:
+    """(lat, lon, index of the part covering it or -1) uniformly inside the boundary (the same
+    as bench/api.py's points, for scripts that route reports to districts)."""
+    import numpy as np
+    import shapely
+    from shapely.geometry import shape
+
+    polygon = shape(boundary)
+    shapely.prepare(polygon)
+    tree = shapely.STRtree([shape(part) for part in parts])
+    rng = np.random.default_rng(seed)
+    west, south, east, north = polygon.bounds
+    made = 0
+    while made < n:
+        lon = rng.uniform(west, east, 500_000)
+        lat = rng.uniform(south, north, 500_000)
+        inside = shapely.contains_xy(polygon, lon, lat)
+        take = min(int(inside.sum()), n - made)
+        lon, lat = lon[inside][:take], lat[inside][:take]
+        part = np.full(take, -1)
+        points, polygons = tree.query(shapely.points(lon, lat), predicate="within")
+        part[points] = polygons
+        yield from zip(lat.tolist(), lon.tolist(), part.tolist(), strict=True)
+        made += take
+
+
+def demo_categories(city: Any, districts: list[Any]) -> list[tuple[int, bool]]:
+    """The demo's categories, loaded, as (id, handled by the districts)."""
+    from reports.demo import CATEGORIES, _load_categories
+
+    tier = {slug: kind for slug, _, _, _, kind, _ in CATEGORIES}
+    return [(c.pk, tier[c.slug] == "district") for c in _load_categories(city, districts)]

@@ -597,3 +597,39 @@ class AuditEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError("Audit entries are append-only.")
+
+
+class StatsKind(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    VERIFIED = "verified", _("Verified")
+    FIXED = "fixed", _("Fixed")
+    CLOSED = "closed", _("Closed")
+    RESOLVED = "resolved", _("Fixed or closed")
+    SUPPORTS = "supports", _("“Me too”s")
+
+
+class StatsDay(models.Model):
+    """How many reports of an authority and category reached a milestone on a local day.
+
+    On PostgreSQL, database triggers on reports_report and reports_support keep it exact on every
+    write, whoever makes it (reports.staff.stats_rollup has the SQL and the rebuild); the
+    statistics page reads it instead of aggregating millions of reports. SQLite does not use it.
+    """
+
+    day = models.DateField()
+    authority = models.ForeignKey(Authority, on_delete=models.CASCADE, related_name="+")
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=StatsKind.choices)
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("statistics day")
+        verbose_name_plural = _("statistics days")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["day", "authority", "category", "kind"], name="statsday_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.authority_id}/{self.category_id} {self.kind}: {self.n}"

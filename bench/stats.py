@@ -1,0 +1,273 @@
+"""The staff statistics page and the CSV export at scale.
+
+    python bench/stats.py [--reports 1000000] [--database-url URL] [--reuse] [--renders 20]
+                          [--export-rows 200000] [--seed-only]
+
+It seeds a dedicated database (PostgreSQL `fixpoint_bench_stats` by default, dropped and created
+again unless --reuse; its name must contain "bench") with the Barcelona demo's boundaries and
+categories and N reports over three years, routed like report_create routes them (a district's
+category to the district covering the point, a city-wide one to the city), each with the milestone
+times its state implies (confirmed, verified, fixed, closed), and a "me too" on about a quarter of
+them. PostgreSQL gets them by COPY, SQLite (`--database-url sqlite:////tmp/fixpoint-bench.sqlite3`)
+by executemany.
+
+Then it renders /staff/stats/ through Django's whole stack (django.test.Client, a logged-in user,
+the template included) --renders times per scope and period, one at a time, and prints p50/p90:
+one district's inspector, and a superuser seeing every authority (the whole city), for the last
+30 days and the last 12 months. Last, it streams /staff/export.csv for the superuser with no
+filter (every report, or --export-rows) and prints rows/second and the peak Python memory
+(tracemalloc) while streaming.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+import sys
+import time
+import tracemalloc
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import seeding  # bench/seeding.py: this script's folder is on sys.path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+COLUMNS = (
+    "ref",
+    "title",
+    "description",
+    "latitude",
+    "longitude",
+    "extra",
+    "reporter_name",
+    "reporter_email",
+    "show_name",
+    "state",
+    "created_at",
+    "updated_at",
+    "confirmed_at",
+    "verified_at",
+    "fixed_at",
+    "closed_at",
+    "authority_id",
+    "category_id",
+)
+DAY = 86_400.0
+PERIODS = (("last 30 days", "30d"), ("last 12 months", "12m"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--reports", type=int, default=None, help="default 1M (200k on SQLite)")
+    parser.add_argument(
+        "--database-url", default="postgres://postgres@127.0.0.1:5432/fixpoint_bench_stats"
+    )
+    parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
+    parser.add_argument("--renders", type=int, default=20, help="renders per scope and period")
+    parser.add_argument("--export-rows", type=int, default=0, help="stop the export after N rows")
+    parser.add_argument("--seed-only", action="store_true")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    postgres = urlparse(args.database_url).scheme.startswith("postgres")
+    n = args.reports or (1_000_000 if postgres else 200_000)
+    if not args.reuse:
+        seeding.fresh_database(args.database_url)
+    _configure(args.database_url)
+    print(f"{_seed(n, args.seed)}; {seeding.report_count():,} reports in the database")
+    if args.seed_only:
+        return
+    _run(args)
+
+
+def _configure(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["CACHE_URL"] = "locmemcache://"
+    os.environ["DEBUG"] = "false"  # no query logging, production code paths
+    os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 50)
+    os.environ["SECURE_HTTPS"] = "false"  # the test client speaks plain HTTP
+    os.environ["STATIC_MANIFEST"] = "false"  # no collectstatic for a benchmark
+    os.environ.setdefault("DJANGO_LOG_LEVEL", "ERROR")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+# --- seeding -------------------------------------------------------------------------------------
+
+
+def _seed(n: int, seed: int) -> str:
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    if seeding.report_count() >= n:
+        return "database reused"
+    from reports.demo import _load_authorities
+
+    city, districts = _load_authorities(lambda _: None)
+    categories = seeding.demo_categories(city, districts)
+    started = time.perf_counter()
+    existing = seeding.report_count()
+    seeding.write_reports(COLUMNS, _rows(n - existing, existing, seed, city, districts, categories))
+    _supports(existing)
+    seeding.analyze("reports_report", "reports_support")
+    return f"{n - existing:,} reports seeded in {time.perf_counter() - started:.0f} s"
+
+
+def _rows(
+    n: int, start: int, seed: int, city: Any, districts: list[Any], categories: list[Any]
+) -> Iterator[tuple[Any, ...]]:
+    """Rows for COPY / INSERT, made with no query (COPY holds the connection meanwhile)."""
+    from django.utils import timezone
+
+    city_wide = [pk for pk, by_district in categories if not by_district]
+    rng = random.Random(seed)
+    states = rng.choices(list(seeding.STATES), weights=list(seeding.STATES.values()), k=n)
+    now = timezone.now()
+    boundaries = [d.boundary for d in districts]
+    points = seeding.points_in_parts(n, seed, city.boundary, boundaries)
+    for i, (lat, lon, part) in enumerate(points):
+        category, by_district = rng.choice(categories)
+        authority = city.pk
+        if by_district and part >= 0:
+            authority = districts[part].pk
+        elif by_district:  # between district polygons: a city-wide problem
+            category = rng.choice(city_wide)
+        created = now - timedelta(seconds=rng.randrange(3 * 365 * 86_400))
+        milestones = _milestones(rng, states[i], created, now)
+        yield (f"S{start + i:09d}", f"Bench report {start + i}", "Something is broken here.",
+               lat, lon, "{}", "", "", False, states[i], created, created, *milestones,
+               authority, category)  # fmt: skip
+
+
+def _milestones(
+    rng: random.Random, state: str, created: datetime, now: datetime
+) -> tuple[datetime | None, ...]:
+    """(confirmed, verified, fixed, closed) as the state implies, never later than now."""
+
+    def after(moment: datetime, mean_days: float) -> datetime:
+        return min(now, moment + timedelta(seconds=rng.expovariate(1 / (mean_days * DAY))))
+
+    if state in ("unconfirmed", "spam"):
+        return None, None, None, None
+    confirmed = after(created, 0.05)
+    verified = fixed = closed = None
+    if state in ("verified", "in_progress") or (
+        state in ("fixed", "closed") and rng.random() < 0.7
+    ):
+        verified = after(confirmed, 2)
+    if state == "fixed" or (state == "closed" and rng.random() < 0.6):
+        fixed = after(verified or confirmed, 10)
+    if state in ("closed", "duplicate", "not_responsible"):
+        closed = after(fixed or confirmed, 4)
+    return confirmed, verified, fixed, closed
+
+
+def _supports(after: int) -> None:
+    """A "me too" on about a quarter of the public reports, a few days after they came."""
+    from django.db import connection, transaction
+
+    postgres = connection.vendor == "postgresql"
+    when = "confirmed_at + random() * interval '5 days'" if postgres else "confirmed_at"
+    sample = "random() < 0.25" if postgres else "abs(random()) % 4 = 0"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO reports_support (report_id, user_id, email, created_at)"  # noqa: S608
+            f" SELECT id, NULL, 'metoo' || id || '@bench.example.org', {when}"
+            f" FROM reports_report WHERE id > %s AND confirmed_at IS NOT NULL AND {sample}",
+            [after],
+        )
+
+
+# --- measuring -----------------------------------------------------------------------------------
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def _users() -> dict[str, Any]:
+    from accounts.models import User
+    from authorities import services as authority_services
+    from authorities.models import Authority, StaffRole
+
+    district = Authority.objects.get(slug="eixample")
+    inspector, _ = User.objects.get_or_create(email="inspector@bench.example.org")
+    authority_services.staff_membership_set(
+        user=inspector, authority=district, role=StaffRole.INSPECTOR
+    )
+    admin, _ = User.objects.get_or_create(
+        email="admin@bench.example.org", defaults={"is_superuser": True, "is_staff": True}
+    )
+    return {f"district ({district.name})": inspector, "whole city (superuser)": admin}
+
+
+def _client(user: Any) -> Any:
+    from django.test import Client
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    return client
+
+
+def _run(args: argparse.Namespace) -> None:
+    from django.urls import reverse
+
+    users = _users()
+    url = reverse("staff:stats")
+    print(f"GET {url} through django.test.Client, {args.renders} renders each (after one warm-up)")
+    for scope, user in users.items():
+        client = _client(user)
+        for label, preset in PERIODS:
+            times = _renders(client, f"{url}?preset={preset}", args.renders)
+            print(f"  {scope:<34} {label:<15} p50 {_percentile(times, 50) * 1e3:7.0f} ms"
+                  f"   p90 {_percentile(times, 90) * 1e3:7.0f} ms")  # fmt: skip
+    _export(_client(users["whole city (superuser)"]), args.export_rows)
+
+
+def _renders(client: Any, url: str, count: int) -> list[float]:
+    times = []
+    for attempt in range(count + 1):
+        started = time.perf_counter()
+        response = client.get(url)
+        elapsed = time.perf_counter() - started
+        if response.status_code != 200:
+            raise SystemExit(f"{url}: HTTP {response.status_code}")
+        if attempt:  # the first one warms the connection, templates and caches of Python
+            times.append(elapsed)
+    return times
+
+
+def _export(client: Any, limit: int) -> None:
+    from django.urls import reverse
+
+    url = reverse("staff:export")
+    tracemalloc.start()
+    started = time.perf_counter()
+    response = client.get(url)
+    rows = size = 0
+    for chunk in response.streaming_content:
+        rows += chunk.count(b"\n")
+        size += len(chunk)
+        if limit and rows >= limit:
+            break
+    elapsed = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"GET {url} (superuser, no filter): {rows - 1:,} rows, {size / 1e6:,.0f} MB in "
+          f"{elapsed:.1f} s = {(rows - 1) / elapsed:,.0f} rows/s; peak Python memory while "
+          f"streaming {peak / 1e6:.1f} MB")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
