@@ -116,6 +116,8 @@ def export_csv(request: HttpRequest) -> HttpResponseBase:
         raise PermissionDenied
     try:
         export = exports.report_export(request=request, params=request.GET)
+    except exports.UnknownAuthority:
+        raise Http404("No such authority among yours.") from None
     except exports.InvalidFilters as error:
         return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
     response = StreamingHttpResponse(export.rows, content_type="text/csv; charset=utf-8")
