@@ -30,6 +30,13 @@ def colleagues_of(report: Report) -> QuerySet[User]:
 
 
 class StaffForm(forms.Form):
+    # The work page holds several forms: ids are prefixed so each label finds its own field.
+    id_prefix = "id"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+
     def _field(self, name: str) -> Any:
         return self.fields[name]  # a ChoiceField or ModelChoiceField: its choices are set here
 
@@ -88,18 +95,21 @@ class RecategoriseForm(forms.Form):
     )
 
 
-class DuplicateForm(forms.Form):
+class DuplicateForm(StaffForm):
+    id_prefix = "duplicate"
     original = forms.CharField(
         label=_("Original report (reference)"), max_length=12, help_text=_("e.g. 7KX4M2Q")
     )
     public_note = forms.CharField(label=_("Public response"), widget=NOTE, required=False)
 
 
-class SpamForm(forms.Form):
+class SpamForm(StaffForm):
+    id_prefix = "spam"
     internal_note = forms.CharField(label=_("Why (staff only)"), widget=NOTE, required=False)
 
 
 class ModerateForm(StaffForm):
+    id_prefix = "moderate"
     title = forms.CharField(label=_("Title"), max_length=150)
     description = forms.CharField(label=_("Description"), widget=NOTE, max_length=5000)
     hide_photos = forms.MultipleChoiceField(

@@ -26,7 +26,14 @@ from django.views.decorators.http import require_POST
 from accounts.models import User
 from config.errors import ApplicationError
 from reports import services
-from reports.models import Delivery, Report, ReportPhoto, ReportStateChange, ReportUpdate
+from reports.models import (
+    Delivery,
+    Report,
+    ReportPhoto,
+    ReportState,
+    ReportStateChange,
+    ReportUpdate,
+)
 
 from . import forms, selectors
 from . import services as staff_services
@@ -77,11 +84,13 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(request, "staff/queue.html", context)
 
 
-def _counts(request: HttpRequest) -> dict[str, int]:
+def _counts(request: HttpRequest) -> list[tuple[str, str, int]]:
     # Per state over the other filters, so the numbers say what picking a state would show.
     data = request.GET.copy()
     data.pop("state", None)
-    return selectors.state_counts(StaffReportFilter(data, request=request).qs)
+    counts = selectors.state_counts(StaffReportFilter(data, request=request).qs)
+    labels = dict(ReportState.choices)
+    return [(state, str(labels[state]), n) for state, n in counts.items()]
 
 
 def _pins(reports: Any) -> list[dict[str, Any]]:

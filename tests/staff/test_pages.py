@@ -5,8 +5,12 @@ from __future__ import annotations
 from django.urls import reverse
 
 from authorities.models import StaffRole
+from reports import services
 from reports.models import AuditEntry, Report, ReportState, ResponseTemplate
 from tests import factories
+
+QUEUE_QUERIES = 15  # session, user, scope, filter choices, counts, pins, page, bulk form
+WORK_QUERIES = 16  # the report with its history, photos, updates, deliveries; forms
 
 
 def test_the_queue_lists_the_authoritys_reports_with_counts_and_map_pins(client, tiny_city):
@@ -132,3 +136,32 @@ def test_bulk_verify_makes_one_audited_transition_per_report(client, tiny_city):
     assert AuditEntry.objects.filter(action="transition").count() == 3
     for report in reports:
         assert report.history.last().public_note == "On our list."
+
+
+def _queries_for(client, url) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_the_queue_and_the_work_page_cost_the_same_queries_for_few_or_many_reports(
+    client, tiny_city, django_assert_num_queries
+):
+    client.force_login(tiny_city.west_staff)
+    first = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    few = _queries_for(client, reverse("staff:queue"))
+    one = _queries_for(client, reverse("staff:report", args=[first.pk]))
+    for _ in range(30):
+        factories.report(tiny_city.pothole, *tiny_city.WEST)
+    staff = tiny_city.west_staff
+    services.report_transition(report_id=first.pk, to_state="verified", actor=staff)
+    services.report_update_add(report_id=first.pk, author=None, text="Me too", author_name="A")
+
+    with django_assert_num_queries(few):
+        client.get(reverse("staff:queue"))
+    with django_assert_num_queries(one):
+        client.get(reverse("staff:report", args=[first.pk]))
+    assert (few, one) == (QUEUE_QUERIES, WORK_QUERIES)
