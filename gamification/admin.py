@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -106,18 +107,66 @@ class ChallengeAdmin(admin.ModelAdmin):
     autocomplete_fields = ("area",)
     actions = ("settle",)
 
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        services.catalogue_save(obj=obj, changed=form.changed_data)
+
     @admin.action(description="Settle now if the settling period is over")
     def settle(self, request: HttpRequest, queryset: QuerySet[Challenge]) -> None:
         winners = sum(services.challenge_settle(challenge_id=c.pk) for c in queryset)
         self.message_user(request, f"{winners} winners rewarded.", messages.SUCCESS)
 
 
+class RewardForm(forms.ModelForm):
+    add_stock = forms.IntegerField(
+        label="Add to stock",
+        required=False,
+        help_text="Prizes to add (negative: to take away), on top of what redemptions left.",
+    )
+
+    class Meta:
+        model = Reward
+        fields = (
+            "title",
+            "description",
+            "sponsor",
+            "cost",
+            "stock",
+            "per_user_limit",
+            "valid_from",
+            "valid_until",
+            "area",
+            "is_approved",
+        )
+
+    def clean_add_stock(self) -> int:
+        amount = self.cleaned_data.get("add_stock") or 0
+        if self.instance.pk is not None and self.instance.stock + amount < 0:
+            raise forms.ValidationError(f"Only {self.instance.stock} left to take away.")
+        return int(amount)
+
+
 @admin.register(Reward)
 class RewardAdmin(admin.ModelAdmin):
+    """Stock is read-only once a prize exists: a form loaded before redemptions would otherwise
+    put back the old figure. Administrators add or take away prizes relative to the stock."""
+
+    form = RewardForm
     list_display = ("title", "sponsor", "cost", "stock", "per_user_limit", "is_approved")
     list_filter = ("is_approved",)
     search_fields = ("title", "sponsor")
     autocomplete_fields = ("area",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("stock",) if obj is not None else ()
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_fields(request, obj))
+        return fields if obj is not None else [f for f in fields if f != "add_stock"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        services.catalogue_save(obj=obj, changed=form.changed_data)
+        if change and form.cleaned_data.get("add_stock"):
+            services.reward_stock_add(reward_id=obj.pk, amount=form.cleaned_data["add_stock"])
 
 
 @admin.register(Redemption)

@@ -7,6 +7,7 @@ cache, the daily caps and the "exactly once" check are all decided under that on
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -289,6 +290,39 @@ def _new_code() -> str:
         code = "-".join("".join(secrets.choice(CODE_ALPHABET) for _ in range(4)) for _ in range(3))
         if not Redemption.objects.filter(code=code).exists():
             return code
+
+
+@transaction.atomic
+def catalogue_save(*, obj: Reward | Challenge, changed: Iterable[str]) -> Reward | Challenge:
+    """Save a prize or challenge edited by an administrator, writing only the fields they changed:
+    a form loaded before redemptions (or a settlement) must not put back the old stock (or
+    un-settle the challenge) when it is saved."""
+    obj.full_clean()
+    if obj.pk is None:
+        obj.save()
+        return obj
+    type(obj).objects.select_for_update().filter(pk=obj.pk).first()  # wait for running redemptions
+    fields = [name for name in changed if name in _concrete_fields(obj)]
+    if fields:
+        obj.save(update_fields=fields)
+    return obj
+
+
+def _concrete_fields(obj: Reward | Challenge) -> set[str]:
+    return {f.name for f in obj._meta.concrete_fields}
+
+
+@transaction.atomic
+def reward_stock_add(*, reward_id: int, amount: int) -> Reward:
+    """Add prizes to the stock (or, negative, take some away), relative to what redemptions left."""
+    reward = Reward.objects.select_for_update().get(pk=reward_id)
+    if reward.stock + amount < 0:
+        raise ValidationError(
+            {"add_stock": _("Only %(n)d left to take away.") % {"n": reward.stock}}
+        )
+    Reward.objects.filter(pk=reward_id).update(stock=F("stock") + amount)
+    reward.refresh_from_db()
+    return reward
 
 
 # --- challenges ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
 
+from gamification import services
 from gamification.models import Challenge, GameSettings, Player, PointEntry
 from tests import factories
 
@@ -70,3 +71,21 @@ def test_the_settle_action_settles_a_challenge_past_its_settling_period(admin_cl
     )
 
     assert Challenge.objects.get(pk=challenge.pk).settled_at is not None
+
+
+def test_saving_a_prize_form_loaded_before_redemptions_keeps_the_stock_they_left(admin_client):
+    reward = factories.RewardFactory.create(title="Old title", cost=10, stock=5)
+    url = reverse("admin:gamification_reward_change", args=[reward.pk])
+    form = admin_client.get(url).context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None}
+    data.update({"title": "New title", "add_stock": "3"})
+    data["valid_from_0"], data["valid_from_1"] = "2026-01-01", "00:00:00"
+    data.update(dict.fromkeys(("valid_until_0", "valid_until_1", "area"), ""))
+    player = Player.objects.get()
+    services.reward_redeem(reward_id=reward.pk, user_id=player.pk)  # while the form is open
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    reward.refresh_from_db()
+    assert (reward.title, reward.stock) == ("New title", 4 + 3)
