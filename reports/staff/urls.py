@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import stats_views, views
 
 app_name = "staff"
 
@@ -10,4 +10,6 @@ urlpatterns = [
     path("", views.queue, name="queue"),
     path("bulk/", views.bulk, name="bulk"),
     path("reports/<int:pk>/", views.report_work, name="report"),
+    path("stats/", stats_views.stats_page, name="stats"),
+    path("export.csv", stats_views.export_csv, name="export"),
 ]
