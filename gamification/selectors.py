@@ -69,6 +69,7 @@ class BoardRow:
     rank: int
     name: str
     points: int
+    player_id: int = 0  # for the link to a public profile; never output by the API
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def leaderboard(*, period: str, area: Area | None = None, viewer_id: int | None 
         return Board(period, area, False, len(totals), [], None)
     ranked = _ranked(totals)
     public = _public_names([uid for uid, _rank, _points in ranked[: game.leaderboard_size * 5]])
-    rows = [BoardRow(r, public[uid], p) for uid, r, p in ranked if uid in public]
+    rows = [BoardRow(r, public[uid], p, uid) for uid, r, p in ranked if uid in public]
     me = next((BoardRow(r, "", p) for uid, r, p in ranked if uid == viewer_id), None)
     return Board(period, area, True, len(totals), rows[: game.leaderboard_size], me)
 
@@ -235,3 +236,30 @@ def badges_of(user_id: int) -> QuerySet[BadgeAward]:
 def player_of(user_id: int) -> Player:
     """The person's settings, or the defaults of somebody who has never played."""
     return Player.objects.filter(pk=user_id).first() or Player(user_id=user_id)
+
+
+@dataclass(frozen=True)
+class PublicProfile:
+    """What anybody may see of a player who chose to appear: never a report, place or area."""
+
+    name: str
+    points_this_month: int
+    points_all_time: int
+    badges: list[BadgeAward]
+
+
+def public_profile(user_id: int) -> PublicProfile | None:
+    player = Player.objects.filter(pk=user_id, is_public=True, is_playing=True).first()
+    if player is None:
+        return None
+    earned = PointEntry.objects.filter(user_id=user_id).exclude(rule=Rule.REDEMPTION)
+    since = period_start("month")
+    totals = earned.aggregate(
+        all_time=Sum("amount"), month=Sum("amount", filter=Q(effective_at__gte=since))
+    )
+    return PublicProfile(
+        name=player.board_name,
+        points_this_month=int(totals["month"] or 0),
+        points_all_time=int(totals["all_time"] or 0),
+        badges=list(badges_of(user_id)),
+    )

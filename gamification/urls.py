@@ -11,4 +11,5 @@ urlpatterns = [
     path("rewards/<int:reward_id>/redeem/", views.redeem, name="redeem"),
     path("leaderboards/", views.leaderboards, name="leaderboards"),
     path("challenges/", views.challenges, name="challenges"),
+    path("players/<int:user_id>/", views.player, name="player"),
 ]

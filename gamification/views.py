@@ -109,6 +109,14 @@ def leaderboards(request: HttpRequest) -> HttpResponse:
 
 
 @game_required
+def player(request: HttpRequest, user_id: int) -> HttpResponse:
+    profile = selectors.public_profile(user_id)
+    if profile is None:  # not playing, or never chose to appear: as if there were nobody
+        raise Http404("No such player.")
+    return render(request, "gamification/player.html", {"profile": profile})
+
+
+@game_required
 def challenges(request: HttpRequest) -> HttpResponse:
     viewer = request.user.pk if request.user.is_authenticated else None
     context = {"challenges": selectors.challenges_current(user_id=viewer)}

@@ -119,3 +119,24 @@ def test_with_the_game_switched_off_the_pages_are_gone_and_the_nav_link_too(
 
     assert client.get(reverse("gamification:profile")).status_code == 404
     assert "My points" not in client.get(reverse("reports:home")).content.decode()
+
+
+def test_a_public_profile_shows_points_and_badges_but_no_report_or_place(city, client):
+    person = factories.UserFactory.create()
+    verify(city, factories.report(city.pothole, *city.WEST, reporter=person, title="Hole at 5"))
+    services.player_preferences_set(
+        user_id=person.pk, is_playing=True, is_public=True, board_name="Lamp spotter"
+    )
+
+    html = client.get(reverse("gamification:player", args=[person.pk])).content.decode()
+
+    assert "Lamp spotter" in html and "15 points this month, 15 in all" in html
+    assert "Reporter · level 1" in html
+    assert "Hole at 5" not in html and "Barri Oest" not in html and "10.05" not in html
+
+
+def test_somebody_who_did_not_opt_in_has_no_public_profile(city, client):
+    person = factories.UserFactory.create()
+    verify(city, factories.report(city.pothole, *city.WEST, reporter=person))
+
+    assert client.get(reverse("gamification:player", args=[person.pk])).status_code == 404
