@@ -29,12 +29,44 @@ from authorities.models import Authority, AuthorityKind, Category, CategoryQuest
 from authorities.services import BoundaryFeature
 
 from . import services
-from .models import Delivery, DeliveryStatus, Notification, Opinion, Report, ReportState
+from .models import (
+    Delivery,
+    DeliveryStatus,
+    Notification,
+    Opinion,
+    Report,
+    ReportState,
+    ResponseTemplate,
+)
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "authorities" / "data" / "barcelona"
 CITY_SLUG = "barcelona"
 DEMO_PASSWORD = "fixpoint-demo"  # noqa: S105 (published on purpose: demo accounts only)
 ADMIN_EMAIL = "admin@demo.fixpoint.test"
+
+# Targets for the staff queue's overdue flag: (hours to verify, hours to fix), by category slug or
+# by tier. Street lighting is a safety matter at night, so it is verified and fixed sooner.
+SLA_HOURS: dict[str, tuple[int, int]] = {
+    "district": (48, 14 * 24),
+    "city": (72, 21 * 24),
+    "street-lighting": (24, 5 * 24),
+}
+
+# Response templates for every authority: (title, the state it is for, text).
+RESPONSE_TEMPLATES: list[tuple[str, str, str]] = [
+    (
+        "Verified: crew booked",
+        "verified",
+        "Thank you. Our inspectors have confirmed the problem and a crew will be booked.",
+    ),
+    ("Work started", "in_progress", "A crew is working on it now."),
+    ("Fixed", "fixed", "This has been repaired. Thank you for reporting it."),
+    (
+        "Not ours",
+        "not_responsible",
+        "This is not the council's responsibility; we have passed it to whoever is responsible.",
+    ),
+]
 
 # slug, name, group, colour, handled by ("district" or "city"), titles
 CATEGORIES: list[tuple[str, str, str, str, str, list[str]]] = [
@@ -343,8 +375,15 @@ def _load_neighbourhoods(city: Authority) -> None:
 def _load_categories(city: Authority, districts: list[Authority]) -> list[Category]:
     categories = []
     for order, (slug, name, group, colour, tier, _titles) in enumerate(CATEGORIES):
+        verify, fix = SLA_HOURS.get(slug, SLA_HOURS[tier])
         category = authority_services.category_upsert(
-            slug=slug, name=name, group=group, colour=colour, order=order
+            slug=slug,
+            name=name,
+            group=group,
+            colour=colour,
+            order=order,
+            sla_verify_hours=verify,
+            sla_fix_hours=fix,
         )
         for number, question in enumerate(QUESTIONS.get(slug, [])):
             CategoryQuestion.objects.update_or_create(
@@ -371,10 +410,30 @@ def _load_people(
         )
         staff[authority.id] = user
         summary.logins.append((f"staff of {authority.name}", user.email, DEMO_PASSWORD))
+    _load_other_roles(districts, summary)
+    _load_response_templates()
     for handle, name in CITIZENS:
         user = _user(f"{handle}@demo.fixpoint.test", name)
     summary.logins.append(("citizen", user.email, DEMO_PASSWORD))
     return staff
+
+
+def _load_other_roles(districts: list[Authority], summary: DemoSummary) -> None:
+    """An administrator and a viewer of one district, to show what each role may do."""
+    eixample = next((d for d in districts if d.slug == "eixample"), None)
+    if eixample is None:
+        return
+    for role in (StaffRole.ADMINISTRATOR, StaffRole.VIEWER):
+        user = _user(f"{role}.{eixample.slug}@demo.fixpoint.test", f"Eixample {role}")
+        authority_services.staff_membership_set(user=user, authority=eixample, role=role)
+        summary.logins.append((f"{role} of {eixample.name}", user.email, DEMO_PASSWORD))
+
+
+def _load_response_templates() -> None:
+    for title, state, text in RESPONSE_TEMPLATES:
+        ResponseTemplate.objects.update_or_create(
+            title=title, authority=None, category=None, defaults={"state": state, "text": text}
+        )
 
 
 def _user(email: str, name: str, superuser: bool = False) -> User:
