@@ -92,6 +92,31 @@ class ErrorSerializer(serializers.Serializer[Any]):
     )
 
 
+# An example of each error status, in the one shape (ApiSchema adds them to every operation).
+ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
+    400: {
+        "code": "invalid",
+        "message": "latitude: Ensure this value is less than or equal to 90.",
+        "fields": {"latitude": ["Ensure this value is less than or equal to 90."]},
+    },
+    401: {"code": "authentication_failed", "message": "Unknown or inactive API key."},
+    403: {"code": "permission_denied", "message": "This API key is read-only."},
+    404: {"code": "not_found", "message": "Not found."},
+    409: {
+        "code": "invalid_transition",
+        "message": "A report cannot go from closed to in_progress.",
+        "from": "closed",
+        "to": "in_progress",
+        "allowed": ["open"],
+    },
+    422: {"code": "no_authority_here", "message": "No authority covers this point."},
+    429: {
+        "code": "throttled",
+        "message": "Request was throttled. Expected available in 12 seconds.",
+    },
+}
+
+
 def error(description: str) -> OpenApiResponse:
     """An error response for `extend_schema(responses=...)`, in the one error shape."""
     return OpenApiResponse(ErrorSerializer, description=description)
@@ -110,10 +135,18 @@ class ApiSchema(AutoSchema):
         responses: dict[str, Any] = super()._get_response_bodies(direction)
         if direction != "response":  # callbacks and webhooks describe someone else's server
             return responses
-        for code, description in self._error_statuses().items():
-            if str(code) not in responses:
-                responses[str(code)] = self._get_response_for_code(error(description), str(code))
+        for status_code, description in self._error_statuses().items():
+            if str(status_code) not in responses:
+                responses[str(status_code)] = self._get_response_for_code(
+                    error(description), str(status_code)
+                )
+        for code, response in responses.items():
+            _add_error_example(response, ERROR_EXAMPLES.get(int(code)))
         return responses
+
+    def get_tags(self) -> list[str]:
+        tag = getattr(self.view, "api_tag", None)
+        return [tag] if tag else super().get_tags()
 
     def _error_statuses(self) -> dict[int, str]:
         view = self.view
@@ -137,9 +170,87 @@ class ApiSchema(AutoSchema):
         return len(self.map_renderers("format")) > 1
 
 
+def _add_error_example(response: dict[str, Any], example: dict[str, Any] | None) -> None:
+    for content in response.get("content", {}).values():
+        if example is not None and "examples" not in content:
+            content["examples"] = {"Error": {"value": {"error": example}}}
+
+
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """404s under /api/ answer in the API's JSON shape; the site's pages keep their HTML page."""
     if request.path.startswith("/api/"):
         body = {"error": {"code": "not_found", "message": "There is nothing at this address."}}
         return JsonResponse(body, status=404)
     return page_not_found(request, exception)
+
+
+# --- the documentation around the operations (SPECTACULAR_SETTINGS hooks) ------------------------
+
+API_DESCRIPTION = """\
+Report street problems and follow them to a fix: the same reports, routing and lifecycle as the
+website, for programs.
+
+**Authentication** (any of the three; reading needs none):
+- *API key* for third-party programs: `X-API-Key: <key>`. Keys are made by the site's
+  administrators (admin, or `manage.py create_api_client NAME --scope read|write --user EMAIL`);
+  a read key changes nothing, a write key acts for the account it was made for.
+- *Personal token* for people: `POST /api/v1/auth/token/` with `username` (the e-mail) and
+  `password` answers `{"token": "..."}`; then send `Authorization: Token <token>`.
+- *Session*: the site's own JavaScript, with the session cookie and the `X-CSRFToken` header.
+
+**Errors** always have one shape, `{"error": {"code", "message", "fields"?}}`: `code` is for
+programs (`invalid`, `not_authenticated`, `authentication_failed`, `permission_denied`,
+`not_found`, `throttled`, `invalid_transition`, `no_authority_here`, `category_not_offered_here`,
+`unknown_category`, ...), `message` for people, `fields` names each invalid field. Every operation
+lists the statuses it can answer, each with an example.
+
+**Limits**: requests are counted per API key, per account and per IP address (429 with
+`Retry-After` in seconds past the limit).
+
+**Pages**: report lists are cursor pages (`next`/`previous` links, `page_size` up to 200).
+`?format=geojson` or `Accept: application/geo+json` answers GeoJSON.
+
+**Open311 GeoReport v2** is served next to this API at `/open311/v2/` (JSON and XML, read and
+write with an `api_key`): start from [its discovery document](/open311/v2/discovery.json); the
+endpoints, extensions and the mapping of Fixpoint states to Open311 statuses are described in
+`docs/api.md` of the source repository and in the
+[GeoReport v2 specification](http://wiki.open311.org/GeoReport_v2).
+"""
+
+SECURITY_DESCRIPTIONS = {
+    "ApiKey": "A third-party program's API key (read or write scope), made by the administrators.",
+    "tokenAuth": "A person's token from POST /api/v1/auth/token/: `Authorization: Token <token>`.",
+    "cookieAuth": "The site's session (its own JavaScript); writes also need `X-CSRFToken`.",
+}
+
+TAGS = [
+    {"name": "Reports", "description": "Read, file, update and support reports."},
+    {
+        "name": "Staff",
+        "description": "What staff of the report's authority do: change the state, assign, set "
+        "the priority, re-route. Anyone else gets 403 and nothing changes.",
+    },
+    {"name": "Routing", "description": "Who is responsible where, for what."},
+    {"name": "Categories and authorities", "description": "Kinds of problem, who handles them."},
+    {"name": "Authentication", "description": "Personal tokens."},
+]
+
+
+def api_operations_only(endpoints: list[Any]) -> list[Any]:
+    """PREPROCESSING_HOOKS: the schema documents /api/v1/, not the schema view itself."""
+    return [endpoint for endpoint in endpoints if endpoint[0].startswith("/api/v1/")]
+
+
+def describe_api(result: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """POSTPROCESSING_HOOKS: the introduction, how to authenticate, the tags and Open311."""
+    result["info"]["description"] = API_DESCRIPTION
+    result["tags"] = TAGS
+    result["externalDocs"] = {
+        "description": "Open311 GeoReport v2 at /open311/v2/ (discovery document)",
+        "url": "/open311/v2/discovery.json",
+    }
+    schemes = result.get("components", {}).get("securitySchemes", {})
+    for name, description in SECURITY_DESCRIPTIONS.items():
+        if name in schemes:
+            schemes[name]["description"] = description
+    return result

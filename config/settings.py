@@ -275,6 +275,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # config/api.py: only /api/v1/ is documented; the introduction, auth schemes and tags.
+    "PREPROCESSING_HOOKS": ["config.api.api_operations_only"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.api.describe_api",
+    ],
 }
 
 # --- Fixpoint -------------------------------------------------------------------------------

@@ -26,6 +26,9 @@ def _floats(value: str, count: int, name: str) -> list[float]:
     return numbers
 
 
+ISO = "ISO 8601 with an offset, e.g. 2026-05-01T10:30:00+02:00"
+
+
 class UtcDateTimeField(IsoDateTimeField):
     """ISO 8601, moved to UTC. ISO 8601 and Python allow offsets up to ±23:59 but PostgreSQL only
     ±15:59 (a 500), and a moment near year 1 or 9999 may not exist in UTC: both are invalid."""
@@ -54,10 +57,18 @@ class ReportFilter(django_filters.FilterSet):
     )
     category = django_filters.CharFilter(field_name="category__slug", help_text="Category slug")
     authority = django_filters.CharFilter(field_name="authority__slug", help_text="Authority slug")
-    created_since = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_until = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    updated_since = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gte")
-    updated_until = UtcDateTimeFilter(field_name="updated_at", lookup_expr="lt")
+    created_since = UtcDateTimeFilter(
+        field_name="created_at", lookup_expr="gte", help_text=f"Filed at or after ({ISO})"
+    )
+    created_until = UtcDateTimeFilter(
+        field_name="created_at", lookup_expr="lt", help_text=f"Filed before ({ISO})"
+    )
+    updated_since = UtcDateTimeFilter(
+        field_name="updated_at", lookup_expr="gte", help_text=f"Changed at or after ({ISO})"
+    )
+    updated_until = UtcDateTimeFilter(
+        field_name="updated_at", lookup_expr="lt", help_text=f"Changed before ({ISO})"
+    )
     bbox = django_filters.CharFilter(
         method="filter_bbox", help_text="west,south,east,north in degrees"
     )

@@ -33,16 +33,55 @@ from config.api import ApiSchema, error
 from reports import delivery, services
 from reports.models import Report, ReportState, ReportStateChange, ReportUpdate
 
+from . import examples
 from . import serializers as s
 from .filters import ReportFilter
 from .output import ReportWriter
 from .renderers import GeoJSONRenderer
 
 SLUG = "[-a-zA-Z0-9_]+"
+PAGE_EXAMPLE = "https://fixpoint.example/api/v1/reports/"
 NOT_ROUTABLE = "No authority covers the point, or none there handles the category"
 COORDINATE = [
-    OpenApiParameter("lat", OpenApiTypes.DOUBLE, required=True, description="WGS84 latitude"),
-    OpenApiParameter("lon", OpenApiTypes.DOUBLE, required=True, description="WGS84 longitude"),
+    OpenApiParameter(
+        "lat", OpenApiTypes.DOUBLE, required=True, description="WGS84 latitude, -90 to 90"
+    ),
+    OpenApiParameter(
+        "lon", OpenApiTypes.DOUBLE, required=True, description="WGS84 longitude, -180 to 180"
+    ),
+]
+FORMAT = OpenApiParameter(
+    "format",
+    OpenApiTypes.STR,
+    enum=["json", "geojson"],
+    description="Answer as JSON (default) or GeoJSON; like `Accept: application/geo+json`",
+)
+REPORT_ID = OpenApiParameter(
+    "id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The report's `id`"
+)
+REPORT_PATH = [REPORT_ID, FORMAT]
+STATE = OpenApiParameter(
+    "state",
+    OpenApiTypes.STR,
+    many=True,
+    explode=False,
+    enum=[state for state in ReportState.values if state not in ("unconfirmed", "spam")],
+    description="Only reports in these states (comma-separated)",
+)
+ORDERING = OpenApiParameter(
+    "ordering",
+    OpenApiTypes.STR,
+    enum=["created_at", "-created_at", "updated_at", "-updated_at"],
+    description="Sort by a time, `-` for newest first; default `-created_at`",
+)
+PAGE = [
+    OpenApiParameter(
+        "cursor", OpenApiTypes.STR, description="Where a page starts: from `next` or `previous`"
+    ),
+    OpenApiParameter("page_size", OpenApiTypes.INT, description="Reports per page, 1-200 (50)"),
+    OpenApiParameter(
+        "radius", OpenApiTypes.DOUBLE, description="Metres around `near`, up to 50,000 (500)"
+    ),
 ]
 
 
@@ -67,6 +106,13 @@ class ReportPagination(CursorPagination):
             raise NotFound(self.invalid_cursor_message) from None
         return cursor._replace(position=position)  # type: ignore[arg-type]  # stubs say int
 
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        # DRF's examples of next/previous point at an "/accounts/" list.
+        answer: dict[str, Any] = super().get_paginated_response_schema(schema)
+        answer["properties"]["next"]["example"] = f"{PAGE_EXAMPLE}?cursor=cD0yMDI2LTA1LTA0"
+        answer["properties"]["previous"]["example"] = f"{PAGE_EXAMPLE}?cursor=cj0xJnA9MjAyNi0w"
+        return answer
+
 
 def _as_json_or_geojson(code: int, json: Any, geojson: Any) -> dict[Any, Any]:
     return {(code, JSONRenderer.media_type): json, (code, GeoJSONRenderer.media_type): geojson}
@@ -74,12 +120,16 @@ def _as_json_or_geojson(code: int, json: Any, geojson: Any) -> dict[Any, Any]:
 
 @extend_schema_view(
     list=extend_schema(
-        responses=_as_json_or_geojson(200, s.ReportSerializer, s.ReportFeatureCollectionSerializer)
+        parameters=[STATE, ORDERING, FORMAT, *PAGE],
+        responses=_as_json_or_geojson(200, s.ReportSerializer, s.ReportFeatureCollectionSerializer),
+        examples=examples.REPORT_LIST,
     ),
     retrieve=extend_schema(
+        parameters=REPORT_PATH,
         responses=_as_json_or_geojson(
             200, s.ReportDetailSerializer, s.ReportDetailFeatureSerializer
-        )
+        ),
+        examples=examples.REPORT_DETAIL,
     ),
 )
 class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -92,6 +142,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     pagination_class = ReportPagination
     renderer_classes = (JSONRenderer, GeoJSONRenderer, BrowsableAPIRenderer)
     schema = ApiSchema()
+    api_tag = "Reports"
 
     def get_queryset(self) -> QuerySet[Report]:
         reports = Report.objects.public().with_related()
@@ -110,11 +161,13 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return Response(ReportWriter(request).detail(self.get_object()))
 
     @extend_schema(
+        parameters=[FORMAT],
         request=s.ReportCreateSerializer,
         responses={
             **_as_json_or_geojson(201, s.ReportDetailSerializer, s.ReportDetailFeatureSerializer),
             422: error(NOT_ROUTABLE),
         },
+        examples=examples.REPORT_CREATE,
     )
     def create(self, request: Request) -> Response:
         """File a report, routed from its location and category exactly as on the website."""
@@ -134,7 +187,12 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         )
         return self._detail(report.pk, status.HTTP_201_CREATED)
 
-    @extend_schema(request=s.UpdateCreateSerializer, responses={201: s.UpdateSerializer})
+    @extend_schema(
+        parameters=REPORT_PATH,
+        request=s.UpdateCreateSerializer,
+        responses={201: s.UpdateSerializer},
+        examples=examples.UPDATE_CREATE,
+    )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def updates(self, request: Request, pk: str) -> Response:
         """Add a citizen's update (from the reporter, "fixed"/"still_a_problem" move the report)."""
@@ -149,7 +207,12 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         )
         return Response(s.UpdateSerializer(update).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses={200: s.SupportSerializer})
+    @extend_schema(
+        parameters=REPORT_PATH,
+        request=None,
+        responses={200: s.SupportSerializer},
+        examples=examples.SUPPORT,
+    )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def support(self, request: Request, pk: str) -> Response:
         """Add my "me too" to an open report; counted once per person."""
@@ -159,11 +222,14 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return Response({"added": added, "supporters": total})
 
     @extend_schema(
+        tags=["Staff"],
+        parameters=REPORT_PATH,
         request=s.TransitionSerializer,
         responses={
             **_as_json_or_geojson(200, s.ReportDetailSerializer, s.ReportDetailFeatureSerializer),
             409: error("The lifecycle does not allow this move (`allowed` lists the moves)"),
         },
+        examples=examples.TRANSITION,
     )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def transition(self, request: Request, pk: str) -> Response:
@@ -183,10 +249,13 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return self._detail(report.pk, status.HTTP_200_OK)
 
     @extend_schema(
+        tags=["Staff"],
+        parameters=REPORT_PATH,
         request=s.AssignSerializer,
         responses=_as_json_or_geojson(
             200, s.ReportDetailSerializer, s.ReportDetailFeatureSerializer
         ),
+        examples=examples.ASSIGN,
     )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def assign(self, request: Request, pk: str) -> Response:
@@ -202,10 +271,13 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return self._detail(report.pk, status.HTTP_200_OK)
 
     @extend_schema(
+        tags=["Staff"],
+        parameters=REPORT_PATH,
         request=s.PrioritySerializer,
         responses=_as_json_or_geojson(
             200, s.ReportDetailSerializer, s.ReportDetailFeatureSerializer
         ),
+        examples=examples.PRIORITY,
     )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def priority(self, request: Request, pk: str) -> Response:
@@ -218,11 +290,14 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return self._detail(report.pk, status.HTTP_200_OK)
 
     @extend_schema(
+        tags=["Staff"],
+        parameters=REPORT_PATH,
         request=s.RerouteSerializer,
         responses={
             **_as_json_or_geojson(200, s.ReportDetailSerializer, s.ReportDetailFeatureSerializer),
             422: error("No authority covers the new position, or none handles the category there"),
         },
+        examples=examples.REROUTE,
     )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def reroute(self, request: Request, pk: str) -> Response:
@@ -268,6 +343,7 @@ class LocateView(APIView):
 
     permission_classes = (AllowAny,)
     schema = ApiSchema()
+    api_tag = "Routing"
 
     @extend_schema(
         parameters=COORDINATE,
@@ -276,6 +352,7 @@ class LocateView(APIView):
             400: error("lat or lon missing, not a number, or out of range"),
             422: error("No authority covers this point"),
         },
+        examples=examples.LOCATE,
     )
     def get(self, request: Request) -> Response:
         lat, lon = _coordinate(request, "lat"), _coordinate(request, "lon")
@@ -298,6 +375,19 @@ class LocateView(APIView):
         )
 
 
+SLUG_PATH = OpenApiParameter(
+    "slug",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    pattern=f"^{SLUG}$",  # what the route matches
+    description="The slug, as in the lists",
+)
+
+
+@extend_schema_view(
+    list=extend_schema(examples=examples.CATEGORIES),
+    retrieve=extend_schema(parameters=[SLUG_PATH], examples=examples.CATEGORIES),
+)
 class CategoryViewSet(viewsets.ReadOnlyModelViewSet[Category]):
     """Categories (kinds of problem) with their extra questions."""
 
@@ -307,8 +397,10 @@ class CategoryViewSet(viewsets.ReadOnlyModelViewSet[Category]):
     lookup_value_regex = SLUG  # the route matches what the schema documents
     pagination_class = None
     schema = ApiSchema()
+    api_tag = "Categories and authorities"
 
 
+@extend_schema_view(retrieve=extend_schema(parameters=[SLUG_PATH], examples=examples.AUTHORITIES))
 class AuthorityViewSet(viewsets.ReadOnlyModelViewSet[Authority]):
     """Authorities; `?boundary=1` adds each one's GeoJSON boundary."""
 
@@ -317,16 +409,28 @@ class AuthorityViewSet(viewsets.ReadOnlyModelViewSet[Authority]):
     lookup_value_regex = SLUG  # the route matches what the schema documents
     pagination_class = None
     schema = ApiSchema()
+    api_tag = "Categories and authorities"
 
     def get_serializer_class(self) -> Any:
         wants = self.request.query_params.get("boundary") in ("1", "true", "yes")
         return s.AuthorityWithBoundarySerializer if wants else s.AuthoritySerializer
 
-    @extend_schema(parameters=[OpenApiParameter("boundary", OpenApiTypes.BOOL)])
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "boundary",
+                OpenApiTypes.BOOL,
+                description="Add each one's boundary as GeoJSON (`1`, `true` or `yes`)",
+            )
+        ],
+        examples=[*examples.AUTHORITIES, *examples.AUTHORITIES_WITH_BOUNDARY],
+    )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(responses={200: s.StatsSerializer})
+    @extend_schema(
+        parameters=[SLUG_PATH], responses={200: s.StatsSerializer}, examples=examples.STATS
+    )
     @action(detail=True, methods=["get"])
     def stats(self, request: Request, slug: str) -> Response:
         """Public statistics of one authority's reports."""
@@ -341,6 +445,13 @@ class TokenView(ObtainAuthToken):
     # DRF's token view turns throttling off; password guessing must be limited like the rest.
     throttle_classes = (VisitorRateThrottle,)
     schema = ApiSchema()
+    api_tag = "Authentication"
+
+    @extend_schema(examples=examples.TOKEN)
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Exchange an account's e-mail (`username`) and password for its personal token, then
+        send `Authorization: Token <token>`. The same token is answered until it is revoked."""
+        return super().post(request, *args, **kwargs)
 
 
 def _stats(authority: Authority) -> dict[str, Any]:
