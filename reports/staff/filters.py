@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db.models import Case, Exists, IntegerField, OuterRef, QuerySet, Value, When
 from django.http import HttpRequest
 from django.utils import timezone
@@ -25,6 +26,7 @@ ORDERINGS = (
     ("state", _("By state")),
 )
 PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
+ANY_YES_NO = (("", _("Any")), ("true", _("Yes")), ("false", _("No")))
 AGES = (("1", _("Last day")), ("7", _("Last week")), ("30", _("Last 30 days")))
 
 
@@ -62,8 +64,12 @@ class StaffReportFilter(django_filters.FilterSet):
     created_before = django_filters.DateFilter(
         field_name="created_at", lookup_expr="date__lte", label=_("Created until")
     )
-    has_photos = django_filters.BooleanFilter(label=_("Has photos"), method="filter_photos")
-    overdue = django_filters.BooleanFilter(label=_("Overdue"), method="filter_overdue")
+    has_photos = django_filters.BooleanFilter(
+        label=_("Has photos"), method="filter_photos", widget=forms.Select(choices=ANY_YES_NO)
+    )
+    overdue = django_filters.BooleanFilter(
+        label=_("Overdue"), method="filter_overdue", widget=forms.Select(choices=ANY_YES_NO)
+    )
     ordering = django_filters.ChoiceFilter(
         choices=ORDERINGS, label=_("Sort"), method="filter_ordering", empty_label=None
     )

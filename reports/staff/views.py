@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -226,6 +227,8 @@ def _work_context(report: Report, role: str | None, bound: dict[str, Any]) -> di
         "report": report,
         "role": role,
         "may": may,
+        # The same privacy switch as the e-mail to the council (and the CSV export).
+        "show_contact": settings.FIXPOINT_DELIVERY_REPORTER_CONTACT,
         "templates": list(forms.response_templates(report)),
         "transition_form": bound.get("transition") or forms.TransitionForm(report=report),
         "assign_form": bound.get("assign")

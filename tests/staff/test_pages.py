@@ -165,3 +165,19 @@ def test_the_queue_and_the_work_page_cost_the_same_queries_for_few_or_many_repor
     with django_assert_num_queries(one):
         client.get(reverse("staff:report", args=[first.pk]))
     assert (few, one) == (QUEUE_QUERIES, WORK_QUERIES)
+
+
+def test_the_reporters_contact_shows_to_the_authoritys_staff_unless_switched_off(
+    client, tiny_city, settings
+):
+    reporter = factories.UserFactory.create(email="reporter@example.org")
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST, reporter=reporter)
+    client.force_login(tiny_city.west_staff)
+    url = reverse("staff:report", args=[report.pk])
+
+    shown = client.get(url).content.decode()
+    settings.FIXPOINT_DELIVERY_REPORTER_CONTACT = False
+    hidden = client.get(url).content.decode()
+
+    assert "reporter@example.org" in shown
+    assert "reporter@example.org" not in hidden
