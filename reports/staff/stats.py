@@ -458,7 +458,7 @@ def _heat(reports: QuerySet[Report], period: Period) -> list[HeatCell]:
         reports.filter(_in("confirmed_at", period))
         .annotate(row=Floor(F("latitude") / size), column=Floor(F("longitude") / size))
         .values("row", "column")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))  # not the id: the covering index (0099) answers alone
         .order_by("-n", "row", "column")[:HEAT_MAX_CELLS]
     )
     return [

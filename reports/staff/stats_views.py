@@ -45,11 +45,15 @@ class StatsForm(forms.Form):
         label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    def __init__(self, *args: Any, authorities: QuerySet[Authority], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, authorities: QuerySet[Authority], every_one: bool, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["authority"]
         assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 (for mypy)
         field.queryset = authorities
+        if every_one:
+            field.empty_label = _("All authorities")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -80,7 +84,9 @@ def stats_page(request: HttpRequest) -> HttpResponse:
     if not selectors.is_staff_user(request.user):
         raise PermissionDenied
     authorities = selectors.staff_authorities(request.user)
-    form = StatsForm(request.GET or None, authorities=authorities)
+    form = StatsForm(
+        request.GET or None, authorities=authorities, every_one=request.user.is_superuser
+    )
     if form.is_bound and "authority" in form.errors:
         raise Http404("No such authority among yours.")  # a guessed id learns nothing more
     chosen = form.cleaned_data.get("authority") if form.is_bound else None
@@ -185,8 +191,12 @@ def backlog_chart(points: list[BacklogPoint]) -> dict[str, Any]:
         "right_edge": c["width"] - c["right"],
         "y_ticks": [{"y": xy(0, value)[1], "label": value} for value in sorted({0, top // 2, top})],
         "x_ticks": [
-            {"x": coords[i][0], "label": points[i].bucket}
-            for i in sorted({0, len(points) // 2, len(points) - 1})
+            {"x": coords[i][0], "label": points[i].bucket, "anchor": anchor}
+            for i, anchor in {
+                0: "start",
+                len(points) // 2: "middle",
+                len(points) - 1: "end",
+            }.items()
             if points
         ],
     }
