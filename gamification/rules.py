@@ -11,13 +11,14 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from authorities import selectors as authority_selectors
+from accounts.models import User
 from reports.models import Actor, Opinion, Report, ReportState, ReportStateChange, ReportUpdate
 
 from . import services
-from .models import GameSettings, Rule
+from .models import GameSettings, PointEntry, Rule
 
 S = ReportState
 DECIDERS = frozenset({Actor.STAFF, Actor.SYSTEM})
@@ -34,27 +35,44 @@ def on_report_state_changed(
 ) -> None:
     if not services.game_on() or change.actor_kind not in DECIDERS or not change.from_state:
         return
-    game = GameSettings.load()
     handler = HANDLERS.get(change.to_state)
+    opinion = _agreed_opinion(change)
+    if handler is None and opinion is None:
+        return
+    services.players_lock(user_ids=_involved(report))
+    game = GameSettings.load()
     if handler is not None:
         handler(report, change, game)
-    _confirmations(report, change, game)
+    if opinion is not None:
+        _confirmations(report, change, game, opinion)
+
+
+def _agreed_opinion(change: ReportStateChange) -> str | None:
+    if change.to_state == S.OPEN and change.from_state == S.FIXED:
+        return Opinion.STILL_A_PROBLEM  # staff reopened: it was still there
+    return AGREES.get(change.to_state)
+
+
+def _involved(report: Report) -> set[int]:
+    """Everybody whose points this change may touch: the reporter, citizens who gave an
+    opinion, and whoever already has entries for the report."""
+    opinions = report.updates.exclude(opinion="").filter(author__isnull=False)
+    people = set(opinions.values_list("author_id", flat=True))
+    people |= set(PointEntry.objects.filter(report=report).values_list("user_id", flat=True))
+    if report.reporter_id is not None:
+        people.add(report.reporter_id)
+    return {uid for uid in people if uid is not None}
 
 
 def _earner(report: Report, user_id: int | None) -> int | None:
-    """Who may earn from this report: not nobody, not its authority's own staff, and only for a
-    confirmed report."""
+    """Who may earn from this report: not nobody, not its authority's own staff (superusers are
+    staff everywhere), and only for a confirmed report."""
     if user_id is None or report.confirmed_at is None:
         return None
-    if authority_selectors.is_staff_of(_user(user_id), report.authority_id):
+    staff = Q(is_superuser=True) | Q(memberships__authority_id=report.authority_id)
+    if User.objects.filter(staff, pk=user_id).exists():
         return None
     return user_id
-
-
-def _user(user_id: int) -> Any:
-    from accounts.models import User
-
-    return User.objects.get(pk=user_id)
 
 
 def _verified(report: Report, change: ReportStateChange, game: GameSettings) -> None:
@@ -128,12 +146,9 @@ def _duplicate(report: Report, change: ReportStateChange, game: GameSettings) ->
         services.report_points_reverse(report=report, reason=reason)
 
 
-def _confirmations(report: Report, change: ReportStateChange, game: GameSettings) -> None:
-    opinion: str | None = AGREES.get(change.to_state)
-    if change.to_state == S.OPEN and change.from_state == S.FIXED:
-        opinion = Opinion.STILL_A_PROBLEM  # staff reopened: it was still there
-    if opinion is None:
-        return
+def _confirmations(
+    report: Report, change: ReportStateChange, game: GameSettings, opinion: str
+) -> None:
     updates = report.updates.filter(
         opinion=opinion, is_hidden=False, author__isnull=False, created_at__lte=change.created_at
     ).exclude(author_id=report.reporter_id)
@@ -141,7 +156,7 @@ def _confirmations(report: Report, change: ReportStateChange, game: GameSettings
     first: dict[int, ReportUpdate] = {}
     for update in updates.order_by("id"):
         first.setdefault(update.author_id, update)  # type: ignore[arg-type]  # not null here
-    for author_id, update in first.items():
+    for author_id, update in sorted(first.items()):
         user_id = _earner(report, author_id)
         if user_id is not None:
             services.points_award(

@@ -110,6 +110,16 @@ def report_points_reverse(*, report: Report, reason: str) -> int:
     return sum(1 for entry in awards if points_reverse(entry=entry, reason=reason))
 
 
+def players_lock(*, user_ids: Iterable[int]) -> None:
+    """Lock several people's balance rows at once, in id order. A report change may touch many
+    people (its reporter, confirmers, reversals); taking their locks in one order means two such
+    changes can never wait on each other in a circle."""
+    ids = sorted(set(user_ids))
+    if ids:
+        Player.objects.bulk_create([Player(user_id=i) for i in ids], ignore_conflicts=True)
+        list(Player.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
+
+
 def _locked_player(user_id: int) -> Player:
     Player.objects.get_or_create(user_id=user_id)
     return Player.objects.select_for_update().get(user_id=user_id)

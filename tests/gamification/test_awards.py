@@ -318,3 +318,24 @@ def test_two_staff_verifying_at_the_same_moment_award_once(tiny_city):
     assert PointEntry.objects.filter(rule=Rule.REPORT_VERIFIED).count() == 1
     assert balance(citizen) == 10
     assert_ledger_consistent()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_reports_whose_people_confirmed_each_other_can_be_marked_spam_at_once(tiny_city):
+    first, second = factories.UserFactory.create_batch(2)
+    reports = []
+    for reporter, other in ((first, second), (second, first)):
+        report = factories.report(tiny_city.pothole, *tiny_city.WEST, reporter=reporter)
+        report_services.report_update_add(
+            report_id=report.pk, author=other, text="Still there", opinion=Opinion.STILL_A_PROBLEM
+        )
+        move(report, S.VERIFIED, tiny_city.west_staff)
+        reports.append(report)
+
+    results = run_at_once([lambda r=r: move(r, S.SPAM, tiny_city.west_staff) for r in reports])
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert PointEntry.objects.filter(rule=Rule.REVERSAL).count() == 4
+    assert balance(first) == balance(second) == -20
+    assert_ledger_consistent()
