@@ -185,7 +185,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             show_name=data["show_name"],
             extra=data["extra"],
         )
-        return self._detail(report.pk, status.HTTP_201_CREATED)
+        return Response(ReportWriter(request).filed(report), status=status.HTTP_201_CREATED)
 
     @extend_schema(
         parameters=REPORT_PATH,

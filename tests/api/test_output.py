@@ -77,3 +77,17 @@ def test_times_are_written_in_the_current_zone_and_utc_as_z(request_):
         assert in_utc == field.to_representation(moment) == "2026-01-02T03:04:05.000678Z"
     with timezone.override("Europe/Madrid"):
         assert ReportWriter(request_).when(moment) == field.to_representation(moment)
+
+
+def test_the_answer_to_a_filing_is_the_report_as_read_back(tiny_city):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(factories.UserFactory.create(display_name="Dee"))
+    new = {"title": "Hole", "description": "Deep", "category": "pothole", "show_name": True}
+
+    filed = api.post("/api/v1/reports/", {**new, "latitude": 10.05, "longitude": 1.05}, "json")
+    read = api.get(f"/api/v1/reports/{filed.json()['id']}/")
+
+    assert filed.status_code == 201 and filed.json()["reporter"] == "Dee"
+    assert {**filed.json(), "sent_at": None} == {**read.json(), "sent_at": None}

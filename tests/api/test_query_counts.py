@@ -1,0 +1,103 @@
+"""Every list and detail of the API costs a fixed number of queries, however many rows it holds
+(no query per row). Counted with a few rows and with many: the numbers must not move."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from authorities.models import CategoryQuestion
+from reports import services
+from reports.models import ReportPhoto
+from tests import factories
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+def _busy(tiny_city, count: int) -> list:
+    """Reports with history, updates, supporters and photos: everything a row may show."""
+    reports = [factories.report(tiny_city.pothole, *tiny_city.WEST) for _ in range(count)]
+    for report in reports:
+        services.report_update_add(report_id=report.pk, author=None, text="Still", author_name="A")
+        services.support_add(report_id=report.pk, user=factories.UserFactory.create())
+        ReportPhoto.objects.create(report=report, image="reports/x/a.jpg", width=1, height=1)
+        services.report_transition(
+            report_id=report.pk, to_state="verified", actor=tiny_city.west_staff, public_note="Seen"
+        )
+    return reports
+
+
+@pytest.mark.parametrize("count", [1, 8])
+@pytest.mark.parametrize("fmt", ["json", "geojson"])
+def test_a_page_of_reports_costs_one_query(tiny_city, api, django_assert_num_queries, count, fmt):
+    _busy(tiny_city, count)
+
+    with django_assert_num_queries(1):
+        page = api.get("/api/v1/reports/", {"format": fmt, "page_size": 50})
+
+    assert page.status_code == 200
+    assert len(page.json().get("results", page.json().get("features"))) == count
+
+
+@pytest.mark.parametrize("count", [1, 8])
+def test_a_report_in_detail_costs_three_queries(tiny_city, api, django_assert_num_queries, count):
+    report = _busy(tiny_city, count)[0]
+    for n in range(count):  # more updates and supporters on the same report
+        services.report_update_add(report_id=report.pk, author=None, text=f"Again {n}")
+
+    with django_assert_num_queries(3):  # the report (with supporters), history, updates
+        data = api.get(f"/api/v1/reports/{report.pk}/").json()
+
+    assert len(data["updates"]) == count + 1 and len(data["history"]) == 2
+
+
+@pytest.mark.parametrize("count", [1, 8])
+def test_categories_cost_two_queries(tiny_city, api, django_assert_num_queries, count):
+    for n in range(count):
+        category = factories.CategoryFactory.create()
+        CategoryQuestion.objects.create(category=category, code=f"q{n}", label="Size?")
+
+    with django_assert_num_queries(2):  # the categories, then all their questions
+        found = api.get("/api/v1/categories/").json()
+
+    assert len(found) == count + 2
+
+
+@pytest.mark.parametrize("count", [1, 8])
+@pytest.mark.parametrize("boundary", ["", "1"])
+def test_authorities_cost_one_query(tiny_city, api, django_assert_num_queries, count, boundary):
+    for n in range(count):
+        factories.authority(f"Agency {n}", factories.square(1.0, 10.0, 0.2), parent=tiny_city.city)
+
+    with django_assert_num_queries(1):  # with each one's parent's slug joined
+        found = api.get("/api/v1/authorities/", {"boundary": boundary}).json()
+
+    assert len(found) == count + 3 and all(("boundary" in a) == bool(boundary) for a in found)
+
+
+@pytest.mark.parametrize("count", [1, 8])
+def test_an_authoritys_statistics_cost_a_fixed_number_of_queries(
+    tiny_city, api, django_assert_num_queries, count
+):
+    _busy(tiny_city, count)
+
+    with django_assert_num_queries(5):  # authority, by state, fix times, last 30 days, supporters
+        stats = api.get("/api/v1/authorities/west/stats/").json()
+
+    assert stats["total"] == count and stats["supporters"] == count
+
+
+@pytest.mark.parametrize("count", [1, 8])
+def test_open311_requests_by_id_cost_one_query(
+    tiny_city, client: Client, django_assert_num_queries, count
+):
+    refs = ",".join(report.ref for report in _busy(tiny_city, count))
+
+    with django_assert_num_queries(1):
+        found = client.get("/open311/v2/requests.json", {"service_request_id": refs}).json()
+
+    assert len(found) == count and all(r["media_url"] for r in found)
