@@ -168,14 +168,18 @@ def challenge_progress(challenge: Challenge) -> dict[int, int]:
     return {uid: int(n) for uid, n in rows.order_by() if n}
 
 
-def challenge_total(challenge: Challenge) -> int:
+def challenge_total(challenge: Challenge, progress: dict[int, int] | None = None) -> int:
+    """Everybody's progress together. Counts add up, except distinct neighbourhoods (two people
+    in the same one count it once), which need their own query."""
+    if progress is not None and challenge.metric != Metric.NEIGHBOURHOODS:
+        return sum(progress.values())
     return int(challenge_entries(challenge).aggregate(n=_measure(challenge))["n"] or 0)
 
 
 def challenge_winners(challenge: Challenge) -> list[int]:
     progress = challenge_progress(challenge)
     if challenge.is_collective:
-        reached = challenge_total(challenge) >= challenge.target
+        reached = challenge_total(challenge, progress) >= challenge.target
         return sorted(progress) if reached else []
     return sorted(uid for uid, n in progress.items() if n >= challenge.target)
 
@@ -191,7 +195,8 @@ class ChallengeView:
 def challenges_current(*, user_id: int | None, now: datetime | None = None) -> list[ChallengeView]:
     """Published challenges running now or ended in the last 30 days, with progress.
 
-    One progress query per challenge shown: administrators run a handful at a time.
+    One progress query per challenge shown (two for a collective one over neighbourhoods):
+    administrators run a handful at a time.
     """
     now = now or timezone.now()
     challenges = (
@@ -207,7 +212,7 @@ def challenges_current(*, user_id: int | None, now: datetime | None = None) -> l
 def _view(challenge: Challenge, user_id: int | None) -> ChallengeView:
     progress = challenge_progress(challenge)
     mine = progress.get(user_id, 0) if user_id is not None else 0
-    shown = challenge_total(challenge) if challenge.is_collective else mine
+    shown = challenge_total(challenge, progress) if challenge.is_collective else mine
     percent = min(100, round(100 * shown / challenge.target))
     return ChallengeView(challenge, shown, mine, percent)
 
