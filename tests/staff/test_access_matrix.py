@@ -102,15 +102,19 @@ def _staff_requests(report: Report, other: Any) -> list[tuple[str, str, dict[str
 def _admin_requests(report: Report, other: Any) -> list[tuple[str, str, dict[str, Any]]]:
     objects = {
         "reports_report": report.pk,
-        "reports_reportstatechange": ReportStateChange.objects.filter(report=report).last().pk,
+        "reports_reportstatechange": ReportStateChange.objects.filter(report=report)
+        .latest("id")
+        .pk,
         "reports_reportupdate": ReportUpdate.objects.get(report=report).pk,
         "reports_support": Support.objects.get(report=report).pk,
         "reports_delivery": report.deliveries.get().pk,
         "reports_responsetemplate": ResponseTemplate.objects.get(authority=other).pk,
-        "reports_auditentry": AuditEntry.objects.filter(authority=other).first().pk,
+        "reports_auditentry": AuditEntry.objects.filter(authority=other).latest("id").pk,
         "authorities_authority": other.pk,
         "authorities_authoritycategory": AuthorityCategory.objects.get(authority=other).pk,
-        "authorities_staffmembership": StaffMembership.objects.filter(authority=other).first().pk,
+        "authorities_staffmembership": StaffMembership.objects.filter(authority=other)
+        .latest("id")
+        .pk,
     }
     found: list[tuple[str, str, dict[str, Any]]] = []
     for name, pk in objects.items():
