@@ -31,7 +31,9 @@ from authorities import routing
 from authorities.models import Authority, Category
 from config.api import ApiSchema, error
 from reports import delivery, services
+from reports.exceptions import NotAllowed
 from reports.models import Report, ReportState, ReportStateChange, ReportUpdate
+from reports.staff.selectors import staff_may
 
 from . import examples
 from . import serializers as s
@@ -262,6 +264,9 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         """Staff of the report's authority give it to a colleague there (null takes it back)."""
         report = self.get_object()
         email = _valid(s.AssignSerializer, request)["assignee"]
+        if not staff_may(request.user, report.authority_id, "assign"):
+            # Before the lookup: "no such account" must not answer anybody else's guesses.
+            raise NotAllowed("Only staff of the responsible authority can do that.")
         assignee = User.objects.filter(email__iexact=email).first() if email else None
         if email and assignee is None:
             return _error("unknown_user", f"There is no account {email!r}.")

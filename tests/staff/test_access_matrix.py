@@ -236,3 +236,15 @@ def test_a_superuser_sees_every_authoritys_reports(client, tiny_city):
 
     assert west.ref in html and east.ref in html
     assert client.get(reverse("staff:report", args=[east.pk])).status_code == 200
+
+
+def test_the_assign_endpoint_does_not_tell_outsiders_which_accounts_exist(client, tiny_city):
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    client.force_login(factories.UserFactory.create())
+    url = f"/api/v1/reports/{report.pk}/assign/"
+
+    known = client.post(url, {"assignee": tiny_city.west_staff.email}, "application/json")
+    unknown = client.post(url, {"assignee": "nobody@example.org"}, "application/json")
+
+    assert known.status_code == unknown.status_code == 403
+    assert known.json() == unknown.json()
