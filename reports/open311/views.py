@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from functools import wraps
 from typing import Any
 
@@ -37,7 +37,6 @@ JURISDICTION = "fixpoint"
 MAX_RESULTS = 1000
 DEFAULT_SPAN = timedelta(days=90)
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
-STATE_LABELS = dict(ReportState.choices)
 ATTRIBUTE = re.compile(r"attribute\[([^\]]+)\](\[\])?")
 
 View = Callable[..., HttpResponse]
@@ -324,35 +323,45 @@ def _describe(exc: ValidationError) -> str:
 def _requests_response(
     request: HttpRequest, fmt: str, reports: list[dict[str, Any]]
 ) -> HttpResponse:
-    media = request.build_absolute_uri(settings.MEDIA_URL)
-    rows = [_service_request(report, media) for report in reports]
-    return respond(rows, fmt, root="service_requests", item="request")
+    write = ServiceRequestWriter(request.build_absolute_uri(settings.MEDIA_URL))
+    return respond(
+        [write(report) for report in reports], fmt, root="service_requests", item="request"
+    )
 
 
-def _service_request(report: dict[str, Any], media: str) -> dict[str, Any]:
-    """A row of selectors.service_request_rows as the spec's service request."""
-    state = report["state"]
-    return {
-        "service_request_id": report["ref"],
-        "status": open311_status(state),
-        "status_notes": report["latest_note"] or str(STATE_LABELS.get(state, state)),
-        "detailed_status": DETAILED_STATUS.get(state, state.upper()),
-        "service_name": report["category__name"],
-        "service_code": report["category__slug"],
-        "title": report["title"],
-        "description": report["description"],
-        "agency_responsible": report["authority__name"],
-        "service_notice": None,
-        "requested_datetime": _iso(report["created_at"]),
-        "updated_datetime": _iso(report["updated_at"]),
-        "expected_datetime": None,
-        "address": report["area__name"],
-        "address_id": None,
-        "zipcode": None,
-        "lat": report["latitude"],
-        "long": report["longitude"],
-        "media_url": _media_url(report["first_photo"], media),
-    }
+class ServiceRequestWriter:
+    """Rows of selectors.service_request_rows as the spec's service requests. The time zone and
+    the states' names are looked up once per answer: per row they were a third of the time of
+    a page of 100."""
+
+    def __init__(self, media: str) -> None:
+        self.media = media
+        self.zone = timezone.get_current_timezone()
+        self.labels = {state: str(label) for state, label in ReportState.choices}
+
+    def __call__(self, report: dict[str, Any]) -> dict[str, Any]:
+        state = report["state"]
+        return {
+            "service_request_id": report["ref"],
+            "status": open311_status(state),
+            "status_notes": report["latest_note"] or self.labels.get(state, state),
+            "detailed_status": DETAILED_STATUS.get(state, state.upper()),
+            "service_name": report["category__name"],
+            "service_code": report["category__slug"],
+            "title": report["title"],
+            "description": report["description"],
+            "agency_responsible": report["authority__name"],
+            "service_notice": None,
+            "requested_datetime": _iso(report["created_at"], self.zone),
+            "updated_datetime": _iso(report["updated_at"], self.zone),
+            "expected_datetime": None,
+            "address": report["area__name"],
+            "address_id": None,
+            "zipcode": None,
+            "lat": report["latitude"],
+            "long": report["longitude"],
+            "media_url": _media_url(report["first_photo"], self.media),
+        }
 
 
 def _media_url(name: str | None, media: str) -> str | None:
@@ -374,8 +383,8 @@ def _service(category: Category) -> dict[str, Any]:
     }
 
 
-def _iso(moment: datetime) -> str:
-    return timezone.localtime(moment).isoformat(timespec="seconds")
+def _iso(moment: datetime, zone: tzinfo | None = None) -> str:
+    return moment.astimezone(zone or timezone.get_current_timezone()).isoformat(timespec="seconds")
 
 
 # --- parameters ------------------------------------------------------------------------------
