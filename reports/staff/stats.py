@@ -306,7 +306,9 @@ Percentiles = tuple[dict[float, float | None], dict[float, float | None]]  # to 
 def _seconds(milestone: str) -> Func:
     return Func(
         F(milestone) - F("confirmed_at"),
-        template="EXTRACT(EPOCH FROM %(expressions)s)",
+        # date_part gives a float; EXTRACT gives numeric since PostgreSQL 14, twice as slow
+        # to sort in the percentiles.
+        template="date_part('epoch', %(expressions)s)",
         output_field=FloatField(),
     )
 
