@@ -73,6 +73,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         found.qs.select_related("area", "assignee").defer("area__boundary")
     )
     page = Paginator(reports, PAGE_SIZE).get_page(request.GET.get("page"))
+    roles = _roles(request)
     context = {
         "filter": found,
         "page": page,
@@ -80,7 +81,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         "pins": _pins(found.qs),
         "bulk_form": _bulk_form(request, [r.pk for r in page]),
         "query": _query_without("page", request),
-        "may_bulk": _may_anywhere(request, "bulk"),
+        "may_bulk": _may_anywhere(roles, "bulk"),
+        "may_audit": _may_anywhere(roles, "audit"),
     }
     return render(request, "staff/queue.html", context)
 
@@ -108,14 +110,15 @@ def _query_without(name: str, request: HttpRequest) -> str:
     return data.urlencode()
 
 
-def _may_anywhere(request: HttpRequest, permission: str) -> bool:
+def _roles(request: HttpRequest) -> set[str]:
     user = _user(request)
     if user.is_superuser:
-        return True
-    return any(
-        selectors.role_may(role, permission)
-        for role in user.memberships.values_list("role", flat=True)
-    )
+        return {str(selectors.ADMIN)}
+    return set(user.memberships.values_list("role", flat=True))
+
+
+def _may_anywhere(roles: set[str], permission: str) -> bool:
+    return any(selectors.role_may(role, permission) for role in roles)
 
 
 def _bulk_form(request: HttpRequest, ids: list[int], data: Any = None) -> forms.BulkForm:

@@ -181,3 +181,15 @@ def test_the_reporters_contact_shows_to_the_authoritys_staff_unless_switched_off
 
     assert "reporter@example.org" in shown
     assert "reporter@example.org" not in hidden
+
+
+def test_administrators_find_the_audit_log_from_the_queue_and_inspectors_do_not(client, tiny_city):
+    admin = factories.staff(tiny_city.west, role=StaffRole.ADMINISTRATOR)
+    audit = reverse("admin:reports_auditentry_changelist")
+
+    client.force_login(admin)
+    assert audit in client.get(reverse("staff:queue")).content.decode()
+    assert client.get(audit).status_code == 200
+    client.force_login(tiny_city.west_staff)
+    assert audit not in client.get(reverse("staff:queue")).content.decode()
+    assert client.get(audit).status_code == 403
