@@ -13,8 +13,11 @@ Definitions (docs/staff-stats.md has the reasons):
   (the earlier of ``fixed_at`` and ``closed_at``). A reopened report has its fix and close times
   cleared, so it counts as unresolved since it was first received.
 
-Every figure is one aggregate query over the reports table (or two on SQLite, for percentiles):
-nothing is loaded row by row, so the page costs the same number of queries at any size.
+Where the numbers come from: on PostgreSQL the counts, "me too"s and backlog come from the daily
+rollup (reports.StatsDay, kept exact by database triggers, installed by migration 0099; the SQL
+is at the end of this module), the percentiles and the heat map from index-only scans of the
+reports of the period. On SQLite everything is counted from the reports. Either way the page
+costs the same number of queries at any size.
 """
 
 from __future__ import annotations
