@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from reports import services
 from reports.models import AuditEntry, Priority
@@ -64,3 +65,24 @@ def test_audit_rows_cannot_be_changed_or_deleted(tiny_city):
     with pytest.raises(TypeError):
         AuditEntry.objects.all().delete()
     assert AuditEntry.objects.get().action == "export"
+
+
+def test_nobody_edits_or_deletes_audit_rows_in_the_admin_not_even_a_superuser(client, tiny_city):
+    entry = audit_record(actor=tiny_city.west_staff, action="export", authority=tiny_city.west)
+    boss = factories.UserFactory.create(is_superuser=True, is_staff=True)
+    client.force_login(boss)
+    change = reverse("admin:reports_auditentry_change", args=[entry.pk])
+
+    page = client.get(change)
+    client.post(change, {"action": "login"})
+    deleted = client.post(
+        reverse("admin:reports_auditentry_delete", args=[entry.pk]), {"post": "yes"}
+    )
+    client.post(
+        reverse("admin:reports_auditentry_changelist"),
+        {"action": "delete_selected", "_selected_action": [entry.pk], "post": "yes"},
+    )
+
+    assert page.status_code == 200 and 'name="action"' not in page.content.decode()
+    assert deleted.status_code == 403
+    assert AuditEntry.objects.get(pk=entry.pk).action == "export"
