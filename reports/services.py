@@ -39,6 +39,7 @@ from .models import (
 )
 from .signals import report_state_changed, report_update_added
 from .staff.audit import audit_record
+from .staff.merge import followers_merge
 from .staff.selectors import staff_may
 
 REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read out over the phone
@@ -128,6 +129,8 @@ def report_transition(
     from_state = report.state
     _apply(report, to_state, now, duplicate_of_id)
     report.save()
+    if to_state == ReportState.DUPLICATE and report.duplicate_of is not None:
+        followers_merge(duplicate=report, original=report.duplicate_of)
     _record(
         report,
         from_state,

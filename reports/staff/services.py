@@ -30,9 +30,6 @@ from reports.models import (
     ReportStateChange,
     ReportUpdate,
     ResponseTemplate,
-    Subscription,
-    SubscriptionKind,
-    Support,
 )
 from reports.signals import report_state_changed
 
@@ -119,50 +116,7 @@ def report_mark_duplicate(
         public_note=note,
         duplicate_of_id=original_id,
     )
-    original = Report.objects.select_for_update().get(pk=original_id)
-    _merge_supporters(report, original)
-    _merge_subscribers(report, original)
-    return report
-
-
-def _merge_supporters(duplicate: Report, original: Report) -> None:
-    users: set[int | None] = set(
-        Support.objects.filter(report=original).values_list("user_id", flat=True)
-    )
-    emails = set(Support.objects.filter(report=original).values_list("email", flat=True))
-    users.add(original.reporter_id)  # the original's reporter does not support their own report
-    for support in Support.objects.filter(report=duplicate):
-        if (support.user_id and support.user_id in users) or (
-            support.email and support.email in emails
-        ):
-            continue
-        Support.objects.create(report=original, user=support.user, email=support.email)
-        users.add(support.user_id)
-        emails.add(support.email)
-    if duplicate.reporter_id and duplicate.reporter_id not in users:
-        Support.objects.create(report=original, user_id=duplicate.reporter_id)
-    elif duplicate.reporter_id is None and duplicate.reporter_email not in emails | {""}:
-        Support.objects.create(report=original, email=duplicate.reporter_email)
-
-
-def _merge_subscribers(duplicate: Report, original: Report) -> None:
-    followers = Subscription.objects.filter(report=original, kind=SubscriptionKind.REPORT)
-    known = set(followers.values_list("email", flat=True))
-    moved = Subscription.objects.filter(
-        report=duplicate, kind=SubscriptionKind.REPORT, unsubscribed_at__isnull=True
-    )
-    for sub in moved:
-        if sub.email in known:
-            continue
-        Subscription.objects.create(
-            email=sub.email,
-            user=sub.user,
-            kind=SubscriptionKind.REPORT,
-            report=original,
-            frequency=sub.frequency,
-            is_confirmed=sub.is_confirmed,
-        )
-        known.add(sub.email)
+    return report  # report_transition merged the followers (reports.staff.merge)
 
 
 @transaction.atomic

@@ -184,3 +184,20 @@ def test_bulk_assign_and_spam(tiny_city):
     assert set(Report.objects.values_list("assignee", "state")) == {
         (tiny_city.west_staff.pk, ReportState.SPAM)
     }
+
+
+def test_a_duplicate_made_through_the_api_merges_followers_too(client, tiny_city):
+    original = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    copy = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    services.support_add(report_id=copy.pk, email="fan@example.org")
+    client.force_login(tiny_city.west_staff)
+
+    response = client.post(
+        f"/api/v1/reports/{copy.pk}/transition/",
+        {"state": "duplicate", "duplicate_of": original.ref},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 200
+    assert Support.objects.filter(report=original, email="fan@example.org").exists()
+    assert Support.objects.filter(report=original, user=copy.reporter).exists()
