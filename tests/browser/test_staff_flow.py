@@ -45,6 +45,7 @@ def test_a_district_inspector_works_the_queue(page: Page, barcelona, screenshot)
     _log_in(page, inspector.email)
     page.get_by_role("link", name="Staff", exact=True).click()
     expect(page.locator("[data-state-count=open]")).to_have_text("21")
+    expect(page.locator("#staff-map path.leaflet-interactive")).to_have_count(21)  # no tiles
     screenshot(page, "staff-queue", full_page=True)
 
     page.locator("#staff-filters [name=q]").fill("kerb")
@@ -52,6 +53,7 @@ def test_a_district_inspector_works_the_queue(page: Page, barcelona, screenshot)
     expect(page.locator("tbody tr")).to_have_count(1)
     page.get_by_role("link", name=kerb.ref).click()
 
+    screenshot(page, "staff-report", full_page=True)
     page.locator("#id_to_state").select_option("verified")
     page.locator("#id_template").select_option(label="Seen, crew booked")
     expect(page.locator("#id_public_note")).to_have_value(TEMPLATE)
