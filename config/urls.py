@@ -13,10 +13,13 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
+    path("api/v1/", include("gamification.api.urls")),
     path("api/v1/", include("reports.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("open311/v2/", include("reports.open311.urls")),
+    path("staff/", include("reports.staff.urls")),
+    path("", include("gamification.urls")),
     path("", include("reports.urls")),
 ]
 
