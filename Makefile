@@ -33,6 +33,7 @@ dev: $(VENV)/.dev-installed
 run: install .env
 	$(RUN_ENV) $(PY) manage.py migrate --noinput
 	$(RUN_ENV) $(PY) manage.py load_demo
+	$(RUN_ENV) $(PY) manage.py load_game_demo
 	@echo "\nFixpoint is starting on http://127.0.0.1:$(PORT)/ (admin: /admin/). Ctrl-C stops it.\n"
 	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
