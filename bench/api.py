@@ -515,7 +515,7 @@ def _run(port: int, loads: list[Load], args: argparse.Namespace) -> list[tuple[S
             for into, batch in ((ours, load.requests), (base, bare.requests)):
                 into.add(_measure(port, into.name, batch[start : start + size], args.threads))
         results.append((ours, base))
-        print(f"  measured {load.name}")
+        print(f"  measured {load.name} (load average {os.getloadavg()[0]:.2f})")
     return results
 
 

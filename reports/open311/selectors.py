@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -95,8 +96,14 @@ def service_request_page(found: QuerySet[Report], start: int, size: int) -> list
     alone), so the per-row subqueries run for the page's rows only, not for every row OFFSET
     skips: page 20 of 100 took 150 ms over 1M reports, now as long as page 1."""
     page = found.values("pk")[start : start + size]
-    rows = service_request_rows(Report.objects.filter(pk__in=page))
-    return list(rows.order_by("-created_at", "-id"))
+    return list(_all_rows().filter(pk__in=page).order_by("-created_at", "-id"))
+
+
+@functools.cache
+def _all_rows() -> QuerySet[Report, dict[str, Any]]:
+    """Built once: resolving the subqueries took a tenth of a page's time. Never evaluated
+    itself; filter() answers a copy."""
+    return service_request_rows(Report.objects.all())
 
 
 def service_request_search(
