@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from authorities.models import Authority, Category, StaffMembership, StaffRole
-from reports.models import OPEN_STATES, Report, ReportState
+from reports.models import OPEN_STATES, AuditAction, AuditEntry, Report, ReportState
 
 ADMIN = StaffRole.ADMINISTRATOR
 ALL_ROLES = frozenset({ADMIN, StaffRole.INSPECTOR, StaffRole.VIEWER})
@@ -149,3 +149,17 @@ def state_counts(reports: QuerySet[Report]) -> dict[str, int]:
     rows = reports.order_by().values_list("state").annotate(n=Count("pk"))
     found = dict(rows)
     return {state: found.get(state, 0) for state in ReportState.values}
+
+
+def internal_notes(report: Report) -> QuerySet[AuditEntry]:
+    """Internal notes written without a change of state (kept in the audit log), oldest first."""
+    return (
+        AuditEntry.objects.filter(
+            object_type=Report._meta.label,
+            object_id=str(report.pk),
+            action=AuditAction.EDIT,
+            after__has_key="internal_note",
+        )
+        .select_related("actor")
+        .order_by("created_at", "id")
+    )

@@ -71,9 +71,14 @@ def _locked(report_id: int) -> Report:
 @transaction.atomic
 def report_note_add(
     *, report_id: int, actor: User, public_note: str = "", internal_note: str = ""
-) -> ReportStateChange:
-    """A public response and/or an internal note without a change of state: a history row from
-    the state to itself, announced like any change so subscribers hear of a public response."""
+) -> ReportStateChange | None:
+    """A public response and/or an internal note without a change of state.
+
+    A public response is a history row from the state to itself, announced like any change so
+    subscribers hear of it. An internal note alone stays out of the public history (a row there
+    would show the public an empty entry, and e-mail followers about nothing): it is an audit
+    row, which the work page lists with the history.
+    """
     report = _locked(report_id)
     _require(actor, report.authority_id, "note")
     public_note, internal_note = public_note.strip(), internal_note.strip()
@@ -81,6 +86,10 @@ def report_note_add(
         raise ApplicationError(str(_("Write a note.")))
     report.updated_at = timezone.now()
     report.save(update_fields=["updated_at"])
+    if not public_note:
+        after = {"internal_note": internal_note}
+        audit_record(actor=actor, action=AuditAction.EDIT, obj=report, after=after)
+        return None
     change = ReportStateChange(
         report=report,
         from_state=report.state,

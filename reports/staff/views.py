@@ -233,6 +233,7 @@ def _work_context(report: Report, role: str | None, bound: dict[str, Any]) -> di
         # The same privacy switch as the e-mail to the council (and the CSV export).
         "show_contact": settings.FIXPOINT_DELIVERY_REPORTER_CONTACT,
         "templates": list(forms.response_templates(report)),
+        "internal_notes": list(selectors.internal_notes(report)),
         "transition_form": bound.get("transition") or forms.TransitionForm(report=report),
         "assign_form": bound.get("assign")
         or forms.AssignForm(report=report, initial={"assignee": report.assignee_id}),

@@ -10,7 +10,7 @@ from reports.models import AuditEntry, Report, ReportState, ResponseTemplate
 from tests import factories
 
 QUEUE_QUERIES = 15  # session, user, scope, filter choices, counts, pins, page, bulk form
-WORK_QUERIES = 16  # the report with its history, photos, updates, deliveries; forms
+WORK_QUERIES = 17  # the report with its history, photos, updates, deliveries; forms
 
 
 def test_the_queue_lists_the_authoritys_reports_with_counts_and_map_pins(client, tiny_city):
@@ -72,21 +72,31 @@ def test_an_inspector_verifies_with_a_template_response_shown_on_the_public_page
     assert "An inspector has seen it." in public
 
 
-def test_a_note_without_a_change_of_state_is_recorded_and_audited(client, tiny_city):
+def test_an_internal_note_alone_stays_off_the_public_history(client, tiny_city):
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    client.force_login(tiny_city.west_staff)
+    url = reverse("staff:report", args=[report.pk])
+
+    client.post(url, {"action": "transition", "to_state": "", "internal_note": "Crew booked"})
+
+    assert report.history.count() == 1  # only the filing
+    assert AuditEntry.objects.get(action="edit").after == {"internal_note": "Crew booked"}
+    assert "Crew booked" in client.get(url).content.decode()
+    assert "Crew booked" not in client.get(report.get_absolute_url()).content.decode()
+
+
+def test_a_public_response_without_a_change_of_state_joins_the_public_history(client, tiny_city):
     report = factories.report(tiny_city.pothole, *tiny_city.WEST)
     client.force_login(tiny_city.west_staff)
 
     client.post(
         reverse("staff:report", args=[report.pk]),
-        {"action": "transition", "to_state": "", "internal_note": "Crew booked"},
+        {"action": "transition", "to_state": "", "public_note": "Booked for Monday"},
     )
 
-    change = Report.objects.get().history.last()
-    assert (change.from_state, change.to_state, change.internal_note) == (
-        "open",
-        "open",
-        "Crew booked",
-    )
+    change = report.history.last()
+    assert (change.from_state, change.to_state) == ("open", "open")
+    assert "Booked for Monday" in client.get(report.get_absolute_url()).content.decode()
     assert AuditEntry.objects.filter(action="edit").count() == 1
 
 
