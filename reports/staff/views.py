@@ -81,6 +81,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "pins": _pins(found.qs),
         "bulk_form": _bulk_form(request, [r.pk for r in page]),
         "query": _query_without("page", request),
+        "query_any_state": _query_without("page", request, "state"),
         "may_bulk": _may_anywhere(roles, "bulk"),
         "may_audit": _may_anywhere(roles, "audit"),
     }
@@ -104,9 +105,10 @@ def _pins(reports: Any) -> list[dict[str, Any]]:
     ]
 
 
-def _query_without(name: str, request: HttpRequest) -> str:
+def _query_without(name: str, request: HttpRequest, *more: str) -> str:
     data = request.GET.copy()
-    data.pop(name, None)
+    for key in (name, *more):
+        data.pop(key, None)
     return data.urlencode()
 
 

@@ -203,3 +203,14 @@ def test_administrators_find_the_audit_log_from_the_queue_and_inspectors_do_not(
     client.force_login(tiny_city.west_staff)
     assert audit not in client.get(reverse("staff:queue")).content.decode()
     assert client.get(audit).status_code == 403
+
+
+def test_the_state_counts_keep_the_other_filters(client, tiny_city):
+    factories.report(tiny_city.pothole, *tiny_city.WEST, title="Deep kerb")
+    factories.report(tiny_city.pothole, *tiny_city.WEST, title="Loose tile")
+    client.force_login(tiny_city.west_staff)
+
+    html = client.get(reverse("staff:queue"), {"q": "kerb", "state": "fixed"}).content.decode()
+
+    assert 'href="?q=kerb&amp;state=open"' in html
+    assert 'data-state-count="open">1<' in html
