@@ -1,7 +1,7 @@
 """API throughput: the native API and Open311 against a bare Django JSON view, on gunicorn.
 
     python bench/api.py [--reports 1000000] [--database-url URL] [--redis-url URL] [--reuse]
-                        [--requests 1000] [--threads 4] [--rounds 4]
+                        [--requests 1000] [--threads 4] [--rounds 4] [--only locate,...]
 
 It creates its own PostgreSQL database (`fixpoint_bench_api` by default; dropped and created
 again unless --reuse, and only if its name contains "bench"), migrates it, loads the Barcelona
@@ -106,6 +106,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="client threads")
     parser.add_argument("--rounds", type=int, default=4, help="alternations with the bare view")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--only", default="", help="comma-separated endpoints to measure, e.g. 'locate,311 one'"
+    )
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress, also to a file
     _check_local(args.database_url, args.redis_url)
@@ -118,6 +121,9 @@ def main() -> None:
     django.setup()
     print(f"{_seed(args.reports, args.seed)}; {seeding.report_count():,} reports in the database")
     load = _load_plan(args.requests, args.seed)
+    if args.only:
+        wanted = {"bare", *(name.strip() for name in args.only.split(","))}
+        load = [endpoint for endpoint in load if endpoint.name in wanted]
     with tempfile.TemporaryDirectory(prefix="fixpoint-bench-api-") as tmp:
         server = Gunicorn(Path(tmp), env)
         try:
