@@ -231,7 +231,8 @@ def _run(args: argparse.Namespace) -> None:
 
     users = _users()
     url = reverse("staff:stats")
-    print(f"GET {url} through django.test.Client, {args.renders} renders each (after one warm-up)")
+    print(f"GET {url} through django.test.Client, {args.renders} renders each (after one warm-up);"
+          f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")  # fmt: skip
     for scope, user in users.items():
         client = _client(user)
         for label, preset in PERIODS:
@@ -267,12 +268,13 @@ def _export(client: Any, limit: int) -> None:
         size += len(chunk)
         if limit and rows >= limit:
             break
+    response.close()  # ends the export's read-only transaction, as the WSGI server would
     elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     print(f"GET {url} (superuser, no filter): {rows - 1:,} rows, {size / 1e6:,.0f} MB in "
           f"{elapsed:.1f} s = {(rows - 1) / elapsed:,.0f} rows/s; peak Python memory while "
-          f"streaming {peak / 1e6:.1f} MB")  # fmt: skip
+          f"streaming {peak / 1e6:.1f} MB; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
 
 
 if __name__ == "__main__":
