@@ -80,7 +80,11 @@ def _increment(key: str, timeout: int) -> int:
         count, _ = pipe.execute()
         return int(count)
     cache.add(key, 0, timeout + 1)
-    return int(cache.incr(key))
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # expired between the two calls: this request opens the count again
+        cache.set(key, 1, timeout + 1)
+        return 1
 
 
 class ClientRateThrottle(CountingThrottle):

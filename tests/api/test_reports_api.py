@@ -362,3 +362,17 @@ def test_staff_reroute_a_report_to_the_authority_now_responsible(tiny_city, api)
     report.refresh_from_db()
     assert report.authority == tiny_city.east
     assert report.deliveries.filter(authority=tiny_city.east).exists()
+
+
+def test_a_throttled_visitor_may_ask_again_in_the_next_window(db, api, monkeypatch):
+    from accounts.api_auth import VisitorRateThrottle
+
+    clock = [1_000_000.0]
+    monkeypatch.setattr(VisitorRateThrottle, "THROTTLE_RATES", {"anon": "2/min"})
+    monkeypatch.setattr(VisitorRateThrottle, "timer", lambda self: clock[0])
+    first = [api.get("/api/v1/categories/").status_code for _ in range(3)]
+    refused = api.get("/api/v1/categories/")
+    clock[0] += int(refused["Retry-After"])
+    again = [api.get("/api/v1/categories/").status_code for _ in range(3)]
+
+    assert first == [200, 200, 429] and again == [200, 200, 429]
