@@ -137,6 +137,9 @@ def _rows(
     now = timezone.now()
     boundaries = [d.boundary for d in districts]
     points = seeding.points_in_parts(n, seed, city.boundary, boundaries)
+    # Oldest first, as a real table fills: rows read in creation order are then read in the
+    # table's physical order (the export sorts by creation time).
+    ages = sorted((rng.randrange(3 * 365 * 86_400) for _ in range(n)), reverse=True)
     for i, (lat, lon, part) in enumerate(points):
         category, by_district = rng.choice(categories)
         authority = city.pk
@@ -144,7 +147,7 @@ def _rows(
             authority = districts[part].pk
         elif by_district:  # between district polygons: a city-wide problem
             category = rng.choice(city_wide)
-        created = now - timedelta(seconds=rng.randrange(3 * 365 * 86_400))
+        created = now - timedelta(seconds=ages[i])
         milestones = _milestones(rng, states[i], created, now)
         yield (f"S{start + i:09d}", f"Bench report {start + i}", "Something is broken here.",
                lat, lon, "{}", "", "", False, states[i], created, created, *milestones,

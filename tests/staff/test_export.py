@@ -231,3 +231,14 @@ def test_the_query_count_does_not_grow_with_the_rows(client, tiny_city, west_and
     for _ in range(10):
         factories.report(tiny_city.pothole, *tiny_city.WEST)
     assert queries() == few
+
+
+def test_rows_are_sent_in_pieces_of_many_lines(client, tiny_city, west_and_east, monkeypatch):
+    monkeypatch.setattr(exports, "LINES_PER_CHUNK", 2)
+    factories.report(tiny_city.pothole, *tiny_city.WEST, title="Second")
+    factories.report(tiny_city.pothole, *tiny_city.WEST, title="Third")
+    client.force_login(tiny_city.west_staff)
+
+    pieces = list(client.get(URL).streaming_content)
+
+    assert [piece.count(b"\n") for piece in pieces] == [2, 2]  # header + 3 rows
