@@ -76,7 +76,7 @@ ORDERING = OpenApiParameter(
     enum=["created_at", "-created_at", "updated_at", "-updated_at"],
     description="Sort by a time, `-` for newest first; default `-created_at`",
 )
-PAGE = [
+LIST_MORE = [  # said for this list: DRF and django-filter give generic words, radius no type
     OpenApiParameter(
         "cursor", OpenApiTypes.STR, description="Where a page starts: from `next` or `previous`"
     ),
@@ -122,7 +122,7 @@ def _as_json_or_geojson(code: int, json: Any, geojson: Any) -> dict[Any, Any]:
 
 @extend_schema_view(
     list=extend_schema(
-        parameters=[STATE, ORDERING, FORMAT, *PAGE],
+        parameters=[STATE, ORDERING, FORMAT, *LIST_MORE],
         responses=_as_json_or_geojson(200, s.ReportSerializer, s.ReportFeatureCollectionSerializer),
         examples=examples.REPORT_LIST,
     ),
