@@ -179,6 +179,7 @@ def test_a_superuser_sees_every_authority_and_can_pick_one(client, known):
     east = client.get(URL, {"authority": known.city.east.pk})
 
     assert everything.context["stats"].total.received == 7
+    assert "All authorities" in everything.content.decode()
     assert east.context["stats"].total.received == 2
     assert east.context["total"]["verify_median"] == "1 min"
 
@@ -210,6 +211,8 @@ def test_presets_and_custom_dates_choose_the_period(client, known):
     week = client.get(URL, {"preset": "7d"})
     custom = client.get(URL, {"date_from": first, "date_to": first + timedelta(days=1)})
 
+    year = client.get(URL, {"preset": "12m"})
+    assert "at the end of each week" in year.content.decode()
     assert week.context["stats"].total.received == 0
     assert custom.context["stats"].period.days == 2
     assert custom.context["stats"].total.received == 2
