@@ -83,3 +83,20 @@ def test_the_statistics_page_draws_its_charts_without_tiles(page: Page, barcelon
     page.locator("#id_authority").select_option(label="Eixample")
     page.get_by_role("button", name="Show").click()
     expect(page.locator("h1")).to_have_text("Statistics: Eixample")
+
+
+def test_on_a_phone_the_tables_keep_their_headers(phone_page: Page, barcelona):
+    admin = staff_account_set(
+        email="admin@stats.example.org", authority=barcelona.city, role="administrator",
+        password=PASSWORD,
+    ).user  # fmt: skip
+    factories.report(barcelona.waste, *PLACES[0])
+
+    phone_page.goto("/accounts/login/")
+    phone_page.get_by_label("Email").fill(admin.email)
+    phone_page.get_by_label("Password").fill(PASSWORD)
+    phone_page.get_by_role("button", name="Sign In").click()
+    phone_page.goto("/staff/stats/")
+
+    expect(phone_page.locator("#category-table thead th").first).to_be_visible()
+    expect(phone_page.locator("#category-table tbody th")).to_have_text("Waste")
