@@ -39,8 +39,14 @@ class PointsSerializer(serializers.Serializer[Any]):
 
 
 class BoardQuerySerializer(serializers.Serializer[Any]):
-    period = serializers.ChoiceField(choices=PERIODS, default="week")
-    area = serializers.SlugField(required=False, help_text="A neighbourhood's slug")
+    period = serializers.ChoiceField(
+        choices=PERIODS,
+        default="week",
+        help_text="This calendar week (from Monday) or month in local time, or all time",
+    )
+    area = serializers.SlugField(
+        required=False, help_text="Only points earned in this neighbourhood (its slug)"
+    )
 
 
 class BoardRowSerializer(serializers.Serializer[Any]):

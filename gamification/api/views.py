@@ -6,7 +6,8 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -22,13 +23,20 @@ from gamification import selectors, services
 from gamification.exceptions import GameError, UnknownArea
 from gamification.models import Reward
 
+from . import examples
 from . import serializers as s
 
-GAME_OFF = "The game is switched off on this site"
+GAME_OFF = examples.GAME_OFF
+TAG = "Game"
+REWARD_ID = OpenApiParameter(
+    "id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The prize's `id`, from the list"
+)
+NO_PRIZE = "No such prize, not available now (approved, in stock, valid), or the game is off"
 
 
 class GameView(APIView):
     schema = ApiSchema()
+    api_tag = TAG
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         if not settings.FIXPOINT_GAMIFICATION:
@@ -42,9 +50,10 @@ class MyPointsView(GameView):
     @extend_schema(
         responses={
             200: s.PointsSerializer,
-            403: error("Not signed in as a person"),
+            403: error("An API key that acts for nobody: points are a person's"),
             404: error(GAME_OFF),
-        }
+        },
+        examples=examples.POINTS,
     )
     def get(self, request: Request) -> Response:
         """My balance and my newest ledger entries, reversals included."""
@@ -61,9 +70,10 @@ class LeaderboardView(GameView):
         parameters=[s.BoardQuerySerializer],
         responses={
             200: s.BoardSerializer,
-            400: error("Unknown period or neighbourhood"),
+            400: error("Unknown period (`invalid`) or neighbourhood (`unknown_area`)"),
             404: error(GAME_OFF),
         },
+        examples=examples.LEADERBOARD,
     )
     def get(self, request: Request) -> Response:
         """Points earned this week, this month or ever, city-wide or in one neighbourhood.
@@ -81,7 +91,10 @@ class LeaderboardView(GameView):
 class ChallengeListView(GameView):
     permission_classes = (AllowAny,)
 
-    @extend_schema(responses={200: s.ChallengeSerializer(many=True), 404: error(GAME_OFF)})
+    @extend_schema(
+        responses={200: s.ChallengeSerializer(many=True), 404: error(GAME_OFF)},
+        examples=examples.CHALLENGES,
+    )
     def get(self, request: Request) -> Response:
         """Challenges running now or ended in the last 30 days, with progress."""
         viewer = request.user.pk if request.user.is_authenticated else None
@@ -89,12 +102,25 @@ class ChallengeListView(GameView):
         return Response(s.ChallengeSerializer(views, many=True).data)
 
 
+@extend_schema_view(
+    list=extend_schema(
+        responses={200: s.RewardSerializer(many=True), 404: error(GAME_OFF)},
+        examples=examples.REWARDS,
+    ),
+    retrieve=extend_schema(
+        description="One prize that can be redeemed now.",
+        parameters=[REWARD_ID],
+        responses={200: s.RewardSerializer, 404: error(NO_PRIZE)},
+        examples=examples.REWARD_DETAIL,
+    ),
+)
 class RewardViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """The prizes one can redeem now (approved, in stock, valid)."""
+    """The prizes one can redeem now (approved, in stock, valid), cheapest first."""
 
     serializer_class = s.RewardSerializer
     pagination_class = None
     schema = ApiSchema()
+    api_tag = TAG
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         if not settings.FIXPOINT_GAMIFICATION:
@@ -105,13 +131,22 @@ class RewardViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return selectors.rewards_available()
 
     @extend_schema(
+        parameters=[REWARD_ID],
         request=None,
         responses={
             201: s.RedemptionSerializer,
+            403: error(
+                "A read-only API key, an API key acting for nobody, or you switched the game off "
+                "for yourself (`gamification_off`)"
+            ),
+            404: error(NO_PRIZE),
             409: error(
-                "Not enough points, out of stock, your limit reached or no longer available"
+                "Not enough points, out of stock, your limit reached or no longer available "
+                "(`not_enough_points`, `out_of_stock`, `limit_reached`, `reward_unavailable`); "
+                "nothing is spent"
             ),
         },
+        examples=examples.REDEEM,
     )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, WriteScope])
     def redeem(self, request: Request, pk: str) -> Response:
