@@ -634,8 +634,18 @@ def _give_missing_tokens(got: dict[str, Any], keys: Sequence[str]) -> None:
 
 def bump_location(latitude: float, longitude: float) -> None:
     """Give the tiles containing this point, at every grid zoom, new versions (now)."""
-    keys = [_version_key(z, Grid(z).tile_of(latitude, longitude)) for z in range(MAX_GRID_ZOOM + 1)]
-    cache.set_many({key: _new_token() for key in keys}, VERSION_TTL)
+    bump_locations([(latitude, longitude)])
+
+
+def bump_locations(places: Iterable[tuple[float, float]]) -> None:
+    """bump_location for several points, in one cache round trip."""
+    keys = {
+        _version_key(z, Grid(z).tile_of(latitude, longitude))
+        for latitude, longitude in places
+        for z in range(MAX_GRID_ZOOM + 1)
+    }
+    if keys:
+        cache.set_many({key: _new_token() for key in keys}, VERSION_TTL)
 
 
 def invalidate_all() -> None:
@@ -717,22 +727,22 @@ def _locations(report: Report, previous: Any = None) -> set[tuple[float, float]]
 
 
 def _bump_after_commit(places: Iterable[tuple[float, float]], using: str | None) -> None:
-    def bump(places: list[tuple[float, float]]) -> None:
-        for latitude, longitude in places:
-            bump_location(latitude, longitude)
-
     # After commit: a tile recomputed before then would not see the change, and would be kept.
-    transaction.on_commit(partial(bump, sorted(places)), using=using, robust=True)
+    transaction.on_commit(partial(bump_locations, sorted(places)), using=using, robust=True)
 
 
 def _on_state_changed(report: Report, previous_location: Any = None, **_: Any) -> None:
     _bump_after_commit(_locations(report, previous_location), report._state.db)
 
 
-def _on_report_saved(instance: Report, using: str, raw: bool = False, **_: Any) -> None:
+def _on_report_saved(
+    instance: Report, using: str, created: bool = False, raw: bool = False, **_: Any
+) -> None:
     if raw:  # loaddata: no signals-driven side effects
         return
-    _bump_after_commit(_locations(instance), using)
+    if not created:  # a new report is bumped when its first state is announced, in the same
+        # transaction (reports.services.report_create, the only way reports are made)
+        _bump_after_commit(_locations(instance), using)
     instance.__dict__[_LOADED_AT] = (instance.latitude, instance.longitude)
 
 
