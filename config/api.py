@@ -152,7 +152,8 @@ class ApiSchema(AutoSchema):
         view = self.view
         writes = self.method not in SAFE_METHODS
         statuses: dict[int, str] = {}
-        if writes or getattr(view, "filterset_class", None) is not None:
+        takes_input = writes and self.get_request_serializer() is not None
+        if takes_input or getattr(view, "filterset_class", None) is not None:
             statuses[400] = "Invalid input: `fields` names each invalid field"
         if view.get_authenticators():
             statuses[401] = "Unknown or inactive API key or token, or none for a write"
@@ -233,6 +234,10 @@ TAGS = [
     {"name": "Routing", "description": "Who is responsible where, for what."},
     {"name": "Categories and authorities", "description": "Kinds of problem, who handles them."},
     {"name": "Authentication", "description": "Personal tokens."},
+    {
+        "name": "Game",
+        "description": "Points, leaderboards, challenges and prizes (when the site runs the game).",
+    },
 ]
 
 
