@@ -78,7 +78,7 @@ def _copy(names: str, extra: tuple[Any, ...], rows: Iterator[tuple[Any, ...]]) -
     from django.db import connection, transaction
 
     with transaction.atomic(), connection.cursor() as cursor:
-        # Row triggers (the statistics rollup, migration 0099) would cost minutes here: they
+        # Row triggers (the statistics rollup, migration 0009) would cost minutes here: they
         # are off for this transaction, and the rollup is rebuilt once afterwards.
         cursor.execute("SET LOCAL session_replication_role = replica")
         with cursor.cursor.copy(f"COPY reports_report ({names}) FROM STDIN") as copy:

@@ -14,7 +14,7 @@ Definitions (docs/staff-stats.md has the reasons):
   cleared, so it counts as unresolved since it was first received.
 
 Where the numbers come from: on PostgreSQL the counts, "me too"s and backlog come from the daily
-rollup (reports.StatsDay, kept exact by database triggers, installed by migration 0099; the SQL
+rollup (reports.StatsDay, kept exact by database triggers, installed by migration 0009; the SQL
 is at the end of this module), the percentiles and the heat map from index-only scans of the
 reports of the period. On SQLite everything is counted from the reports. Either way the page
 costs the same number of queries at any size.
@@ -144,7 +144,7 @@ def counted_reports(authority_ids: Iterable[int] | None) -> QuerySet[Report]:
 
 
 def uses_rollup() -> bool:
-    """PostgreSQL keeps the daily rollup by triggers (migration 0099); SQLite counts the reports
+    """PostgreSQL keeps the daily rollup by triggers (migration 0009); SQLite counts the reports
     themselves (its databases are small)."""
     return connection.vendor == "postgresql"
 
@@ -352,7 +352,7 @@ def _postgres_percentiles(
     fractions = ", ".join(str(float(p)) for p in PERCENTILES)
     within = f"percentile_cont(ARRAY[{fractions}]::float8[]) WITHIN GROUP (ORDER BY seconds)"
     # The ORM has no ROLLUP: the rows are its SQL (with its parameters), only the grouping is
-    # written here, from constants. Each half of the UNION is an index-only scan (0099).
+    # written here, from constants. Each half of the UNION is an index-only scan (0009).
     sql = (
         f"SELECT category_id, {within} FILTER (WHERE kind = 'verified_at'),"  # noqa: S608
         f" {within} FILTER (WHERE kind = 'fixed_at')"
@@ -463,7 +463,7 @@ def _heat(reports: QuerySet[Report], period: Period) -> list[HeatCell]:
         reports.filter(_in("confirmed_at", period))
         .annotate(row=Floor(F("latitude") / size), column=Floor(F("longitude") / size))
         .values("row", "column")
-        .annotate(n=Count("*"))  # not the id: the covering index (0099) answers alone
+        .annotate(n=Count("*"))  # not the id: the covering index (0009) answers alone
         .order_by("-n", "row", "column")[:HEAT_MAX_CELLS]
     )
     return [
