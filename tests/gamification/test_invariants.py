@@ -113,8 +113,10 @@ class World:
 
     def _check_reversals(self) -> None:
         for entry in PointEntry.objects.filter(reverses__isnull=False).select_related("reverses"):
-            assert entry.amount == -entry.reverses.amount
-            assert entry.user_id == entry.reverses.user_id
+            reversed_entry = entry.reverses
+            assert reversed_entry is not None
+            assert entry.amount == -reversed_entry.amount
+            assert entry.user_id == reversed_entry.user_id
 
     def _check_awards_once_and_earned(self) -> None:
         awards = PointEntry.objects.exclude(rule__in=(Rule.REVERSAL, Rule.REDEMPTION))
@@ -123,7 +125,9 @@ class World:
         staff = self.city.west_staff
         assert not PointEntry.objects.filter(user=staff, report__authority=self.city.west).exists()
         for entry in awards.filter(rule=Rule.REPORT_VERIFIED).select_related("report"):
-            assert entry.report.verified_at is not None and entry.report.confirmed_at is not None
+            report = entry.report
+            assert report is not None
+            assert report.verified_at is not None and report.confirmed_at is not None
 
     def _check_spam_nets_to_nothing(self) -> None:
         for report in Report.objects.filter(state=S.SPAM):

@@ -25,6 +25,7 @@ from .helpers import assert_ledger_consistent, balance, postgres_only, run_at_on
 def give_points(user_id: int, amount: int) -> None:
     """A real award, through the ledger, tied to a report of nobody's in particular."""
     report = Report.objects.order_by("id").first()
+    assert report is not None
     services.points_award(
         user_id=user_id,
         rule=Rule.CHALLENGE_BONUS,
