@@ -6,7 +6,7 @@ rebuilt (services.balances_rebuild). See docs/gamification.md for the rules.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from authorities.models import Area, Category
-from reports.models import AppendOnlyQuerySet, Report, ReportUpdate
+from reports.models import AppendOnlyModel, Report, ReportUpdate
 
 
 class GameSettings(models.Model):
@@ -96,7 +96,7 @@ class Rule(models.TextChoices):
     REDEMPTION = "redemption", _("Prize redeemed")
 
 
-class PointEntry(models.Model):
+class PointEntry(AppendOnlyModel):
     """One line of the ledger, never edited or deleted: a reversal is a new, linked line."""
 
     user = models.ForeignKey(
@@ -126,7 +126,7 @@ class PointEntry(models.Model):
     effective_at = models.DateTimeField(default=timezone.now, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects = AppendOnlyQuerySet.as_manager()
+    correction = "record a reversal instead"
 
     class Meta:
         verbose_name = _("point entry")
@@ -139,14 +139,6 @@ class PointEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount:+d} {self.rule} for {self.user_id}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise TypeError("Point entries are append-only: record a reversal instead.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError("Point entries are append-only.")
 
 
 class BadgeAward(models.Model):

@@ -184,7 +184,27 @@ class AppendOnlyQuerySet(models.QuerySet[Any]):
         raise TypeError(f"{self.model.__name__} rows are append-only.")
 
 
-class ReportStateChange(models.Model):
+class AppendOnlyModel(models.Model):
+    """A record of what happened: written once, never edited or deleted, not even in bulk.
+    A correction is a new row (`correction` says which kind, for the error message)."""
+
+    correction = "record a new one instead"
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise TypeError(f"{type(self).__name__} rows are append-only: {self.correction}.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(f"{type(self).__name__} rows are append-only.")
+
+
+class ReportStateChange(AppendOnlyModel):
     """One row per state change, never edited: the public timeline and the audit trail."""
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="history")
@@ -198,8 +218,6 @@ class ReportStateChange(models.Model):
     internal_note = models.TextField(_("internal note"), blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
-    objects = AppendOnlyQuerySet.as_manager()
-
     class Meta:
         verbose_name = _("state change")
         verbose_name_plural = _("state changes")
@@ -207,14 +225,6 @@ class ReportStateChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_id}: {self.from_state or '-'} -> {self.to_state}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise TypeError("State changes are append-only: record a new one instead.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError("State changes are append-only.")
 
 
 class Opinion(models.TextChoices):
@@ -547,7 +557,7 @@ class AuditAction(models.TextChoices):
     LOGIN = "login", _("Log-in")
 
 
-class AuditEntry(models.Model):
+class AuditEntry(AppendOnlyModel):
     """What a staff member did, when, to what, and the values before and after. Never edited or
     deleted through the application (refused here and in the admin)."""
 
@@ -576,8 +586,6 @@ class AuditEntry(models.Model):
     after = models.JSONField(_("after"), default=dict, blank=True, encoder=DjangoJSONEncoder)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
 
-    objects = AppendOnlyQuerySet.as_manager()
-
     class Meta:
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit log")
@@ -589,14 +597,6 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_email or 'system'} {self.action} {self.object_repr}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise TypeError("Audit entries are append-only: record a new one instead.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError("Audit entries are append-only.")
 
 
 class StatsKind(models.TextChoices):
