@@ -40,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -182,48 +182,13 @@ def _seed(n: int, seed: int) -> str:
     from reports.demo import _load_authorities
 
     city, districts = _load_authorities(lambda _: None)
-    categories = _categories(city, districts)
+    categories = seeding.demo_categories(city, districts)
     started = time.perf_counter()
     existing = seeding.report_count()
     seeding.write_reports(COLUMNS, _rows(n - existing, existing, seed, city, districts, categories))
     _history(existing)
     seeding.analyze("reports_report", "reports_reportstatechange")
     return f"{n - existing:,} reports seeded in {time.perf_counter() - started:.0f} s"
-
-
-def _points(
-    n: int, seed: int, boundary: dict[str, Any], parts: Sequence[dict[str, Any]] = ()
-) -> Iterator[tuple[float, float, int]]:
-    """(lat, lon, index of the part covering it or -1) uniformly inside the boundary."""
-    import numpy as np
-    import shapely
-    from shapely.geometry import shape
-
-    polygon = shape(boundary)
-    shapely.prepare(polygon)
-    tree = shapely.STRtree([shape(part) for part in parts])
-    rng = np.random.default_rng(seed)
-    west, south, east, north = polygon.bounds
-    made = 0
-    while made < n:
-        lon = rng.uniform(west, east, 500_000)
-        lat = rng.uniform(south, north, 500_000)
-        inside = shapely.contains_xy(polygon, lon, lat)
-        take = min(int(inside.sum()), n - made)
-        lon, lat = lon[inside][:take], lat[inside][:take]
-        part = np.full(take, -1)
-        points, polygons = tree.query(shapely.points(lon, lat), predicate="within")
-        part[points] = polygons
-        yield from zip(lat.tolist(), lon.tolist(), part.tolist(), strict=True)
-        made += take
-
-
-def _categories(city: Any, districts: list[Any]) -> list[tuple[int, bool]]:
-    """The demo's categories as (id, handled by the districts)."""
-    from reports.demo import CATEGORIES, _load_categories
-
-    tier = {slug: kind for slug, _, _, _, kind, _ in CATEGORIES}
-    return [(c.pk, tier[c.slug] == "district") for c in _load_categories(city, districts)]
 
 
 def _rows(
@@ -244,7 +209,9 @@ def _rows(
     states = rng.choices(list(seeding.STATES), weights=list(seeding.STATES.values()), k=n)
     now = timezone.now()
     boundaries = [d.boundary for d in districts]
-    for i, (lat, lon, part) in enumerate(_points(n, seed, city.boundary, boundaries)):
+    for i, (lat, lon, part) in enumerate(
+        seeding.points_in_parts(n, seed, city.boundary, boundaries)
+    ):
         category, by_district = rng.choice(categories)
         authority = city.pk
         if by_district and part >= 0:
@@ -352,7 +319,7 @@ def _routable_spots(rng: random.Random, count: int) -> list[tuple[float, float, 
     assert boundary is not None
     asks = set(Category.objects.filter(questions__required=True).values_list("slug", flat=True))
     spots = []
-    for lat, lon, _ in _points(count * 2, rng.randrange(1 << 30), boundary):
+    for lat, lon, _ in seeding.points_in_parts(count * 2, rng.randrange(1 << 30), boundary):
         try:
             offers = routing.locate(lat, lon).offers
         except routing.NoAuthorityHere:

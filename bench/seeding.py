@@ -123,8 +123,8 @@ def _defaults(columns: Sequence[str]) -> dict[str, Any]:
 def points_in_parts(
     n: int, seed: int, boundary: dict[str, Any], parts: Sequence[dict[str, Any]] = ()
 ) -> Iterator[tuple[float, float, int]]:
-    """(lat, lon, index of the part covering it or -1) uniformly inside the boundary (the same
-    as bench/api.py's points, for scripts that route reports to districts)."""
+    """(lat, lon, index of the part covering it or -1) uniformly inside the boundary, for scripts
+    that route reports to districts."""
     import numpy as np
     import shapely
     from shapely.geometry import shape
