@@ -9,6 +9,7 @@ class InvalidLocation(ApplicationError):
 
 class NoAuthorityHere(ApplicationError):
     code = "no_authority_here"
+    status = 422
 
     def __init__(self, latitude: float, longitude: float) -> None:
         super().__init__(
@@ -19,6 +20,7 @@ class NoAuthorityHere(ApplicationError):
 
 class CategoryNotOfferedHere(ApplicationError):
     code = "category_not_offered_here"
+    status = 422
 
 
 class InvalidBoundary(ApplicationError):

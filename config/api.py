@@ -16,24 +16,17 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import page_not_found
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, serializers
 from rest_framework.permissions import SAFE_METHODS, AllowAny
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
 from config.errors import ApplicationError
 
-STATUS_FOR_CODE = {
-    "no_authority_here": status.HTTP_422_UNPROCESSABLE_ENTITY,
-    "category_not_offered_here": status.HTTP_422_UNPROCESSABLE_ENTITY,
-    "not_allowed": status.HTTP_403_FORBIDDEN,
-    "invalid_transition": status.HTTP_409_CONFLICT,
-}
-
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
-        return _error(exc.code, exc.message, STATUS_FOR_CODE.get(exc.code, 400), exc.extra)
+        return _error(exc.code, exc.message, exc.status, exc.extra)
     if isinstance(exc, DjangoValidationError):
         fields = (
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

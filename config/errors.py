@@ -9,6 +9,7 @@ from __future__ import annotations
 
 class ApplicationError(Exception):
     code = "error"
+    status = 400  # what the API answers with (config.api.exception_handler)
 
     def __init__(self, message: str, *, extra: dict[str, object] | None = None) -> None:
         super().__init__(message)

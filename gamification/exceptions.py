@@ -17,22 +17,18 @@ class GamificationOff(GameError):
 
 class RewardUnavailable(GameError):
     code = "reward_unavailable"
-    status = 409
 
 
 class OutOfStock(GameError):
     code = "out_of_stock"
-    status = 409
 
 
 class LimitReached(GameError):
     code = "limit_reached"
-    status = 409
 
 
 class NotEnoughPoints(GameError):
     code = "not_enough_points"
-    status = 409
 
 
 class UnknownArea(ApplicationError):

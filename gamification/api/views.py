@@ -20,7 +20,7 @@ from accounts.api_auth import WriteScope
 from authorities.models import Area
 from config.api import ApiSchema, error
 from gamification import selectors, services
-from gamification.exceptions import GameError, UnknownArea
+from gamification.exceptions import UnknownArea
 from gamification.models import Reward
 
 from . import examples
@@ -152,13 +152,8 @@ class RewardViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def redeem(self, request: Request, pk: str) -> Response:
         """Spend points on this prize: the answer holds its code, to show the sponsor."""
         reward = self.get_object()
-        try:
-            redemption = services.reward_redeem(
-                reward_id=reward.pk, user_id=cast(int, request.user.pk)
-            )
-        except GameError as exc:
-            body = {"error": {"code": exc.code, "message": exc.message}}
-            return Response(body, status=exc.status)
+        # A refusal (GameError) is answered by the API's one exception handler, with its status.
+        redemption = services.reward_redeem(reward_id=reward.pk, user_id=cast(int, request.user.pk))
         data = s.RedemptionSerializer(redemption).data
         return Response(data, status=status.HTTP_201_CREATED)
 

@@ -246,7 +246,7 @@ def _update_create(request: HttpRequest, fmt: str) -> HttpResponse:
             public_note=_param(request, "description") or "",
         )
     except ApplicationError as exc:
-        raise Open311Error(403 if exc.code == "not_allowed" else 400, exc.message) from None
+        raise Open311Error(403 if exc.status == 403 else 400, exc.message) from None
     body = [{"update_id": str(change.pk)}]
     return respond(body, fmt, root="service_request_updates", item="request_update")
 
