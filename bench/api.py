@@ -44,6 +44,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlparse
@@ -174,30 +175,23 @@ def _environment(database_url: str, redis_url: str) -> dict[str, str]:
 
 
 def _seed(n: int, seed: int) -> str:
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    if seeding.report_count() >= n:
-        return "database reused"
-    from reports.demo import _load_authorities
-
-    city, districts = _load_authorities(lambda _: None)
-    categories = seeding.demo_categories(city, districts)
-    started = time.perf_counter()
-    existing = seeding.report_count()
-    seeding.write_reports(COLUMNS, _rows(n - existing, existing, seed, city, districts, categories))
-    _history(existing)
-    seeding.analyze("reports_report", "reports_reportstatechange")
-    return f"{n - existing:,} reports seeded in {time.perf_counter() - started:.0f} s"
+    return seeding.seed_demo_city(
+        n,
+        COLUMNS,
+        partial(_rows, seed=seed),
+        after=_history,
+        tables=("reports_report", "reports_reportstatechange"),
+    )
 
 
 def _rows(
     n: int,
     start: int,
-    seed: int,
     city: Any,
     districts: list[Any],
     categories: list[tuple[int, bool]],
+    *,
+    seed: int,
 ) -> Iterator[tuple[Any, ...]]:
     """Reports routed as report_create would: a district's category to the district covering the
     point, a city-wide one to the city (whose boundary is the largest). No query may run in here:

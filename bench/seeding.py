@@ -8,7 +8,8 @@ defaults of its own.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -42,6 +43,38 @@ def fresh_database(database_url: str) -> None:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+RowMaker = Callable[[int, int, Any, list[Any], list[tuple[int, bool]]], Iterator[tuple[Any, ...]]]
+
+
+def seed_demo_city(
+    n: int,
+    columns: Sequence[str],
+    rows: RowMaker,
+    *,
+    after: Callable[[int], None] | None = None,
+    tables: Sequence[str] = (),
+) -> str:
+    """Migrate, load the demo's Barcelona (authorities and categories) and top the reports up to
+    n: rows(count, first index, city, districts, categories) makes them, after(first index) adds
+    related rows. Returns a line saying what it did."""
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    existing = report_count()
+    if existing >= n:
+        return "database reused"
+    from reports.demo import _load_authorities
+
+    city, districts = _load_authorities(lambda _: None)
+    categories = demo_categories(city, districts)
+    started = time.perf_counter()
+    write_reports(columns, rows(n - existing, existing, city, districts, categories))
+    if after is not None:
+        after(existing)
+    analyze(*tables)
+    return f"{n - existing:,} reports seeded in {time.perf_counter() - started:.0f} s"
 
 
 def report_count() -> int:

@@ -31,6 +31,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -108,25 +109,17 @@ def _configure(database_url: str) -> None:
 
 
 def _seed(n: int, seed: int) -> str:
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    if seeding.report_count() >= n:
-        return "database reused"
-    from reports.demo import _load_authorities
-
-    city, districts = _load_authorities(lambda _: None)
-    categories = seeding.demo_categories(city, districts)
-    started = time.perf_counter()
-    existing = seeding.report_count()
-    seeding.write_reports(COLUMNS, _rows(n - existing, existing, seed, city, districts, categories))
-    _supports(existing)
-    seeding.analyze("reports_report", "reports_support")
-    return f"{n - existing:,} reports seeded in {time.perf_counter() - started:.0f} s"
+    return seeding.seed_demo_city(
+        n,
+        COLUMNS,
+        partial(_rows, seed=seed),
+        after=_supports,
+        tables=("reports_report", "reports_support"),
+    )
 
 
 def _rows(
-    n: int, start: int, seed: int, city: Any, districts: list[Any], categories: list[Any]
+    n: int, start: int, city: Any, districts: list[Any], categories: list[Any], *, seed: int
 ) -> Iterator[tuple[Any, ...]]:
     """Rows for COPY / INSERT, made with no query (COPY holds the connection meanwhile)."""
     from django.utils import timezone
