@@ -16,6 +16,7 @@ import logging
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import shapely
@@ -64,6 +65,15 @@ class Offer:
     category: CategoryRef
     authority: AuthorityRef
 
+    def as_dict(self) -> dict[str, Any]:
+        c, a = self.category, self.authority
+        return {
+            "slug": c.slug,
+            "name": c.name,
+            "group": c.group,
+            "authority": {"slug": a.slug, "name": a.name},
+        }
+
 
 @dataclass(frozen=True)
 class Location:
@@ -71,6 +81,15 @@ class Location:
     longitude: float
     authorities: tuple[AuthorityRef, ...]  # most local first
     offers: tuple[Offer, ...]  # by group, then name
+
+    def as_dict(self) -> dict[str, Any]:
+        """Who is responsible here, for what: the answer of GET /api/v1/locate."""
+        return {
+            "authorities": [
+                {"slug": a.slug, "name": a.name, "kind": a.kind} for a in self.authorities
+            ],
+            "categories": [offer.as_dict() for offer in self.offers],
+        }
 
     def offer_for(self, category_id: int) -> Offer | None:
         return next((o for o in self.offers if o.category.id == category_id), None)

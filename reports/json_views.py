@@ -50,24 +50,11 @@ def locate(request: HttpRequest) -> JsonResponse:
                 "help_text": q.help_text,
             }
         )
-    return JsonResponse(
-        {
-            "authorities": [
-                {"slug": a.slug, "name": a.name, "kind": a.kind} for a in location.authorities
-            ],
-            "categories": [
-                {
-                    "slug": o.category.slug,
-                    "name": o.category.name,
-                    "group": o.category.group,
-                    "colour": o.category.colour,
-                    "authority": {"slug": o.authority.slug, "name": o.authority.name},
-                    "questions": questions.get(o.category.id, []),
-                }
-                for o in location.offers
-            ],
-        }
-    )
+    answer = location.as_dict()  # the API's answer, plus what the filing form draws
+    for offer, category in zip(location.offers, answer["categories"], strict=True):
+        category["colour"] = offer.category.colour
+        category["questions"] = questions.get(offer.category.id, [])
+    return JsonResponse(answer)
 
 
 @require_GET

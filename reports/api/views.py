@@ -361,23 +361,7 @@ class LocateView(APIView):
     )
     def get(self, request: Request) -> Response:
         lat, lon = _coordinate(request, "lat"), _coordinate(request, "lon")
-        location = routing.locate(lat, lon)
-        return Response(
-            {
-                "authorities": [
-                    {"slug": a.slug, "name": a.name, "kind": a.kind} for a in location.authorities
-                ],
-                "categories": [
-                    {
-                        "slug": o.category.slug,
-                        "name": o.category.name,
-                        "group": o.category.group,
-                        "authority": {"slug": o.authority.slug, "name": o.authority.name},
-                    }
-                    for o in location.offers
-                ],
-            }
-        )
+        return Response(routing.locate(lat, lon).as_dict())
 
 
 SLUG_PATH = OpenApiParameter(
