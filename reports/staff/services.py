@@ -5,7 +5,7 @@ the lifecycle services (so every state change is one locked, recorded transition
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -208,40 +208,35 @@ def report_recategorise(*, report_id: int, category: Category, actor: User) -> R
     return delivery.report_reroute(report_id=report_id, category=category, actor=actor)
 
 
-@transaction.atomic
 def delivery_resend_by_staff(*, delivery_id: int, actor: User) -> Delivery:
     """An administrator of the report's authority sends a delivery again."""
+    return _delivery_by_staff(delivery_id, actor, delivery.delivery_resend, {"resend": True})
+
+
+def delivery_mark_sent_by_staff(*, delivery_id: int, actor: User) -> Delivery:
+    """An administrator records that the authority has the report by other means."""
+    return _delivery_by_staff(
+        delivery_id, actor, delivery.delivery_mark_sent, {"marked_sent": True}
+    )
+
+
+@transaction.atomic
+def _delivery_by_staff(
+    delivery_id: int, actor: User, act: Callable[..., Delivery], what: dict[str, bool]
+) -> Delivery:
     found = Delivery.objects.select_related("report").get(pk=delivery_id)
     _require(actor, found.report.authority_id, "resend")
     before = {"status": found.status, "last_error": found.last_error}
-    sent = delivery.delivery_resend(delivery_id=delivery_id)
+    done = act(delivery_id=delivery_id)
     audit_record(
         actor=actor,
         action=AuditAction.DELIVERY,
-        obj=sent,
+        obj=done,
         authority=found.report.authority_id,
         before=before,
-        after={"status": sent.status, "resend": True},
+        after={"status": done.status, **what},
     )
-    return sent
-
-
-@transaction.atomic
-def delivery_mark_sent_by_staff(*, delivery_id: int, actor: User) -> Delivery:
-    """An administrator records that the authority has the report by other means."""
-    found = Delivery.objects.select_related("report").get(pk=delivery_id)
-    _require(actor, found.report.authority_id, "resend")
-    before = {"status": found.status}
-    sent = delivery.delivery_mark_sent(delivery_id=delivery_id)
-    audit_record(
-        actor=actor,
-        action=AuditAction.DELIVERY,
-        obj=sent,
-        authority=found.report.authority_id,
-        before=before,
-        after={"status": sent.status, "marked_sent": True},
-    )
-    return sent
+    return done
 
 
 # --- Staff accounts ------------------------------------------------------------------------------
