@@ -24,6 +24,20 @@ from .models import (
 )
 
 
+class ReadOnlyAdminMixin:
+    """For records nobody edits by hand (history, logs, counters): shown, never added, changed
+    or deleted in the admin. Put it before the ModelAdmin class."""
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class AuthorityScopedAdmin(admin.ModelAdmin):
     """Superusers see and change everything. Other staff see only rows of the authorities they
     work for (`authority_field` is the path from the row to its authority; empty: rows of every
@@ -262,15 +276,6 @@ class AreaAdmin(AuthorityScopedAdmin):
 
 
 @admin.register(RoutingVersion)
-class RoutingVersionAdmin(AuthorityScopedAdmin):
+class RoutingVersionAdmin(ReadOnlyAdminMixin, AuthorityScopedAdmin):
     superuser_only = True
     list_display = ("version", "changed_at")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -9,6 +9,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from authorities.admin import ReadOnlyAdminMixin
+
 from . import services
 from .models import (
     BadgeAward,
@@ -19,17 +21,6 @@ from .models import (
     Redemption,
     Reward,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(GameSettings)
@@ -44,7 +35,7 @@ class GameSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(PointEntry)
-class PointEntryAdmin(ReadOnlyAdmin):
+class PointEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "user", "amount", "rule", "report", "reason", "reverses")
     list_filter = ("rule",)
     search_fields = ("user__email", "report__ref", "key")
@@ -82,7 +73,7 @@ class PlayerAdmin(admin.ModelAdmin):
 
 
 @admin.register(BadgeAward)
-class BadgeAwardAdmin(ReadOnlyAdmin):
+class BadgeAwardAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("user", "name", "level", "awarded_at")
     list_filter = ("code",)
     search_fields = ("user__email", "name")
@@ -170,7 +161,7 @@ class RewardAdmin(admin.ModelAdmin):
 
 
 @admin.register(Redemption)
-class RedemptionAdmin(ReadOnlyAdmin):
+class RedemptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("code", "reward", "user", "cost", "created_at")
     search_fields = ("code", "reward__title", "user__email")
     list_select_related = ("reward", "user")

@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
-from authorities.admin import AuthorityScopedAdmin
+from authorities.admin import AuthorityScopedAdmin, ReadOnlyAdminMixin
 from authorities.models import Authority
 from config.errors import ApplicationError
 
@@ -146,21 +146,12 @@ class ReportAdmin(AuthorityScopedAdmin):
 
 
 @admin.register(ReportStateChange)
-class ReportStateChangeAdmin(AuthorityScopedAdmin):
+class ReportStateChangeAdmin(ReadOnlyAdminMixin, AuthorityScopedAdmin):
     authority_field = "report__authority"
     list_display = ("report", "from_state", "to_state", "actor", "actor_kind", "created_at")
     list_filter = ("to_state", "actor_kind")
     search_fields = ("report__ref", "public_note", "internal_note", "actor__email")
     list_select_related = ("report", "actor")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(ReportUpdate)
@@ -339,7 +330,7 @@ class ResponseTemplateAdmin(AuthorityScopedAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(AuthorityScopedAdmin):
+class AuditEntryAdmin(ReadOnlyAdminMixin, AuthorityScopedAdmin):
     """The audit log, for superusers and administrators of the authority. Nobody adds, edits or
     deletes a row here (and the model refuses it anywhere in the application)."""
 
@@ -373,12 +364,3 @@ class AuditEntryAdmin(AuthorityScopedAdmin):
         if obj is None or self._is_super(request):
             return True
         return self._memberships(request).get(obj.authority_id) in self._may
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
