@@ -29,6 +29,7 @@ from config.errors import ApplicationError
 from . import notifications, ratelimit, selectors, services
 from .forms import AlertForm, EmailForm, PasswordForm, ReportEditForm, ReportForm, UpdateForm
 from .models import Report, ReportPhoto, ReportState, Subscription, SubscriptionKind
+from .staff.selectors import membership_role
 
 STATE_FILTERS = [("open", _("Open")), ("fixed", _("Fixed")), ("all", _("All"))]
 AGE_FILTERS = [
@@ -70,6 +71,9 @@ def report_detail(request: HttpRequest, ref: str) -> HttpResponse:
             "email_form": EmailForm(),
             "is_reporter": user is not None and report.reporter_id == user.pk,
             "share_url": request.build_absolute_uri(report.get_absolute_url()),
+            # Staff of the responsible authority go from the public page to their work page.
+            "can_work": bool(user and user.is_staff)
+            and membership_role(user, report.authority_id) is not None,
         },
     )
 

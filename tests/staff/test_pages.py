@@ -46,6 +46,17 @@ def test_the_queue_answers_bad_filter_values_with_the_reason_and_no_reports(clie
     assert "created_after" in response.content.decode()
 
 
+def test_the_public_page_links_staff_of_the_authority_to_their_work_page_only(client, tiny_city):
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    work = reverse("staff:report", args=[report.pk])
+
+    for user, linked in ((tiny_city.west_staff, True), (tiny_city.east_staff, False)):
+        client.force_login(user)
+        assert (work in client.get(report.get_absolute_url()).content.decode()) is linked
+    client.force_login(factories.UserFactory.create())
+    assert work not in client.get(report.get_absolute_url()).content.decode()
+
+
 def test_citizens_are_refused_and_visitors_sent_to_log_in(client, tiny_city):
     assert client.get(reverse("staff:queue")).status_code == 302
     client.force_login(factories.UserFactory.create())
