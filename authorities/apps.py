@@ -7,8 +7,22 @@ class AuthoritiesConfig(AppConfig):
 
     def ready(self) -> None:
         from django.core.signals import request_started
+        from django.db.models.signals import post_delete, post_save
 
         from . import routing
+        from .models import CategoryQuestion
 
         # One cheap version check per request keeps every web process's index current.
         request_started.connect(routing.request_freshness_check, dispatch_uid="routing-freshness")
+        # The index holds each category's questions (filing reads them there), and questions are
+        # edited in two admin pages and by the demo loader: every save and delete bumps routing.
+        for signal in (post_save, post_delete):
+            signal.connect(
+                _question_changed, sender=CategoryQuestion, dispatch_uid=f"question-{signal}"
+            )
+
+
+def _question_changed(**_: object) -> None:
+    from .services import routing_changed
+
+    routing_changed()

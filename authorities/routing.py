@@ -16,7 +16,7 @@ import logging
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
@@ -25,6 +25,9 @@ from shapely import STRtree
 from shapely.geometry import shape
 
 from .exceptions import CategoryNotOfferedHere, InvalidLocation, NoAuthorityHere
+
+if TYPE_CHECKING:
+    from .models import Category
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +111,12 @@ class RoutingIndex:
     areas: tuple[AreaRef, ...] = ()  # smallest first
     area_tree: STRtree | None = field(default=None, repr=False)
     area_geometries: np.ndarray | None = field(default=None, repr=False)
+    # What filing a report needs besides the point, so that it costs no query: the active
+    # categories with their questions (shared, read-only model instances), by slug, and each
+    # (authority, category) link's destination id and delivery method.
+    category_models: dict[str, Category] = field(default_factory=dict, repr=False)
+    destinations: dict[tuple[int, int], tuple[int, str]] = field(default_factory=dict, repr=False)
+    by_id: dict[int, AuthorityRef] = field(default_factory=dict, repr=False)
 
     def area_at(self, latitude: float, longitude: float) -> AreaRef | None:
         """The smallest named area (e.g. neighbourhood) covering the point, if any."""
@@ -226,6 +235,22 @@ def responsible_authority(latitude: float, longitude: float, category_id: int) -
     return get_index().responsible(latitude, longitude, category_id)
 
 
+def active_category(slug: str) -> Category | None:
+    """The active category with this slug, its questions prefetched. Shared by every request of
+    this process until routing data changes: read it, never change or save it."""
+    return get_index().category_models.get(slug)
+
+
+def destination(authority_id: int, category_id: int) -> tuple[int, str] | None:
+    """(AuthorityCategory id, delivery method) of an active link, or None."""
+    return get_index().destinations.get((authority_id, category_id))
+
+
+def authority(authority_id: int) -> AuthorityRef | None:
+    """An active authority with a boundary (every authority routing can choose), or None."""
+    return get_index().by_id.get(authority_id)
+
+
 def current_version() -> Stamp:
     """The routing stamp. changed_at is part of it because a version number built from a
     transaction that rolled back may later be reached again by different data.
@@ -248,15 +273,17 @@ def current_version() -> Stamp:
 def build_index(version: Stamp) -> RoutingIndex:
     from .models import Authority, AuthorityCategory, Category
 
+    models = list(Category.objects.filter(is_active=True).prefetch_related("questions"))
     categories = {
-        c.id: CategoryRef(c.id, c.slug, c.name, c.group, c.colour, c.icon)
-        for c in Category.objects.filter(is_active=True)
+        c.id: CategoryRef(c.id, c.slug, c.name, c.group, c.colour, c.icon) for c in models
     }
     handled: dict[int, set[int]] = {}
-    for authority_id, category_id in AuthorityCategory.objects.filter(
+    destinations = {}
+    for link_id, authority_id, category_id, method in AuthorityCategory.objects.filter(
         is_active=True, category__is_active=True
-    ).values_list("authority_id", "category_id"):
+    ).values_list("id", "authority_id", "category_id", "delivery_method"):
         handled.setdefault(authority_id, set()).add(category_id)
+        destinations[(authority_id, category_id)] = (link_id, method)
     rows = list(
         Authority.objects.filter(is_active=True, boundary__isnull=False).values(
             "id", "slug", "name", "kind", "parent_id", "boundary"
@@ -288,6 +315,9 @@ def build_index(version: Stamp) -> RoutingIndex:
         areas=areas,
         area_tree=STRtree(area_geometries) if len(areas) else None,
         area_geometries=area_geometries if len(areas) else None,
+        category_models={c.slug: c for c in models},
+        destinations=destinations,
+        by_id={ref.id: ref for ref, _ in entries},
     )
 
 

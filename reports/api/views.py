@@ -174,7 +174,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def create(self, request: Request) -> Response:
         """File a report, routed from its location and category exactly as on the website."""
         data = _valid(s.ReportCreateSerializer, request)
-        category = Category.objects.filter(slug=data["category"], is_active=True).first()
+        category = routing.active_category(data["category"])
         if category is None:
             return _error("unknown_category", f"There is no category {data['category']!r}.")
         report = services.report_create(

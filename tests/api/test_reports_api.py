@@ -376,3 +376,51 @@ def test_a_throttled_visitor_may_ask_again_in_the_next_window(db, api, monkeypat
     again = [api.get("/api/v1/categories/").status_code for _ in range(3)]
 
     assert first == [200, 200, 429] and again == [200, 200, 429]
+
+
+def test_routing_data_edited_between_filings_is_followed_by_the_next_one(tiny_city, api):
+    """Filing reads the category, its questions and the destination from the routing index: a
+    question added, or a category switched off, applies from the next request on."""
+    from authorities import services as authority_services
+    from authorities.models import CategoryQuestion
+
+    api.force_authenticate(factories.UserFactory.create())
+    payload = {"title": "Hole", "description": "Deep", "latitude": 10.05, "longitude": 1.05}
+    first = api.post("/api/v1/reports/", {**payload, "category": "pothole"}, format="json")
+    assert first.status_code == 201
+
+    CategoryQuestion.objects.create(
+        category=tiny_city.pothole, code="depth", label="How deep?", required=True
+    )
+    asked = api.post("/api/v1/reports/", {**payload, "category": "pothole"}, format="json")
+    assert asked.status_code == 400 and "How deep?" in asked.json()["error"]["message"]
+    answered = api.post(
+        "/api/v1/reports/",
+        {**payload, "category": "pothole", "extra": {"depth": "knee"}},
+        format="json",
+    )
+    assert answered.status_code == 201 and answered.json()["extra"] == {"depth": "knee"}
+
+    tiny_city.pothole.is_active = False
+    authority_services.routing_object_save(obj=tiny_city.pothole)
+    gone = api.post("/api/v1/reports/", {**payload, "category": "pothole"}, format="json")
+    assert gone.status_code == 400 and gone.json()["error"]["code"] == "unknown_category"
+    assert Report.objects.count() == 2
+
+
+def test_an_api_key_switched_off_or_without_a_user_is_refused_at_once(tiny_city, api):
+    client, key = api_client_create(
+        name="city app", scope="write", user=factories.UserFactory.create()
+    )
+    _, orphan_key = api_client_create(name="no user", scope="write")
+    payload = {"title": "Hole", "description": "Deep", "category": "pothole"}
+    payload |= {"latitude": 10.05, "longitude": 1.05}
+    api.credentials(HTTP_X_API_KEY=key)
+    assert api.post("/api/v1/reports/", payload, format="json").status_code == 201
+
+    client.is_active = False
+    client.save()
+    assert api.post("/api/v1/reports/", payload, format="json").status_code == 401
+    api.credentials(HTTP_X_API_KEY=orphan_key)
+    assert api.post("/api/v1/reports/", payload, format="json").status_code in (401, 403)
+    assert Report.objects.count() == 1
