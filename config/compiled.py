@@ -1,0 +1,72 @@
+"""ORM queries compiled to SQL once per process, for the few reads on every filing's path.
+
+Building and compiling a small ORM query costs more than the database takes to plan and run it:
+here 0.35 to 0.55 ms of Python against about 0.1 ms in PostgreSQL for an API key lookup. Where the
+SQL of a query never changes, only its parameters, it is compiled once and run with new values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Model, QuerySet
+
+M = TypeVar("M", bound=Model)
+
+
+class CompiledQuery:
+    """A values() query compiled once, then run with other values for some of its parameters.
+
+    ``build`` makes the query from ``samples``: values of the right types that a caller would
+    never send. Each must appear exactly once among the compiled parameters; run() puts its
+    values in their places, in the same order.
+    """
+
+    def __init__(self, build: Callable[..., QuerySet[Any, dict[str, Any]]], *samples: Any) -> None:
+        self._build = build
+        self._samples = samples
+        self._compiled: tuple[str, list[Any], list[int], list[str], Any, Any] | None = None
+
+    def run(self, *values: Any) -> list[dict[str, Any]]:
+        sql, params, slots, names, compiler, converters = self._compiled or self._compile()
+        params = params.copy()
+        for slot, value in zip(slots, values, strict=True):
+            params[slot] = value
+        with connections[compiler.using].cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        if converters:  # e.g. SQLite's datetimes arrive as text
+            rows = compiler.apply_converters(rows, converters)
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def _compile(self) -> tuple[str, list[Any], list[int], list[str], Any, Any]:
+        query = self._build(*self._samples).query
+        compiler = query.get_compiler(DEFAULT_DB_ALIAS)
+        sql, params = compiler.as_sql()
+        params = list(params)
+        names = [*query.extra_select, *query.values_select, *query.annotation_select]
+        converters = compiler.get_converters([col for col, _, _ in compiler.select])
+        self._compiled = (sql, params, self._slots(params), names, compiler, converters)
+        return self._compiled
+
+    def _slots(self, params: list[Any]) -> list[int]:
+        slots = []
+        for sample in self._samples:
+            found = [i for i, p in enumerate(params) if type(p) is type(sample) and p == sample]
+            if len(found) != 1:
+                raise ValueError(f"Sample {sample!r} is {len(found)} parameters, not one.")
+            slots.append(found[0])
+        return slots
+
+
+def field_names(model: type[Model], prefix: str = "") -> list[str]:
+    """What values() must ask for to build ``model`` instances with instance()."""
+    return [prefix + field.attname for field in model._meta.concrete_fields]
+
+
+def instance(model: type[M], row: dict[str, Any], prefix: str = "") -> M:
+    """A model instance from a row of CompiledQuery.run, as the ORM would have loaded it."""
+    names = field_names(model)
+    return model.from_db(DEFAULT_DB_ALIAS, names, [row[prefix + name] for name in names])
