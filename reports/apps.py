@@ -13,8 +13,8 @@ class ReportsConfig(AppConfig):
         from . import delivery, mapdata, notifications
         from .signals import report_state_changed, report_update_added
 
-        def state_changed(report: Any, change: Any, **_: Any) -> None:
-            notifications.on_state_change(report, change)
+        def state_changed(report: Any, change: Any, created: bool = False, **_: Any) -> None:
+            notifications.on_state_change(report, change, created=created)
 
         def update_added(update: Any, **_: Any) -> None:
             notifications.on_update(update)

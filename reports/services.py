@@ -10,7 +10,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -43,9 +43,9 @@ from .staff.merge import followers_merge
 from .staff.selectors import staff_may
 
 REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read out over the phone
+REF_ATTEMPTS = 5
 
 
-@transaction.atomic
 def report_create(
     *,
     title: str,
@@ -66,15 +66,54 @@ def report_create(
     A signed-in reporter's report is open at once; anybody else's waits unconfirmed (never public,
     never sent) until they follow the link e-mailed to them.
     """
+    for attempt in range(REF_ATTEMPTS):
+        ref = _new_ref()
+        try:
+            return _report_create(
+                ref=ref,
+                title=title,
+                description=description,
+                category=category,
+                location=(latitude, longitude),
+                reporter=reporter,
+                contact=(reporter_name, reporter_email, show_name),
+                extra=extra or {},
+                photo_tokens=photo_tokens,
+                at=at,
+            )
+        except IntegrityError:
+            # A random ref is taken about once in 34,000 filings at a million reports: checking
+            # first would cost every filing a query. The insert rolled back: try another ref.
+            if attempt == REF_ATTEMPTS - 1 or not Report.objects.filter(ref=ref).exists():
+                raise
+    raise AssertionError("unreachable")
+
+
+@transaction.atomic
+def _report_create(
+    *,
+    ref: str,
+    title: str,
+    description: str,
+    category: Category,
+    location: tuple[float, float],
+    reporter: User | None,
+    contact: tuple[str, str, bool],
+    extra: dict[str, Any],
+    photo_tokens: Sequence[str],
+    at: datetime | None,
+) -> Report:
+    latitude, longitude = location
+    reporter_name, reporter_email, show_name = contact
     title, description = _clean_text(title, description)
     if reporter is None:
         reporter_name, reporter_email = _clean_contact(reporter_name, reporter_email)
     authority = _route(latitude, longitude, category)
     area = routing.get_index().area_at(float(latitude), float(longitude))
-    answers = clean_answers(category.questions.all(), extra or {})
+    answers = clean_answers(category.questions.all(), extra)
     now = at or timezone.now()
     report = Report.objects.create(
-        ref=_new_ref(),
+        ref=ref,
         title=title,
         description=description,
         category=category,
@@ -93,7 +132,7 @@ def report_create(
         confirmed_at=None if reporter is None else now,
     )
     _claim_photos(photo_tokens, report=report)
-    _record(report, "", report.state, actor=reporter, kind=Actor.REPORTER, at=now)
+    _record(report, "", report.state, actor=reporter, kind=Actor.REPORTER, at=now, created=True)
     return report
 
 
@@ -402,10 +441,7 @@ def _route(latitude: float, longitude: float, category: Category) -> routing.Aut
 
 
 def _new_ref() -> str:
-    while True:
-        ref = "".join(secrets.choice(REF_ALPHABET) for _ in range(7))
-        if not Report.objects.filter(ref=ref).exists():
-            return ref
+    return "".join(secrets.choice(REF_ALPHABET) for _ in range(7))
 
 
 def _actor_kind(report: Report, actor: User | None) -> str:
@@ -477,6 +513,7 @@ def _record(
     at: datetime,
     public_note: str = "",
     internal_note: str = "",
+    created: bool = False,
 ) -> ReportStateChange:
     change = ReportStateChange.objects.create(
         report=report,
@@ -488,7 +525,9 @@ def _record(
         internal_note=internal_note,
         created_at=at,
     )
-    report_state_changed.send(sender=Report, report=report, change=change)
+    # created: the report was inserted in this transaction, so receivers know that nothing they
+    # would write for it (a subscription, a delivery) can exist yet, and need not look.
+    report_state_changed.send(sender=Report, report=report, change=change, created=created)
     return change
 
 

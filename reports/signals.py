@@ -6,7 +6,8 @@ roll back with it; a listener with effects outside the process must use transact
 
 from django.dispatch import Signal
 
-# sender=Report, report=Report, change=ReportStateChange (also sent for the initial state)
+# sender=Report, report=Report, change=ReportStateChange (also sent for the initial state),
+# created=bool (True only when sent by report_create: the report row is new in this transaction)
 report_state_changed = Signal()
 # sender=ReportUpdate, update=ReportUpdate
 report_update_added = Signal()

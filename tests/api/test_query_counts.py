@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from accounts.services import api_client_create
 from authorities.models import CategoryQuestion
 from reports import services
 from reports.models import ReportPhoto
@@ -101,3 +102,28 @@ def test_open311_requests_by_id_cost_one_query(
         found = client.get("/open311/v2/requests.json", {"service_request_id": refs}).json()
 
     assert len(found) == count and all(r["media_url"] for r in found)
+
+
+@pytest.mark.parametrize("count", [0, 8])
+def test_filing_with_an_api_key_costs_a_fixed_number_of_queries(
+    tiny_city, api, django_assert_num_queries, count
+):
+    """Routing, the category and its questions, the destination and the authority's name come
+    from the routing index; the ref is not looked up first (a taken one is retried)."""
+    for _ in range(count):
+        factories.report(tiny_city.pothole, *tiny_city.WEST)
+    _, key = api_client_create(name="city app", scope="write", user=factories.UserFactory.create())
+    api.credentials(HTTP_X_API_KEY=key)
+    payload = {"title": "Hole", "description": "Deep", "category": "pothole"}
+    api.post("/api/v1/reports/", {**payload, "latitude": 10.05, "longitude": 1.05}, format="json")
+
+    # The key (the first filing wrote its last-used stamp), the routing stamp, a savepoint (the
+    # test's transaction is around it), the report, its first history row, the reporter's
+    # subscription, area alerts, the delivery, and the savepoint's release.
+    with django_assert_num_queries(9):
+        response = api.post(
+            "/api/v1/reports/", {**payload, "latitude": 10.06, "longitude": 1.06}, format="json"
+        )
+
+    assert response.status_code == 201
+    assert response.json()["authority"] == {"slug": "west", "name": "West"}

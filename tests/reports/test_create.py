@@ -178,3 +178,33 @@ def test_updates_are_refused_on_hidden_reports_and_when_empty(tiny_city):
         services.report_update_add(report_id=report.pk, author=None, text="   ")
     with pytest.raises(ValidationError):
         services.report_update_add(report_id=report.pk, author=None, text="x", opinion="maybe")
+
+
+def test_a_ref_already_taken_is_replaced_and_the_report_filed_once(tiny_city, monkeypatch):
+    first = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    refs = iter([first.ref, "NEWREF2"])
+    monkeypatch.setattr(services, "_new_ref", lambda: next(refs))
+
+    second = factories.report(tiny_city.pothole, *tiny_city.WEST, title="Another hole")
+
+    assert second.ref == "NEWREF2"
+    assert Report.objects.count() == 2
+    assert second.history.count() == 1 and second.subscriptions.count() == 1
+    assert Report.objects.get(ref=first.ref).title == first.title
+
+
+def test_a_database_error_other_than_a_taken_ref_is_not_retried(tiny_city, monkeypatch):
+    from django.db import IntegrityError
+
+    calls = []
+
+    def broken_claim(*args, **kwargs):
+        calls.append(1)
+        raise IntegrityError("something else")
+
+    monkeypatch.setattr(services, "_claim_photos", broken_claim)
+
+    with pytest.raises(IntegrityError):
+        factories.report(tiny_city.pothole, *tiny_city.WEST)
+
+    assert len(calls) == 1 and not Report.objects.exists()

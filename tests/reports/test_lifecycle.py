@@ -74,6 +74,7 @@ def test_every_move_in_the_table_is_recorded_with_who_when_and_notes(
             "sender": Report,
             "report": calls[0]["report"],
             "change": change,
+            "created": False,  # only report_create's first change says True
         }
     ]
     assert (report.duplicate_of == original) == (to_state == S.DUPLICATE)
