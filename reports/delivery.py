@@ -19,7 +19,11 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
+from celery import current_app
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -44,6 +48,8 @@ from .staff.selectors import staff_may
 
 logger = logging.getLogger(__name__)
 
+WAKE_KEY = "delivery:wake"
+WAKE_SECONDS = 30
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=6)
 
@@ -63,41 +69,100 @@ def connect_signals() -> None:
     report_state_changed.connect(_state_changed, dispatch_uid="delivery-state-changed")
 
 
-def _state_changed(report: Report, change: ReportStateChange, **_: object) -> None:
-    on_state_change(report, change)
+def _state_changed(
+    report: Report, change: ReportStateChange, created: bool = False, **_: object
+) -> None:
+    on_state_change(report, change, created=created)
 
 
-def on_state_change(report: Report, change: ReportStateChange) -> None:
+def on_state_change(report: Report, change: ReportStateChange, *, created: bool = False) -> None:
     """Receiver of report_state_changed: a report that becomes open for the first time is sent."""
     if report.state == ReportState.OPEN and change.from_state in ("", ReportState.UNCONFIRMED):
-        deliveries_create(report=report)
+        deliveries_create(report=report, created=created)
 
 
-def deliveries_create(*, report: Report) -> list[Delivery]:
-    """Write the report's delivery to its authority, unless there is one already.
+def deliveries_create(*, report: Report, created: bool = False) -> list[Delivery]:
+    """Write the report's delivery to its authority, unless there is one already (``created``:
+    the report is new in this transaction, so there is none).
 
     Called inside the transaction that opened the report, which holds the report's row (created
     or locked by report_transition), so two calls cannot race past the existence check.
     """
-    if Delivery.objects.filter(
-        report=report, authority_id=report.authority_id, category_id=report.category_id
-    ).exists():
+    if (
+        not created
+        and Delivery.objects.filter(
+            report=report, authority_id=report.authority_id, category_id=report.category_id
+        ).exists()
+    ):
         return []
-    destination = AuthorityCategory.objects.filter(
-        authority_id=report.authority_id, category_id=report.category_id
-    ).first()
+    destination_id, method = _destination(report.authority_id, report.category_id)
     delivery = Delivery.objects.create(
         report=report,
         authority_id=report.authority_id,
         category_id=report.category_id,
-        destination=destination,
-        method=destination.delivery_method if destination else DeliveryMethod.EMAIL,
+        destination_id=destination_id,
+        method=method,
     )
-    if destination is None:  # routing only picks authorities that handle the category
+    if destination_id is None:  # routing only picks authorities that handle the category
         _finish(delivery, DeliveryStatus.FAILED, error="No destination for this category.")
         return [delivery]
-    transaction.on_commit(lambda: schedule(delivery.pk))
+    transaction.on_commit(partial(wake_workers, delivery.pk))
     return [delivery]
+
+
+def _destination(authority_id: int, category_id: int) -> tuple[int | None, str]:
+    """The link's id and method: from the routing index for the active links routing chooses
+    (no query), else from the table (staff may re-route to a link that is switched off)."""
+    known = routing.destination(authority_id, category_id)
+    if known is not None:
+        return known
+    link = (
+        AuthorityCategory.objects.filter(authority_id=authority_id, category_id=category_id)
+        .values_list("id", "delivery_method")
+        .first()
+    )
+    return link if link is not None else (None, DeliveryMethod.EMAIL)
+
+
+def wake_workers(delivery_id: int) -> None:
+    """After the commit that wrote a new delivery: have a worker send it.
+
+    New deliveries share wake-ups. Only the first since a worker last looked publishes a task,
+    which queues every due delivery; the others pay one cache add (0.07 ms) instead of a Celery
+    publish (0.55 ms of a 5 ms filing). The worker clears the mark before it looks, so a delivery
+    committed after the look finds no mark and publishes the next wake-up. A wake-up lost with
+    the broker is redone once the mark expires, and beat re-drives every minute anyway.
+    Without a broker (tasks run in-process) or a cache the workers share, each is sent alone.
+    """
+    if current_app.conf.task_always_eager or not _cache_is_shared():
+        schedule(delivery_id)
+        return
+    if not cache.add(WAKE_KEY, delivery_id, WAKE_SECONDS):
+        return  # a wake-up is queued and its worker has not looked yet: it will see this one
+    from .tasks import dispatch_deliveries
+
+    try:
+        dispatch_deliveries.delay()
+    except Exception:  # broker down: let the next delivery try; the re-drive sends these
+        cache.delete(WAKE_KEY)
+        logger.warning("Could not wake the delivery workers", exc_info=True)
+
+
+def deliveries_dispatch(*, now: datetime | None = None, limit: int = 500) -> int:
+    """A wake-up's work (in a worker): queue a task for each due pending delivery."""
+    cache.delete(WAKE_KEY)  # first: a delivery committed from now on wakes the next dispatch
+    due = Delivery.objects.filter(
+        status=DeliveryStatus.PENDING, next_attempt_at__lte=now or timezone.now()
+    ).order_by("next_attempt_at", "pk")
+    ids = list(due.values_list("pk", flat=True)[:limit])
+    for delivery_id in ids:
+        schedule(delivery_id)
+    return len(ids)
+
+
+def _cache_is_shared() -> bool:
+    backend = settings.CACHES["default"]["BACKEND"]
+    return not backend.endswith(("LocMemCache", "DummyCache"))
 
 
 def schedule(delivery_id: int) -> None:

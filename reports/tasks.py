@@ -36,6 +36,12 @@ def deliver(delivery_id: int) -> str:
 
 
 @shared_task(ignore_result=True)
+def dispatch_deliveries() -> int:
+    # Woken by new deliveries (delivery.wake_workers): fans them out as deliver tasks.
+    return delivery.deliveries_dispatch()
+
+
+@shared_task(ignore_result=True)
 def send_pending_deliveries() -> int:
     return delivery.deliveries_send_due().sent
 

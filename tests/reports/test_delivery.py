@@ -288,3 +288,60 @@ def test_the_report_admin_page_shows_its_deliveries_with_the_reason_for_a_failur
 
     assert "Deliveries to authorities" in html and "No such user here" in html
     assert admin_client.get("/admin/reports/delivery/").status_code == 200
+
+
+@pytest.fixture
+def broker(monkeypatch):
+    """Tasks go to a broker (recorded here) and the cache is one the workers share."""
+    from celery import current_app
+    from django.core.cache import cache
+
+    from reports import tasks
+
+    sent: dict[str, list[Any]] = {"wake-ups": [], "deliveries": []}
+    eager = current_app.conf.task_always_eager
+    current_app.conf.update(task_always_eager=False)
+    monkeypatch.setattr(delivery, "_cache_is_shared", lambda: True)
+    monkeypatch.setattr(tasks.dispatch_deliveries, "delay", lambda: sent["wake-ups"].append(1))
+    monkeypatch.setattr(tasks.deliver, "delay", sent["deliveries"].append)
+    cache.delete(delivery.WAKE_KEY)
+    yield sent
+    current_app.conf.update(task_always_eager=eager)
+    cache.delete(delivery.WAKE_KEY)
+
+
+def test_new_deliveries_share_one_wake_up_until_a_worker_looks(
+    tiny_city, broker, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = file_report(tiny_city)
+    with django_capture_on_commit_callbacks(execute=True):
+        second = file_report(tiny_city)
+    assert broker["wake-ups"] == [1]  # the second filing found the first's wake-up pending
+
+    assert delivery.deliveries_dispatch() == 2  # the worker: one deliver task per due delivery
+    assert broker["deliveries"] == [first.deliveries.get().pk, second.deliveries.get().pk]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        file_report(tiny_city)
+    assert broker["wake-ups"] == [1, 1]  # filed after the worker looked: a wake-up of its own
+
+
+def test_a_wake_up_the_broker_refused_is_tried_again_by_the_next_delivery(
+    tiny_city, broker, monkeypatch, django_capture_on_commit_callbacks
+):
+    from reports import tasks
+
+    def broker_down() -> None:
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.dispatch_deliveries, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = file_report(tiny_city)  # saved; the wake-up is lost, the re-drive sends it
+    monkeypatch.setattr(tasks.dispatch_deliveries, "delay", lambda: broker["wake-ups"].append(1))
+    with django_capture_on_commit_callbacks(execute=True):
+        file_report(tiny_city)
+
+    assert broker["wake-ups"] == [1]
+    assert first.deliveries.get().status == DeliveryStatus.PENDING
+    assert delivery.deliveries_dispatch() == 2
