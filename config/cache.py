@@ -32,7 +32,23 @@ class PooledClientRedisCacheClient(RedisCacheClient):
         return client
 
 
+# SET each key to its value with one expiry, in one command: a pipeline of SET ... EX for the map's
+# 21 tile versions took 0.4 ms of every filing to pack; the script is sent once, then by its hash.
+_SET_EACH = """
+for i, key in ipairs(KEYS) do redis.call('SET', key, ARGV[i], 'EX', ARGV[#ARGV]) end
+"""
+
+
 class RedisCache(DjangoRedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = PooledClientRedisCacheClient
+        self._set_each: Any = None
+
+    def set_ints(self, values: dict[str, int], timeout: int) -> None:
+        """set_many for int values (which Django's Redis serializer stores as plain numbers)."""
+        client = self._cache.get_client(write=True)
+        if self._set_each is None:
+            self._set_each = client.register_script(_SET_EACH)
+        keys = [self.make_key(key) for key in values]  # callers' keys: short, no spaces
+        self._set_each(keys=keys, args=[*values.values(), int(timeout)], client=client)

@@ -644,8 +644,15 @@ def bump_locations(places: Iterable[tuple[float, float]]) -> None:
         for latitude, longitude in places
         for z in range(MAX_GRID_ZOOM + 1)
     }
-    if keys:
-        cache.set_many({key: _new_token() for key in keys}, VERSION_TTL)
+    if not keys:
+        return
+    token = _new_token()  # new for every bump: differs from what each key held
+    tokens = dict.fromkeys(keys, token)
+    set_ints = getattr(cache, "set_ints", None)  # config.cache.RedisCache: one command
+    if set_ints is not None:
+        set_ints(tokens, VERSION_TTL)
+    else:
+        cache.set_many(tokens, VERSION_TTL)
 
 
 def invalidate_all() -> None:
