@@ -252,9 +252,7 @@ REST_FRAMEWORK = {
         "accounts.api_auth.WriteScope",
     ],
     "DEFAULT_THROTTLE_CLASSES": [
-        "accounts.api_auth.VisitorRateThrottle",
-        "accounts.api_auth.AccountRateThrottle",
-        "accounts.api_auth.ClientRateThrottle",
+        "accounts.api_auth.RequestRates",  # the three rates below, counted in one round trip
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_RATE_ANON", default="120/min"),

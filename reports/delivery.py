@@ -21,9 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from celery import current_app
-from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -32,7 +29,7 @@ from accounts.models import User
 from authorities import routing
 from authorities.models import AuthorityCategory, Category, DeliveryMethod
 
-from . import senders
+from . import senders, wakeups
 from .exceptions import NotAllowed
 from .models import (
     OPEN_STATES,
@@ -49,7 +46,6 @@ from .staff.selectors import staff_may
 logger = logging.getLogger(__name__)
 
 WAKE_KEY = "delivery:wake"
-WAKE_SECONDS = 30
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=6)
 
@@ -76,7 +72,10 @@ def _state_changed(
 
 
 def on_state_change(report: Report, change: ReportStateChange, *, created: bool = False) -> None:
-    """Receiver of report_state_changed: a report that becomes open for the first time is sent."""
+    """Receiver of report_state_changed: a report that becomes open for the first time is sent
+    (unless a worker follows the new report up: reports.followups)."""
+    if created and report.follow_up_due:
+        return
     if report.state == ReportState.OPEN and change.from_state in ("", ReportState.UNCONFIRMED):
         deliveries_create(report=report, created=created)
 
@@ -125,32 +124,19 @@ def _destination(authority_id: int, category_id: int) -> tuple[int | None, str]:
 
 
 def wake_workers(delivery_id: int) -> None:
-    """After the commit that wrote a new delivery: have a worker send it.
-
-    New deliveries share wake-ups. Only the first since a worker last looked publishes a task,
-    which queues every due delivery; the others pay one cache add (0.07 ms) instead of a Celery
-    publish (0.55 ms of a 5 ms filing). The worker clears the mark before it looks, so a delivery
-    committed after the look finds no mark and publishes the next wake-up. A wake-up lost with
-    the broker is redone once the mark expires, and beat re-drives every minute anyway.
-    Without a broker (tasks run in-process) or a cache the workers share, each is sent alone.
-    """
-    if current_app.conf.task_always_eager or not _cache_is_shared():
+    """After the commit that wrote a new delivery: have a worker send it. With a broker, new
+    deliveries share wake-ups (reports.wakeups); without one, each is sent when queued."""
+    if not wakeups.coalescing():
         schedule(delivery_id)
         return
-    if not cache.add(WAKE_KEY, delivery_id, WAKE_SECONDS):
-        return  # a wake-up is queued and its worker has not looked yet: it will see this one
     from .tasks import dispatch_deliveries
 
-    try:
-        dispatch_deliveries.delay()
-    except Exception:  # broker down: let the next delivery try; the re-drive sends these
-        cache.delete(WAKE_KEY)
-        logger.warning("Could not wake the delivery workers", exc_info=True)
+    wakeups.wake(WAKE_KEY, dispatch_deliveries)
 
 
 def deliveries_dispatch(*, now: datetime | None = None, limit: int = 500) -> int:
     """A wake-up's work (in a worker): queue a task for each due pending delivery."""
-    cache.delete(WAKE_KEY)  # first: a delivery committed from now on wakes the next dispatch
+    wakeups.woken(WAKE_KEY)
     due = Delivery.objects.filter(
         status=DeliveryStatus.PENDING, next_attempt_at__lte=now or timezone.now()
     ).order_by("next_attempt_at", "pk")
@@ -158,11 +144,6 @@ def deliveries_dispatch(*, now: datetime | None = None, limit: int = 500) -> int
     for delivery_id in ids:
         schedule(delivery_id)
     return len(ids)
-
-
-def _cache_is_shared() -> bool:
-    backend = settings.CACHES["default"]["BACKEND"]
-    return not backend.endswith(("LocMemCache", "DummyCache"))
 
 
 def schedule(delivery_id: int) -> None:

@@ -140,6 +140,9 @@ class Report(models.Model):
     verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
     fixed_at = models.DateTimeField(_("fixed"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # Filed with a broker: the reporter's subscription, area alerts and the delivery row are
+    # written by a worker (reports.followups), which clears this. The row is the outbox entry.
+    follow_up_due = models.BooleanField(_("follow-up due"), default=False, editable=False)
 
     objects = ReportQuerySet.as_manager()
 
@@ -151,6 +154,9 @@ class Report(models.Model):
             models.Index(fields=["latitude", "longitude"], name="report_lat_lon"),
             models.Index(fields=["authority", "state"], name="report_authority_state"),
             models.Index(fields=["state", "-created_at"], name="report_state_created"),
+            models.Index(
+                fields=["id"], condition=models.Q(follow_up_due=True), name="report_follow_up_due"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -19,6 +19,7 @@ from authorities import routing, selectors
 from authorities.exceptions import InvalidLocation
 from authorities.models import Category
 
+from . import followups
 from .answers import clean_answers
 from .exceptions import InvalidTransition, NotAllowed
 from .models import (
@@ -112,6 +113,7 @@ def _report_create(
     area = routing.get_index().area_at(float(latitude), float(longitude))
     answers = clean_answers(category.questions.all(), extra)
     now = at or timezone.now()
+    deferred = reporter is not None and followups.deferring()  # see reports.followups
     report = Report.objects.create(
         ref=ref,
         title=title,
@@ -130,9 +132,12 @@ def _report_create(
         created_at=now,
         updated_at=now,
         confirmed_at=None if reporter is None else now,
+        follow_up_due=deferred,
     )
     _claim_photos(photo_tokens, report=report)
     _record(report, "", report.state, actor=reporter, kind=Actor.REPORTER, at=now, created=True)
+    if deferred:
+        transaction.on_commit(followups.wake)
     return report
 
 

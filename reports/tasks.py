@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import delivery, notifications, services, status_sync
+from . import delivery, followups, notifications, services, status_sync
 
 
 @shared_task(ignore_result=True)
@@ -33,6 +33,12 @@ def expire_unconfirmed_reports() -> int:
 def deliver(delivery_id: int) -> str:
     # No Celery retry: a failed send is rescheduled on its row and re-driven from there.
     return delivery.delivery_send(delivery_id=delivery_id)
+
+
+@shared_task(ignore_result=True)
+def follow_up_filed_reports() -> int:
+    # Woken after filings (reports.followups.wake), and by beat every minute.
+    return followups.reports_follow_up()
 
 
 @shared_task(ignore_result=True)

@@ -36,7 +36,7 @@ from django.db import connection
 from django.utils import timezone
 
 from config.celery import app as celery_app
-from reports import delivery, tasks
+from reports import delivery, tasks, wakeups
 from reports.models import Delivery, DeliveryStatus, Report
 from tests import factories
 from tests.reports.mail import Handler, SmtpServer, free_port
@@ -373,11 +373,15 @@ def test_with_redis_stopped_the_report_is_saved_and_delivered_once_redis_is_back
         private_redis.stop()
         response = client.post("/reports/new/", FORM)
         report = Report.objects.get()
-        waiting = Delivery.objects.get(report=report)
-        assert (waiting.status, waiting.attempts) == (DeliveryStatus.PENDING, 0)
+        if wakeups.coalescing():  # the cache is Redis too: a worker writes the delivery
+            assert report.follow_up_due and not Delivery.objects.exists()
+        else:
+            waiting = Delivery.objects.get(report=report)
+            assert (waiting.status, waiting.attempts) == (DeliveryStatus.PENDING, 0)
 
         private_redis.start()  # on the same port, empty: the queued task was never there
-        tasks.send_pending_deliveries.delay()  # what Celery beat sends every minute
+        tasks.follow_up_filed_reports.delay()  # what Celery beat sends every minute
+        tasks.send_pending_deliveries.delay()
         sent = delivery_of(report, DeliveryStatus.SENT, workers.log, seconds=60)
         tasks.send_pending_deliveries.delay()
         worker.drain()

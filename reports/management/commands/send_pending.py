@@ -5,12 +5,14 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from reports.delivery import deliveries_send_due
+from reports.followups import reports_follow_up
 
 
 class Command(BaseCommand):
     help = (
-        "One pass of the delivery re-drive: recover deliveries stuck in 'sending', then send the "
-        "pending ones that are due. For cron on deployments without Celery beat."
+        "One pass of the delivery re-drive: follow up filed reports no worker has, recover "
+        "deliveries stuck in 'sending', then send the pending ones that are due. For cron on "
+        "deployments without Celery beat."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -20,6 +22,9 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=500)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        followed = reports_follow_up(limit=options["limit"])
+        if followed:
+            self.stdout.write(f"{followed} filed reports followed up.")
         summary = deliveries_send_due(ignore_backoff=options["now"], limit=options["limit"])
         self.stdout.write(
             f"{summary.sent} sent, {summary.retrying} to retry, {summary.failed} failed, "

@@ -1,0 +1,153 @@
+"""With a broker, a filing writes the report and its history; a worker, woken once for many
+filings, writes the reporter's subscription, the area alerts and the delivery (reports.followups,
+reports.wakeups). The broker is recorded here; the workers' functions are called as a worker
+would (tests/reports/test_delivery_worker.py runs a real one)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+
+from reports import delivery, followups, services, tasks, wakeups
+from reports.models import Notification, Report, ReportState, Subscription
+from tests import factories
+
+
+@pytest.fixture
+def broker(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[Any]]]:
+    """Tasks go to a broker (recorded here) and the cache is one the workers share."""
+    sent: dict[str, list[Any]] = {"follow-ups": [], "dispatches": [], "deliveries": []}
+    monkeypatch.setattr(wakeups, "coalescing", lambda: True)
+    monkeypatch.setattr(
+        tasks.follow_up_filed_reports, "delay", lambda: sent["follow-ups"].append(1)
+    )
+    monkeypatch.setattr(tasks.dispatch_deliveries, "delay", lambda: sent["dispatches"].append(1))
+    monkeypatch.setattr(tasks.deliver, "delay", sent["deliveries"].append)
+    cache.delete_many([followups.WAKE_KEY, delivery.WAKE_KEY])
+    yield sent
+    cache.delete_many([followups.WAKE_KEY, delivery.WAKE_KEY])
+
+
+@pytest.fixture
+def filed(tiny_city, django_capture_on_commit_callbacks):
+    def file(**fields: Any) -> Report:
+        with django_capture_on_commit_callbacks(execute=True):
+            return factories.report(tiny_city.pothole, *tiny_city.WEST, **fields)
+
+    return file
+
+
+@pytest.fixture
+def worker(django_capture_on_commit_callbacks):
+    """followups.reports_follow_up as a worker runs it: its commits' hooks run."""
+
+    def follow_up() -> int:
+        with django_capture_on_commit_callbacks(execute=True):
+            return followups.reports_follow_up()
+
+    return follow_up
+
+
+def test_a_filing_leaves_its_follow_up_to_one_shared_wake_up(tiny_city, broker, filed, worker):
+    area_watcher = Subscription.objects.create(
+        email="neighbour@example.org", kind="authority", authority=tiny_city.west, is_confirmed=True
+    )
+    first, second = filed(), filed()
+
+    assert broker["follow-ups"] == [1]  # the second filing found the first's wake-up pending
+    assert Report.objects.filter(follow_up_due=True).count() == 2
+    assert not first.deliveries.exists() and not first.subscriptions.exists()
+
+    assert worker() == 2
+    for report in (first, second):
+        report.refresh_from_db()
+        assert not report.follow_up_due
+        assert report.deliveries.count() == 1 and report.subscriptions.count() == 1
+        assert Notification.objects.filter(report=report, subscription=area_watcher).count() == 1
+    assert broker["dispatches"] == [1]  # both deliveries share one dispatch
+
+    assert worker() == 0  # a second wake-up, or beat, finds nothing to do
+    assert first.deliveries.count() == 1 and first.subscriptions.count() == 1
+
+
+def test_deliveries_share_one_dispatch_until_a_worker_looks(tiny_city, broker, filed, worker):
+    first, second = filed(), filed()
+    worker()
+
+    assert delivery.deliveries_dispatch() == 2  # the worker: one deliver task per due delivery
+    assert broker["deliveries"] == [first.deliveries.get().pk, second.deliveries.get().pk]
+
+    filed()
+    worker()
+    assert broker["dispatches"] == [1, 1]  # written after the worker looked: a wake-up of its own
+
+
+def test_a_wake_up_the_broker_refused_is_tried_again_and_beat_catches_up(
+    tiny_city, broker, filed, monkeypatch
+):
+    def broker_down() -> None:
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.follow_up_filed_reports, "delay", broker_down)
+    first = filed()  # saved, with its follow-up due; the wake-up is lost
+    monkeypatch.setattr(
+        tasks.follow_up_filed_reports, "delay", lambda: broker["follow-ups"].append(1)
+    )
+    filed()
+    assert broker["follow-ups"] == [1]
+
+    call_command("send_pending", stdout=None)  # or beat's follow-up-filed-reports
+
+    first.refresh_from_db()
+    assert not first.follow_up_due and first.deliveries.count() == 1
+
+
+def test_a_report_marked_spam_before_its_follow_up_is_neither_alerted_nor_delivered(
+    tiny_city, broker, filed, worker
+):
+    report = filed()
+    services.report_transition(
+        report_id=report.pk, to_state=ReportState.SPAM, actor=tiny_city.west_staff
+    )
+
+    assert worker() == 1
+
+    report.refresh_from_db()
+    assert not report.follow_up_due
+    assert not report.deliveries.exists() and not report.subscriptions.exists()
+
+
+def test_a_report_verified_before_its_follow_up_still_reaches_the_authority(
+    tiny_city, broker, filed, worker
+):
+    report = filed()
+    services.report_transition(
+        report_id=report.pk, to_state=ReportState.VERIFIED, actor=tiny_city.west_staff
+    )
+
+    worker()
+
+    assert report.deliveries.count() == 1 and report.subscriptions.count() == 1
+
+
+def test_without_a_broker_the_filing_does_it_all_at_once(tiny_city, filed):
+    report = filed()
+
+    assert not report.follow_up_due
+    assert report.deliveries.count() == 1 and report.subscriptions.count() == 1
+
+
+def test_anonymous_filings_are_confirmed_by_e_mail_at_once_and_followed_up_on_confirming(
+    tiny_city, broker, filed
+):
+    report = filed(reporter_name="Ana", reporter_email="ana@example.org")
+    assert not report.follow_up_due
+    assert Notification.objects.filter(report=report, kind="report_confirm").exists()
+
+    services.report_confirm(report_id=report.pk)
+
+    assert report.deliveries.count() == 1 and broker["follow-ups"] == []
