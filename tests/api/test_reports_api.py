@@ -424,3 +424,21 @@ def test_an_api_key_switched_off_or_without_a_user_is_refused_at_once(tiny_city,
     api.credentials(HTTP_X_API_KEY=orphan_key)
     assert api.post("/api/v1/reports/", payload, format="json").status_code in (401, 403)
     assert Report.objects.count() == 1
+
+
+def test_a_key_acting_for_a_user_is_held_to_the_keys_and_the_accounts_rate(db, api, monkeypatch):
+    from accounts.api_auth import AccountRateThrottle, ClientRateThrottle
+
+    monkeypatch.setattr(AccountRateThrottle, "THROTTLE_RATES", {"user": "3/min"})
+    monkeypatch.setattr(ClientRateThrottle, "THROTTLE_RATES", {"client": "2/min"})
+    user = factories.UserFactory.create()
+    _, first_key = api_client_create(name="app one", scope="read", user=user)
+    _, second_key = api_client_create(name="app two", scope="read", user=user)
+
+    api.credentials(HTTP_X_API_KEY=first_key)
+    by_first = [api.get("/api/v1/categories/").status_code for _ in range(3)]
+    api.credentials(HTTP_X_API_KEY=second_key)
+    by_second = [api.get("/api/v1/categories/").status_code for _ in range(2)]
+
+    assert by_first == [200, 200, 429]  # the key's rate; the refused request still counts
+    assert by_second == [429, 429]  # the account's 3 are spent, whichever key asks
