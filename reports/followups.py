@@ -1,12 +1,14 @@
 """What follows a filing, done by a worker when there is a broker: the reporter's subscription,
-the area alerts and the delivery row.
+the area alerts, the delivery row, and the map tiles that show the new report.
 
-Why: in the citizen's request these wrote three more rows and waited on each, and an
-authority-wide alert with a thousand subscribers would write a thousand notification rows while
-the citizen waits. With a broker, a report filed open is committed with ``follow_up_due`` set: that
-row is the outbox entry. A worker woken after the commit (reports.wakeups), or Celery beat every
-minute, does what the receivers would have done, under the report's lock, and clears the flag in
-the same transaction, so a follow-up is done once even if two workers or a re-drive meet it.
+Why: in the citizen's request these wrote three more rows, queried the alerts and made a Redis
+round trip for the tiles, and an authority-wide alert with a thousand subscribers would write a
+thousand notification rows while the citizen waits. With a broker, a report filed open is
+committed with ``follow_up_due`` set: that row is the outbox entry. A worker woken after the
+commit (reports.wakeups), or Celery beat every minute, does what the receivers would have done,
+under the report's lock, and clears the flag in the same transaction, so a follow-up is done once
+even if two workers or a re-drive meet it. The new pin reaches the map's cached tiles when the
+worker commits, normally milliseconds after the filing.
 Without a broker (tasks run in-process) the receivers do it during the filing, as before.
 """
 
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from . import delivery, notifications, wakeups
+from . import delivery, mapdata, notifications, wakeups
 from .models import HIDDEN_STATES, Report
 
 WAKE_KEY = "followups:wake"
@@ -55,6 +57,7 @@ def report_follow_up(*, report_id: int) -> bool:
         return False
     Report.objects.filter(pk=report.pk).update(follow_up_due=False)
     report.follow_up_due = False
+    mapdata.bump_report_after_commit(report)
     if report.state not in HIDDEN_STATES:  # spam or hidden before a worker got to it: nothing
         filing = report.history.order_by("created_at", "pk").first()
         if filing is not None:

@@ -738,8 +738,17 @@ def _bump_after_commit(places: Iterable[tuple[float, float]], using: str | None)
     transaction.on_commit(partial(bump_locations, sorted(places)), using=using, robust=True)
 
 
-def _on_state_changed(report: Report, previous_location: Any = None, **_: Any) -> None:
+def _on_state_changed(
+    report: Report, previous_location: Any = None, created: bool = False, **_: Any
+) -> None:
+    if created and report.follow_up_due:
+        return  # the worker that follows the filing up bumps its tiles (reports.followups)
     _bump_after_commit(_locations(report, previous_location), report._state.db)
+
+
+def bump_report_after_commit(report: Report) -> None:
+    """For a report whose tiles were not bumped when it was filed (reports.followups)."""
+    _bump_after_commit(_locations(report), report._state.db)
 
 
 def _on_report_saved(

@@ -151,3 +151,19 @@ def test_anonymous_filings_are_confirmed_by_e_mail_at_once_and_followed_up_on_co
     services.report_confirm(report_id=report.pk)
 
     assert report.deliveries.count() == 1 and broker["follow-ups"] == []
+
+
+def test_the_new_pin_reaches_the_map_when_the_worker_commits(
+    tiny_city, broker, filed, worker, client
+):
+    def pins() -> int:
+        query = {"bbox": "0.99,9.99,1.21,10.21", "zoom": 16}
+        return len(client.get("/map/reports.json", query).json()["features"])
+
+    assert pins() == 0  # the tiles are computed and cached
+    filed()
+    assert pins() == 0  # the filing did not touch the tiles: the worker will
+
+    worker()
+
+    assert pins() == 1
