@@ -18,6 +18,11 @@ settings module and URLconf written to a temporary directory, so nothing in the 
     311 one    GET /open311/v2/requests/{id}.json
     create     POST /api/v1/reports/  (JSON, a write API key acting for a user)
 
+With a broker, a filing leaves its follow-up (the reporter's subscription, area alerts, the
+delivery row, the map tiles) to a Celery worker. No worker runs while gunicorn is measured, so
+that work is not on the web's clock or cores; afterwards this process does it for every filing
+of the run, as a worker would, and prints how long it took.
+
 Each endpoint is loaded with --requests requests from --threads client threads (http.client;
 gunicorn's sync workers close every connection, so each request connects anew, the bare view's
 too), in --rounds rounds that alternate with the same number of bare requests, so both see the
@@ -132,8 +137,12 @@ def main() -> None:
             results = _run(server.port, load, args)
         finally:
             server.stop()
+        try:
+            follow_up = _follow_up()
+        finally:
             _flush(args.redis_url)
     _report(results, args)
+    print(follow_up)
 
 
 # --- the database ------------------------------------------------------------------------------
@@ -396,6 +405,25 @@ def _free_port() -> int:
         sock.bind((HOST, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _follow_up() -> str:
+    """The work a filing leaves to a Celery worker (reports.followups): no worker runs during the
+    measurement, so the filings wait; one is timed here doing them, in this process."""
+    from reports import followups
+    from reports.models import Report
+
+    waiting = Report.objects.filter(follow_up_due=True).count()
+    if not waiting:
+        return "follow-up: no filing left any to a worker"
+    started = time.perf_counter()
+    done = followups.reports_follow_up(limit=waiting)
+    seconds = time.perf_counter() - started
+    return (
+        f"follow-up (a worker's share of each filing: subscription, area alerts, delivery row,"
+        f" map tiles): {done:,} reports in {seconds:.1f} s, {done / seconds:,.0f}/s,"
+        f" {seconds / done * 1e3:.2f} ms each, in one process"
+    )
 
 
 def _get(port: int, path: str) -> int:

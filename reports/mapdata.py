@@ -746,9 +746,10 @@ def _on_state_changed(
     _bump_after_commit(_locations(report, previous_location), report._state.db)
 
 
-def bump_report_after_commit(report: Report) -> None:
-    """For a report whose tiles were not bumped when it was filed (reports.followups)."""
-    _bump_after_commit(_locations(report), report._state.db)
+def bump_reports_after_commit(reports: Iterable[Report]) -> None:
+    """For reports whose tiles were not bumped when they were filed (reports.followups)."""
+    places = {place for report in reports for place in _locations(report)}
+    _bump_after_commit(places, DEFAULT_DB_ALIAS)
 
 
 def _on_report_saved(

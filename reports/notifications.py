@@ -233,8 +233,30 @@ def on_update(update: ReportUpdate) -> None:
     _tell_report_subscribers(update.report, update=update, exclude=update.author)
 
 
+def reports_opened(reports: list[Report]) -> None:
+    """What on_state_change does for a new public report, for a batch of them that a worker
+    follows up (reports.followups): subscribe each reporter unless subscribed (one insert for
+    the batch), and alert the areas."""
+    already = set(
+        Subscription.objects.filter(kind=SubscriptionKind.REPORT, report__in=reports).values_list(
+            "report_id", "email"
+        )
+    )
+    Subscription.objects.bulk_create(
+        Subscription(email=email, user=r.reporter, kind="report", report=r, is_confirmed=True)
+        for r in reports
+        if (email := _reporter_email(r)) and (r.pk, email) not in already
+    )
+    for report in reports:
+        _alert_areas(report)
+
+
+def _reporter_email(report: Report) -> str:
+    return report.reporter.email if report.reporter else report.reporter_email
+
+
 def _subscribe_reporter(report: Report, *, created: bool) -> None:
-    email = report.reporter.email if report.reporter else report.reporter_email
+    email = _reporter_email(report)
     if email and (
         created
         or not Subscription.objects.filter(

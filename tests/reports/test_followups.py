@@ -167,3 +167,16 @@ def test_the_new_pin_reaches_the_map_when_the_worker_commits(
     worker()
 
     assert pins() == 1
+
+
+def test_many_waiting_reports_are_followed_up_in_batches(
+    tiny_city, broker, filed, worker, monkeypatch
+):
+    monkeypatch.setattr(followups, "BATCH", 2)
+    reports = [filed() for _ in range(5)]
+
+    assert worker() == 5
+
+    assert Subscription.objects.filter(report__in=reports).count() == 5
+    assert all(report.deliveries.count() == 1 for report in reports)
+    assert not Report.objects.filter(follow_up_due=True).exists()
