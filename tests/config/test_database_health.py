@@ -1,0 +1,60 @@
+"""Persistent PostgreSQL connections that the server dropped are replaced before a request uses
+them (config.postgresql: the health check asks the socket first, and the server when in doubt)."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+import pytest
+from django.db import close_old_connections, connection
+from django.test import Client
+
+from reports.models import Report
+from tests import factories
+
+pytestmark = [
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's health check"),
+    pytest.mark.django_db(transaction=True),  # a real persistent connection, no test transaction
+]
+
+
+def _terminate_from_outside(pid: int) -> None:
+    settings = connection.settings_dict
+    with psycopg.connect(
+        host=settings["HOST"] or "127.0.0.1",
+        port=settings["PORT"] or 5432,
+        user=settings["USER"],
+        password=settings["PASSWORD"] or None,
+        dbname=settings["NAME"],
+        autocommit=True,
+    ) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
+def test_a_request_after_the_server_dropped_the_connection_is_answered(tiny_city, settings):
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 60
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    client = Client()
+    assert client.get(f"/api/v1/reports/{report.pk}/").status_code == 200
+    old_pid = connection.connection.info.backend_pid
+
+    _terminate_from_outside(old_pid)  # as a restart or an idle timeout on the server would
+    time.sleep(0.2)  # the server's goodbye reaches the socket
+    close_old_connections()  # what request_started does (Django's test client leaves it out)
+
+    assert client.get(f"/api/v1/reports/{report.pk}/").status_code == 200
+    assert connection.connection.info.backend_pid != old_pid
+    assert Report.objects.count() == 1
+
+
+def test_a_live_idle_connection_is_judged_usable_without_a_query(db, monkeypatch):
+    Client().get("/api/v1/categories/")
+    asked = []
+    real_cursor = connection.connection.cursor
+    monkeypatch.setattr(
+        connection.connection, "cursor", lambda *a, **k: asked.append(1) or real_cursor(*a, **k)
+    )
+
+    assert connection.is_usable()
+    assert asked == []
