@@ -223,8 +223,7 @@ def on_state_change(report: Report, change: ReportStateChange, *, created: bool 
             send_report_confirmation(report)
         return
     if change.from_state in ("", ReportState.UNCONFIRMED):
-        _subscribe_reporter(report, created=created)
-        _alert_areas(report)
+        reports_opened([report], created=created)
         return
     _tell_report_subscribers(report, change=change, exclude=change.actor)
 
@@ -233,15 +232,18 @@ def on_update(update: ReportUpdate) -> None:
     _tell_report_subscribers(update.report, update=update, exclude=update.author)
 
 
-def reports_opened(reports: list[Report]) -> None:
-    """What on_state_change does for a new public report, for a batch of them that a worker
-    follows up (reports.followups): subscribe each reporter unless subscribed (one insert for
-    the batch), and alert the areas."""
-    already = set(
-        Subscription.objects.filter(kind=SubscriptionKind.REPORT, report__in=reports).values_list(
-            "report_id", "email"
+def reports_opened(reports: list[Report], *, created: bool = False) -> None:
+    """New public reports: subscribe each reporter unless subscribed (one insert for them all),
+    and alert the areas. For one report from on_state_change, or a batch a worker follows up
+    (reports.followups). ``created``: new in this transaction, so none has a subscription."""
+    already = set()
+    if not created:
+        already = set(
+            Subscription.objects.filter(
+                kind=SubscriptionKind.REPORT, report__in=reports
+            ).values_list("report_id", "email")
         )
-    )
+    # The reporter proved the address (account or confirmation link): no second opt-in.
     Subscription.objects.bulk_create(
         Subscription(email=email, user=r.reporter, kind="report", report=r, is_confirmed=True)
         for r in reports
@@ -253,20 +255,6 @@ def reports_opened(reports: list[Report]) -> None:
 
 def _reporter_email(report: Report) -> str:
     return report.reporter.email if report.reporter else report.reporter_email
-
-
-def _subscribe_reporter(report: Report, *, created: bool) -> None:
-    email = _reporter_email(report)
-    if email and (
-        created
-        or not Subscription.objects.filter(
-            email=email, kind=SubscriptionKind.REPORT, report=report
-        ).exists()
-    ):
-        # The reporter proved the address (account or confirmation link): no second opt-in.
-        Subscription.objects.create(
-            email=email, user=report.reporter, kind="report", report=report, is_confirmed=True
-        )
 
 
 def _tell_report_subscribers(
