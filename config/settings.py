@@ -124,6 +124,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = env.str("TIME_ZONE", default="Europe/Madrid")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "send-due-notifications": {"task": "reports.tasks.send_due_notifications", "schedule": 60.0},
+    # Filed reports whose follow-up no worker has done yet (reports.followups).
+    "follow-up-filed-reports": {"task": "reports.tasks.follow_up_filed_reports", "schedule": 60.0},
     # Deliveries to authorities: due retries, and rows stuck in "sending" (reports.delivery).
     "send-pending-deliveries": {"task": "reports.tasks.send_pending_deliveries", "schedule": 60.0},
     # What Open311 councils did with the reports sent to them (reports.status_sync).

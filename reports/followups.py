@@ -53,19 +53,20 @@ def reports_follow_up(*, limit: int = 1000) -> int:
 def _follow_up_batch(size: int) -> int:
     """Subscribe the reporters, alert the areas, write the deliveries and bump the map tiles of
     up to ``size`` filed reports, in one transaction. Rows another worker holds are skipped."""
+    # Spam or hidden before a worker got to them: they keep the flag, and are followed up if
+    # staff restore them (reports.services.report_transition wakes a worker then).
     reports = list(
         Report.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("reporter")
+        .select_related("reporter", "category", "authority", "area")
         .filter(follow_up_due=True)
+        .exclude(state__in=HIDDEN_STATES)
         .order_by("pk")[:size]
     )
     if not reports:
         return 0
     Report.objects.filter(pk__in=[report.pk for report in reports]).update(follow_up_due=False)
-    # Spam or hidden before a worker got to them: nothing to announce or deliver.
-    public = [report for report in reports if report.state not in HIDDEN_STATES]
-    notifications.reports_opened(public)
-    for report in public:  # even if staff moved it on already: the authority must get it
+    notifications.reports_opened(reports)
+    for report in reports:  # even if staff moved it on already: the authority must get it
         delivery.deliveries_create(report=report)
     mapdata.bump_reports_after_commit(reports)
     return len(reports)

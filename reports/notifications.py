@@ -296,6 +296,11 @@ def batch_window() -> timedelta:
 
 def _alert_areas(report: Report) -> None:
     for subscription in _area_subscribers(report):
+        # The alert names the place it is for: the report's own authority or area, loaded once.
+        if subscription.authority_id == report.authority_id:
+            subscription.authority = report.authority
+        if report.area_id is not None and subscription.area_id == report.area_id:
+            subscription.area = report.area
         body = _render_alert("emails/new_report.txt", subscription, {"report": report})
         held = subscription.frequency == Frequency.DAILY
         _enqueue(

@@ -185,6 +185,8 @@ def report_transition(
         public_note=public_note.strip(),
         internal_note=internal_note.strip(),
     )
+    if report.follow_up_due and report.is_public:  # e.g. restored from spam before its follow-up
+        transaction.on_commit(followups.wake)
     return report
 
 

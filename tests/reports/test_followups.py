@@ -114,11 +114,57 @@ def test_a_report_marked_spam_before_its_follow_up_is_neither_alerted_nor_delive
         report_id=report.pk, to_state=ReportState.SPAM, actor=tiny_city.west_staff
     )
 
-    assert worker() == 1
+    assert worker() == 0
 
     report.refresh_from_db()
-    assert not report.follow_up_due
+    assert report.follow_up_due  # waits, in case staff restore it
     assert not report.deliveries.exists() and not report.subscriptions.exists()
+
+
+def test_a_report_restored_from_spam_before_its_follow_up_is_then_followed_up(
+    tiny_city, broker, filed, worker, django_capture_on_commit_callbacks
+):
+    report = filed()
+    services.report_transition(
+        report_id=report.pk, to_state=ReportState.SPAM, actor=tiny_city.west_staff
+    )
+    worker()
+    cache.delete(followups.WAKE_KEY)  # the worker has looked since the filing
+    with django_capture_on_commit_callbacks(execute=True):
+        services.report_transition(
+            report_id=report.pk, to_state=ReportState.OPEN, actor=tiny_city.west_staff
+        )
+    assert broker["follow-ups"] == [1, 1]  # the restore woke a worker
+
+    assert worker() == 1
+
+    assert report.deliveries.count() == 1 and report.subscriptions.count() == 1
+
+
+def test_beat_follows_up_filed_reports_every_minute(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["follow-up-filed-reports"]
+
+    assert entry == {"task": "reports.tasks.follow_up_filed_reports", "schedule": 60.0}
+
+
+def test_area_alerts_cost_one_insert_per_subscriber_and_no_lookups(
+    tiny_city, broker, filed, worker
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for n in range(5):
+        Subscription.objects.create(
+            email=f"n{n}@example.org", kind="authority", authority=tiny_city.west, is_confirmed=True
+        )
+    filed()
+
+    with CaptureQueriesContext(connection) as queries:
+        worker()
+
+    assert Notification.objects.filter(kind="new_report").count() == 5
+    lookups = [q for q in queries.captured_queries if 'FROM "authorities_authority"' in q["sql"]]
+    assert lookups == []  # each alert names the report's authority, joined with the batch
 
 
 def test_a_report_verified_before_its_follow_up_still_reaches_the_authority(
