@@ -61,21 +61,9 @@ def stuck_after() -> timedelta:
 # --- Writing the outbox -------------------------------------------------------------------------
 
 
-def connect_signals() -> None:
-    report_state_changed.connect(_state_changed, dispatch_uid="delivery-state-changed")
-
-
-def _state_changed(
-    report: Report, change: ReportStateChange, created: bool = False, **_: object
-) -> None:
-    on_state_change(report, change, created=created)
-
-
 def on_state_change(report: Report, change: ReportStateChange, *, created: bool = False) -> None:
-    """Receiver of report_state_changed: a report that becomes open for the first time is sent
-    (unless a worker follows the new report up: reports.followups)."""
-    if created and report.follow_up_due:
-        return
+    """On report_state_changed (reports.apps): a report that becomes open for the first time is
+    sent."""
     if report.state == ReportState.OPEN and change.from_state in ("", ReportState.UNCONFIRMED):
         deliveries_create(report=report, created=created)
 

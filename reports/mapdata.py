@@ -39,12 +39,12 @@ exactly as fresh. A request whose tiles are all cached costs one cache round tri
 plus the tiles this process lacks) and no query; missing tiles cost one grouped query plus, when
 there are single reports, one query for their details, for all missing tiles of the request.
 
-Freshness needs connect_signals() to have been called, from reports.apps.ReportsConfig.ready():
-it listens to report_state_changed (a `previous_location=(lat, lon)` keyword is honoured), to
-saves and deletes of reports (a report remembers where it was when loaded, so a move also bumps
-the tile it left) and of categories, and to post_migrate (SQLite R*Tree triggers). Writes that
-send no signal (QuerySet.update, bulk_create, raw SQL) must call invalidate_all() or bump the
-tiles with bump_location().
+Freshness needs on_state_changed() to be called for every report_state_changed (reports.apps
+does; a `previous_location=(lat, lon)` keyword is honoured), and connect_signals() to have been
+called (reports.apps.ReportsConfig.ready): it listens to saves and deletes of reports (a report
+remembers where it was when loaded, so a move also bumps the tile it left) and of categories, and
+to post_migrate (SQLite R*Tree triggers). Writes that send no signal (QuerySet.update,
+bulk_create, raw SQL) must call invalidate_all() or bump the tiles with bump_location().
 """
 
 from __future__ import annotations
@@ -89,7 +89,6 @@ from authorities.models import Category
 from config.errors import ApplicationError
 
 from .models import HIDDEN_STATES, Report, ReportState
-from .signals import report_state_changed
 
 GRID = 8  # cells per tile side
 MAX_GRID_ZOOM = 20  # finer cells would be smaller than a GPS fix
@@ -709,7 +708,6 @@ _LOADED_AT = "_mapdata_loaded_at"
 
 def connect_signals() -> None:
     """Connect the receivers that keep cached tiles fresh. Idempotent."""
-    report_state_changed.connect(_on_state_changed, dispatch_uid="mapdata-state-changed")
     post_init.connect(_remember_location, sender=Report, dispatch_uid="mapdata-report-init")
     post_save.connect(_on_report_saved, sender=Report, dispatch_uid="mapdata-report-saved")
     post_delete.connect(_on_report_deleted, sender=Report, dispatch_uid="mapdata-report-deleted")
@@ -738,11 +736,8 @@ def _bump_after_commit(places: Iterable[tuple[float, float]], using: str | None)
     transaction.on_commit(partial(bump_locations, sorted(places)), using=using, robust=True)
 
 
-def _on_state_changed(
-    report: Report, previous_location: Any = None, created: bool = False, **_: Any
-) -> None:
-    if created and report.follow_up_due:
-        return  # the worker that follows the filing up bumps its tiles (reports.followups)
+def on_state_changed(report: Report, previous_location: Any = None) -> None:
+    """On report_state_changed (reports.apps): the report's tiles, and those it left."""
     _bump_after_commit(_locations(report, previous_location), report._state.db)
 
 

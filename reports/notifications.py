@@ -216,8 +216,6 @@ def send_report_confirmation(report: Report) -> Notification:
 def on_state_change(report: Report, change: ReportStateChange, *, created: bool = False) -> None:
     """Receiver: tell subscribers about public changes, and areas about new public reports.
     ``created``: the report is new in this transaction, so it has no subscription yet."""
-    if created and report.follow_up_due:
-        return  # a worker follows it up (reports.followups)
     if report.state in (ReportState.UNCONFIRMED, ReportState.SPAM):
         if change.from_state == "" and report.state == ReportState.UNCONFIRMED:
             send_report_confirmation(report)

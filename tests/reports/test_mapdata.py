@@ -21,6 +21,7 @@ from django.utils import timezone
 from authorities import services as authority_services
 from reports import mapdata, services
 from reports.models import Report, ReportState
+from reports.signals import report_state_changed
 from tests import factories
 from tests.conftest import TinyCity
 
@@ -619,7 +620,7 @@ def test_the_state_signal_bumps_a_previous_location_it_is_given(
     change = fresh.history.last()
 
     with django_capture_on_commit_callbacks(execute=True):
-        mapdata.report_state_changed.send(
+        report_state_changed.send(
             sender=Report, report=fresh, change=change, previous_location=(10.01, 1.01)
         )
 
