@@ -202,8 +202,15 @@ class AuthorityAdmin(AuthorityScopedAdmin):
         services.authority_save(authority=obj)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        super().save_formset(request, form, formset, change)
-        services.routing_changed()
+        if formset.model is not StaffMembership:
+            super().save_formset(request, form, formset, change)
+            services.routing_changed()
+            return
+        # Members added here are made staff too, as everywhere else (the service does it).
+        for membership in formset.save(commit=False):
+            services.staff_membership_save(membership=membership)
+        for removed in formset.deleted_objects:
+            removed.delete()
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         services.authority_delete(authority=obj)
@@ -258,7 +265,7 @@ class StaffMembershipAdmin(AuthorityScopedAdmin):
     autocomplete_fields = ("user", "authority")
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        services.staff_membership_set(user=obj.user, authority=obj.authority, role=obj.role)
+        services.staff_membership_save(membership=obj)
 
 
 @admin.register(Area)

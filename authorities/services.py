@@ -109,9 +109,19 @@ def category_upsert(*, slug: str, name: str, group: str, **fields: Any) -> Categ
 def staff_membership_set(
     *, user: Any, authority: Authority, role: str = StaffRole.INSPECTOR
 ) -> StaffMembership:
-    membership, _ = StaffMembership.objects.update_or_create(
-        user=user, authority=authority, defaults={"role": role}
-    )
+    """Give a person this role at this authority (a new membership, or a new role)."""
+    membership = StaffMembership.objects.filter(user=user, authority=authority).first()
+    membership = membership or StaffMembership(user=user, authority=authority)
+    membership.role = role
+    return staff_membership_save(membership=membership)
+
+
+@transaction.atomic
+def staff_membership_save(*, membership: StaffMembership) -> StaffMembership:
+    """Save a membership as edited (the admin may move it to another authority or person); its
+    person becomes staff, so that they can sign in to the admin."""
+    membership.save()
+    user = membership.user
     if not user.is_staff:
         type(user).objects.filter(pk=user.pk).update(is_staff=True)
         user.is_staff = True
