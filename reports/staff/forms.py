@@ -6,13 +6,27 @@ from typing import Any
 
 from django import forms
 from django.db.models import Q, QuerySet
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from authorities.models import Category, StaffMembership
-from reports.models import TRANSITIONS, Priority, Report, ReportState, ResponseTemplate
+from reports.models import TRANSITIONS, Actor, Priority, Report, ReportState, ResponseTemplate
 
 NOTE = forms.Textarea(attrs={"rows": 3})
+
+
+def bulk_states() -> list[tuple[str, str | Promise]]:
+    """States staff can move a report to from some state, in the lifecycle's order. Not
+    Duplicate: a bulk move names no original (the work page marks duplicates one by one)."""
+    reachable = {
+        to_state
+        for moves in TRANSITIONS.values()
+        for to_state, who in moves.items()
+        if Actor.STAFF in who
+    }
+    reachable.discard(ReportState.DUPLICATE)
+    return [(value, label) for value, label in ReportState.choices if value in reachable]
 
 
 def response_templates(report: Report) -> QuerySet[ResponseTemplate]:
@@ -136,10 +150,14 @@ class BulkForm(StaffForm):
         ("assign", _("Assign")),
         ("spam", _("Mark as spam")),
     )
-    reports = forms.TypedMultipleChoiceField(coerce=int, label=_("Reports"))
+    reports = forms.TypedMultipleChoiceField(
+        coerce=int,
+        label=_("Reports"),
+        error_messages={"required": _("Tick at least one report.")},
+    )
     action = forms.ChoiceField(choices=ACTIONS, label=_("Action"))
     to_state = forms.ChoiceField(
-        choices=[("", "—"), *ReportState.choices], required=False, label=_("New state")
+        choices=[("", "—"), *bulk_states()], required=False, label=_("New state")
     )
     public_note = forms.CharField(
         label=_("Public response (to every report)"), widget=NOTE, required=False, max_length=5000

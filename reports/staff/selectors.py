@@ -152,7 +152,13 @@ def state_counts(reports: QuerySet[Report]) -> dict[str, int]:
 
 
 def internal_notes(report: Report) -> QuerySet[AuditEntry]:
-    """Internal notes written without a change of state (kept in the audit log), oldest first."""
+    """Internal notes written alone, without a change of state or a public response (kept in
+    the audit log only), oldest first.
+
+    A note written with a public response has its own history row, which already shows the
+    internal note: its audit row (which also records `public_note`) is left out, so a public
+    response is no "internal note" and an internal note is not shown twice.
+    """
     return (
         AuditEntry.objects.filter(
             object_type=Report._meta.label,
@@ -160,6 +166,8 @@ def internal_notes(report: Report) -> QuerySet[AuditEntry]:
             action=AuditAction.EDIT,
             after__has_key="internal_note",
         )
+        .exclude(after__has_key="public_note")
+        .exclude(after__internal_note="")
         .select_related("actor")
         .order_by("created_at", "id")
     )

@@ -121,10 +121,6 @@ class Statistics:
     backlog: list[BacklogPoint]
     heat: list[HeatCell]
 
-    @property
-    def heat_max(self) -> int:
-        return max((cell.count for cell in self.heat), default=0)
-
 
 def percentile_cont(ordered: Sequence[float], fraction: float) -> float | None:
     """The same interpolation as PostgreSQL's percentile_cont, over an ascending sequence."""

@@ -6,8 +6,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from django import forms
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -19,6 +17,7 @@ from django.views.decorators.http import require_GET
 from authorities.models import Authority
 
 from . import exports, selectors
+from .decorators import staff_required
 from .stats import PERCENTILES, BacklogPoint, CategoryStats, Period, statistics
 
 PRESETS = (
@@ -77,12 +76,10 @@ class StatsForm(forms.Form):
         return Period(today - timedelta(days=PRESET_DAYS.get(preset, 30) - 1), today)
 
 
-@login_required
+@staff_required
 @require_GET
 def stats_page(request: HttpRequest) -> HttpResponse:
     """Statistics of the user's authorities (or one of them) for a period."""
-    if not selectors.is_staff_user(request.user):
-        raise PermissionDenied
     authorities = selectors.staff_authorities(request.user)
     form = StatsForm(
         request.GET or None, authorities=authorities, every_one=request.user.is_superuser
@@ -109,17 +106,14 @@ def stats_page(request: HttpRequest) -> HttpResponse:
             "chart": backlog_chart(figures.backlog),
             "heat_cells": [[c.south, c.west, c.north, c.east, c.count] for c in figures.heat],
             "busiest": figures.heat[:15],
-            "export_query": request.GET.urlencode(),
         },
     )
 
 
-@login_required
+@staff_required
 @require_GET
 def export_csv(request: HttpRequest) -> HttpResponseBase:
     """The queue's reports (its filters, the user's scope) as CSV, streamed row by row."""
-    if not selectors.is_staff_user(request.user):
-        raise PermissionDenied
     try:
         export = exports.report_export(request=request, params=request.GET)
     except exports.UnknownAuthority:

@@ -8,12 +8,10 @@ check the role again and audit.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
@@ -38,25 +36,11 @@ from reports.models import (
 
 from . import forms, selectors
 from . import services as staff_services
+from .decorators import staff_required
 from .filters import StaffReportFilter
 
 PAGE_SIZE = 50
 MAP_LIMIT = 2000  # pins drawn for the filtered set; the counts above the map say if there are more
-
-View = Callable[..., HttpResponse]
-
-
-def staff_required(view: View) -> View:
-    """Logged-in staff (a member of an authority, or a superuser) only; others get 403."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not selectors.is_staff_user(request.user):
-            raise PermissionDenied(_("This page is for council staff."))
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _user(request: HttpRequest) -> User:
@@ -162,7 +146,13 @@ def _ints(values: list[str]) -> list[int]:
 
 
 def _errors(form: Any) -> str:
-    return "; ".join(f"{e}" for errors in form.errors.values() for e in errors)
+    """The form's errors for a message, each after its field's label (the message is shown
+    apart from the form, so "This field is required." alone would not say which field)."""
+    return "; ".join(
+        f"{form[name].label}: {error}" if name in form.fields else str(error)
+        for name, errors in form.errors.items()
+        for error in errors
+    )
 
 
 def _back_to_queue(request: HttpRequest) -> HttpResponse:
@@ -198,18 +188,6 @@ def _work_queryset(request: HttpRequest) -> Any:
     )
 
 
-ACTIONS: dict[str, str] = {  # the POST "action" field -> the permission it needs
-    "transition": "transition",
-    "assign": "assign",
-    "priority": "priority",
-    "recategorise": "recategorise",
-    "duplicate": "duplicate",
-    "spam": "spam",
-    "moderate": "moderate",
-    "resend": "resend",
-}
-
-
 @staff_required
 def report_work(request: HttpRequest, pk: int) -> HttpResponse:
     report = get_object_or_404(_work_queryset(request), pk=pk)
@@ -217,7 +195,8 @@ def report_work(request: HttpRequest, pk: int) -> HttpResponse:
     bound: dict[str, Any] = {}
     if request.method == "POST":
         action = request.POST.get("action", "")
-        if action not in ACTIONS or not selectors.role_may(role, ACTIONS[action]):
+        # Each action (a key of HANDLERS) needs the permission of the same name.
+        if action not in HANDLERS or not selectors.role_may(role, action):
             raise PermissionDenied(_("Your role at this authority does not allow that."))
         done, form = _act(request, report, action)
         if done:

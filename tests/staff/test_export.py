@@ -169,14 +169,40 @@ def test_tabs_and_carriage_returns_at_the_start_are_neutralised_and_numbers_stay
     assert exports.cell(None) == ""
 
 
-def test_reporter_contact_is_left_out_for_reports_of_other_authorities(tiny_city, west_and_east):
-    rows = exports._rows(Report.objects.order_by("pk"))
+def test_reporter_contact_is_left_out_for_reports_of_other_authorities(
+    client, tiny_city, west_and_east
+):
+    # The export reads only the user's authorities' reports, so another's contact never shows.
+    client.force_login(tiny_city.west_staff)
+    response = client.get(URL)
+    body = b"".join(response.streaming_content).decode()
+    client.force_login(factories.UserFactory.create(is_superuser=True, is_staff=True))
 
-    lines = list(exports._lines(rows, contact_for={tiny_city.west.pk}))
+    every = _csv(client.get(URL))
+
+    assert "east.secret" not in body and "west.reporter@example.org" in body
+    contact = {r["title"]: r["reporter_account_email"] for r in every}
+    assert contact == {"Hole": "west.reporter@example.org", "East hole": "east.secret@example.org"}
+
+
+def test_an_inspector_and_a_viewer_both_get_their_reports_contact(client, tiny_city, west_and_east):
+    viewer = factories.staff(tiny_city.west, role="viewer")
+
+    for user in (tiny_city.west_staff, viewer):
+        client.force_login(user)
+        [row] = _csv(client.get(URL))
+        assert row["reporter_account_email"] == "west.reporter@example.org"
+
+
+def test_without_contact_the_rows_keep_the_same_columns(tiny_city, west_and_east):
+    rows = exports._rows(Report.objects.order_by("pk"), contact=False)
+
+    lines = list(exports._lines(rows, contact=False))
 
     parsed = list(csv.DictReader(io.StringIO("".join(lines))))
-    contact = {r["title"]: r["reporter_account_email"] for r in parsed}
-    assert contact == {"Hole": "west.reporter@example.org", "East hole": ""}
+    assert [r["title"] for r in parsed] == ["Hole", "East hole"]
+    assert {r["reporter_account_email"] for r in parsed} == {""}
+    assert list(parsed[0]) == [name for name, _ in exports.COLUMNS + exports.CONTACT]
 
 
 def test_no_contact_at_all_when_the_setting_says_so(client, settings, tiny_city, west_and_east):
@@ -205,8 +231,8 @@ def test_rows_are_read_while_streaming_not_before(
     client.force_login(tiny_city.west_staff)
     client.get("/staff/stats/")  # warm the session
 
-    # session, user, is staff, the filter's checks (authority options), contact scope, audit
-    with django_assert_num_queries(5):
+    # session, user, is staff, the filter's checks (authority options), audit
+    with django_assert_num_queries(4):
         response = client.get(URL)
     # one query, read in chunks by iterator() inside its own transaction (here a savepoint,
     # the test being one transaction already: SAVEPOINT and RELEASE are the other two)

@@ -225,3 +225,92 @@ def test_the_state_counts_keep_the_other_filters(client, tiny_city):
 
     assert 'href="?q=kerb&amp;state=open"' in html
     assert 'data-state-count="open">1<' in html
+
+
+def test_an_internal_note_shows_once_and_a_public_response_is_no_internal_note(client, tiny_city):
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    client.force_login(tiny_city.west_staff)
+    url = reverse("staff:report", args=[report.pk])
+
+    client.post(url, {"action": "transition", "to_state": "", "public_note": "Booked"})
+    only_public = client.get(url).content.decode()
+    client.post(
+        url, {"action": "transition", "public_note": "On site", "internal_note": "Crew four"}
+    )
+    client.post(url, {"action": "transition", "internal_note": "Call the reporter back"})
+    html = client.get(url).content.decode()
+
+    assert "Internal notes" not in only_public
+    assert html.count("Crew four") == 1  # in its history row only
+    assert html.count("Call the reporter back") == 1  # under "Internal notes"
+    assert [n.after["internal_note"] for n in client.get(url).context["internal_notes"]] == [
+        "Call the reporter back"
+    ]
+
+
+def _messages(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_a_bulk_action_without_reports_says_to_tick_one(client, tiny_city):
+    factories.report(tiny_city.pothole, *tiny_city.WEST)
+    client.force_login(tiny_city.west_staff)
+
+    response = client.post(reverse("staff:bulk"), {"action": "verify"}, follow=True)
+
+    assert _messages(response) == ["Nothing was changed: Reports: Tick at least one report."]
+
+
+def test_a_bulk_move_offers_only_states_staff_can_reach_and_no_duplicate(client, tiny_city):
+    from accounts.models import User
+    from reports.staff.forms import BulkForm
+
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    client.force_login(tiny_city.west_staff)
+    form = BulkForm(report_ids=[report.pk], assignees=User.objects.none())
+
+    offered = [value for value, _ in form.fields["to_state"].choices if value]
+    response = client.post(
+        reverse("staff:bulk"),
+        {"reports": [report.pk], "action": "transition", "to_state": "duplicate"},
+        follow=True,
+    )
+
+    assert offered == [
+        "open", "verified", "in_progress", "fixed", "closed", "not_responsible", "spam"
+    ]  # fmt: skip
+    assert _messages(response)[0].startswith("Nothing was changed: New state: Select a valid")
+    assert Report.objects.get().state == ReportState.OPEN
+
+
+def test_work_page_form_errors_name_the_field_and_show_beside_it(client, tiny_city):
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    client.force_login(tiny_city.west_staff)
+    url = reverse("staff:report", args=[report.pk])
+
+    duplicate = client.post(url, {"action": "duplicate", "original": ""})
+    moderate = client.post(url, {"action": "moderate", "title": "", "description": "Text"})
+    nothing = client.post(url, {"action": "transition", "to_state": ""})
+
+    assert _messages(duplicate) == [
+        "Nothing was changed: Original report (reference): This field is required."
+    ]
+    assert 'id="duplicate_original_error"' in duplicate.content.decode()
+    assert _messages(moderate) == ["Nothing was changed: Title: This field is required."]
+    assert 'id="moderate_title_error"' in moderate.content.decode()
+    assert _messages(nothing) == ["Nothing was changed: Choose a new state or write a note."]
+    assert Report.objects.get().title == report.title
+
+
+def test_every_work_page_action_needs_the_permission_of_its_name(client, tiny_city):
+    from reports.staff import selectors
+    from reports.staff.views import HANDLERS
+
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    client.force_login(tiny_city.west_staff)
+
+    refused = client.post(reverse("staff:report", args=[report.pk]), {"action": "resend"})
+    unknown = client.post(reverse("staff:report", args=[report.pk]), {"action": "delete"})
+
+    assert set(HANDLERS) <= set(selectors.PERMISSIONS)
+    assert (refused.status_code, unknown.status_code) == (403, 403)

@@ -103,3 +103,20 @@ def test_state_counts_cover_every_state(tiny_city):
 
     assert counts[ReportState.OPEN] == 1
     assert counts[ReportState.FIXED] == 0
+
+
+def test_internal_notes_hold_notes_written_alone_and_no_public_responses(tiny_city):
+    from reports.staff import services as staff
+
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    inspector = tiny_city.west_staff
+    staff.report_note_add(report_id=report.pk, actor=inspector, public_note="Booked for Monday")
+    staff.report_note_add(
+        report_id=report.pk, actor=inspector, public_note="On site", internal_note="Crew 4"
+    )
+    staff.report_note_add(report_id=report.pk, actor=inspector, internal_note="Call back")
+
+    notes = [entry.after["internal_note"] for entry in selectors.internal_notes(report)]
+
+    # "Crew 4" came with a public response: its history row shows it, so it is not listed twice.
+    assert notes == ["Call back"]
