@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
@@ -16,7 +15,7 @@ from . import services
 
 
 def game(request: HttpRequest) -> dict[str, Any]:
-    if not settings.FIXPOINT_GAMIFICATION:
+    if not services.game_on():
         return {"game_on": False, "game_notices": ()}
     return {"game_on": True, "game_notices": SimpleLazyObject(lambda: _notices(request))}
 

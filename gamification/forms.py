@@ -1,22 +1,28 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import ClassVar
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from .models import Player
 
-class PreferencesForm(forms.Form):
-    is_playing = forms.BooleanField(label=_("Take part in the game"), required=False)
-    is_public = forms.BooleanField(
-        label=_("Show me on public leaderboards"),
-        required=False,
-        help_text=_("Under the name below only; your reports and where they are never show."),
-    )
-    board_name = forms.CharField(label=_("Name on leaderboards"), max_length=40, required=False)
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("is_public") and not (data.get("board_name") or "").strip():
-            self.add_error("board_name", _("Choose a name to appear on public boards."))
-        return data
+class PreferencesForm(forms.ModelForm):
+    """A person's game settings. Validation is Player.clean's (run by the ModelForm), the one
+    place of the rules; the view saves through services.player_preferences_set, never save()."""
+
+    class Meta:
+        model = Player
+        fields = ("is_playing", "is_public", "board_name")
+        labels: ClassVar = {
+            "is_playing": _("Take part in the game"),
+            "is_public": _("Show me on public leaderboards"),
+            "board_name": _("Name on leaderboards"),
+        }
+        help_texts: ClassVar = {
+            "is_playing": "",
+            "is_public": _(
+                "Under the name below only; your reports and where they are never show."
+            ),
+        }

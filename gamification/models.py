@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -83,6 +84,12 @@ class Player(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.balance})"
+
+    def clean(self) -> None:
+        """The one place of the rule, for the admin's form, the profile's form and the service."""
+        self.board_name = self.board_name.strip()
+        if self.is_public and not self.board_name:
+            raise ValidationError({"board_name": _("Choose a name to appear on public boards.")})
 
 
 class Rule(models.TextChoices):

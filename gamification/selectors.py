@@ -6,8 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from authorities.models import Area
 
@@ -33,10 +36,12 @@ PERIODS = ("week", "month", "all")
 
 
 def entry_notice(entry: PointEntry) -> str:
+    """The notice "+10 points: your report was verified", in the viewer's language."""
     label = str(entry.get_rule_display())
-    if entry.rule == Rule.REVERSAL and entry.reverses_id is not None:
-        label = f"{label}: {entry.reason}" if entry.reason else label
-    return f"{entry.amount:+d} points: {label[:1].lower()}{label[1:]}"
+    if entry.rule == Rule.REVERSAL and entry.reverses_id is not None and entry.reason:
+        label = _("%(rule)s: %(reason)s") % {"rule": label, "reason": entry.reason}
+    text = ngettext("%(amount)+d point: %(why)s", "%(amount)+d points: %(why)s", abs(entry.amount))
+    return text % {"amount": entry.amount, "why": f"{label[:1].lower()}{label[1:]}"}
 
 
 def entries_for(user_id: int, limit: int = 50) -> QuerySet[PointEntry]:
@@ -82,10 +87,14 @@ class Board:
     me: BoardRow | None  # the viewer's own rank, for their eyes only
 
 
+def day_start(at: datetime) -> datetime:
+    """Midnight of `at`'s calendar day in local time (TIME_ZONE): caps and boards count by it."""
+    return timezone.localtime(at).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def period_start(period: str, now: datetime | None = None) -> datetime | None:
     """Calendar week (from Monday) or month in local time; None for all time."""
-    local = timezone.localtime(now or timezone.now())
-    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    day = day_start(now or timezone.now())
     if period == "week":
         return day - timedelta(days=day.weekday())
     if period == "month":
@@ -97,14 +106,14 @@ def leaderboard(*, period: str, area: Area | None = None, viewer_id: int | None 
     """Points earned (net of reversals and penalties, spending not counted) by people who play.
 
     Ranks are over everybody who plays; only those who opted in are listed, under their chosen
-    name. Two queries whatever the size of the board.
+    name, however far down the ranking they are. Three queries whatever the size of the board.
     """
     game = GameSettings.load()
     totals = _totals(period, area)
     if area is not None and len(totals) < game.min_area_participants:
         return Board(period, area, False, len(totals), [], None)
     ranked = _ranked(totals)
-    public = _public_names([uid for uid, _rank, _points in ranked[: game.leaderboard_size * 5]])
+    public = _public_names()
     rows = [BoardRow(r, public[uid], p, uid) for uid, r, p in ranked if uid in public]
     me = next((BoardRow(r, "", p) for uid, r, p in ranked if uid == viewer_id), None)
     return Board(period, area, True, len(totals), rows[: game.leaderboard_size], me)
@@ -130,8 +139,10 @@ def _ranked(totals: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
     return ranked
 
 
-def _public_names(user_ids: list[int]) -> dict[int, str]:
-    players = Player.objects.filter(pk__in=user_ids, is_public=True, is_playing=True)
+def _public_names() -> dict[int, str]:
+    """Everybody who opted in (few, unlike players), so that one query finds them wherever they
+    rank: taking only the top of the ranking would leave out opted-in people below it."""
+    players = Player.objects.filter(is_public=True, is_playing=True)
     return dict(players.values_list("pk", "board_name"))
 
 
@@ -228,6 +239,50 @@ def rewards_available(now: datetime | None = None) -> QuerySet[Reward]:
         .select_related("area")
         .order_by("cost", "id")
     )
+
+
+class WhyNot:
+    """Why the viewer may not redeem a prize now (the shared partial words each one)."""
+
+    SIGN_IN = "sign_in"
+    NOT_PLAYING = "not_playing"
+    LIMIT_REACHED = "limit_reached"
+    NOT_ENOUGH_POINTS = "not_enough_points"
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A prize as one viewer sees it: whether they can redeem it, or why not."""
+
+    reward: Reward
+    why_not: str = ""  # a WhyNot value; empty: the Redeem button
+
+    @property
+    def can_redeem(self) -> bool:
+        return not self.why_not
+
+
+def reward_offers(*, player: Player | None, now: datetime | None = None) -> list[Offer]:
+    """The prizes available now, each marked for the viewer (None: signed out) with the checks
+    services.reward_redeem makes, in its order. One query: the viewer's redemptions of each prize
+    are counted in it, so a page that already has the player adds nothing else."""
+    rewards = rewards_available(now)
+    if player is None:
+        return [Offer(reward, WhyNot.SIGN_IN) for reward in rewards]
+    mine = Redemption.objects.filter(reward=OuterRef("pk"), user_id=player.pk)
+    count = mine.order_by().values("reward").annotate(n=Count("id")).values("n")
+    rewards = rewards.annotate(mine=Coalesce(Subquery(count, output_field=IntegerField()), 0))
+    return [Offer(reward, _why_not(reward, player)) for reward in rewards]
+
+
+def _why_not(reward: Any, player: Player) -> str:
+    if not player.is_playing:
+        return WhyNot.NOT_PLAYING
+    if reward.mine >= reward.per_user_limit:
+        return WhyNot.LIMIT_REACHED
+    if player.balance < reward.cost:
+        return WhyNot.NOT_ENOUGH_POINTS
+    return ""
 
 
 def redemptions_of(user_id: int) -> QuerySet[Redemption]:

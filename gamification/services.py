@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from reports.models import Report, ReportUpdate
+from reports.services import REF_ALPHABET
 
 from . import badges, selectors
 from .exceptions import (
@@ -38,11 +39,12 @@ from .models import (
     Rule,
 )
 
-CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read out at a counter
+CODE_ALPHABET = REF_ALPHABET  # no 0/O, 1/I: read out at a counter, like a report's reference
 Target = Report | ReportUpdate | Challenge | Redemption
 
 
 def game_on() -> bool:
+    """The deployment's switch (GAMIFICATION): every page, endpoint and award asks here."""
     return bool(settings.FIXPOINT_GAMIFICATION)
 
 
@@ -126,7 +128,7 @@ def _locked_player(user_id: int) -> Player:
 
 
 def _awards_on_day(user_id: int, rule: str, at: datetime) -> int:
-    day = timezone.localtime(at).replace(hour=0, minute=0, second=0, microsecond=0)
+    day = selectors.day_start(at)
     return PointEntry.objects.filter(
         user_id=user_id,
         rule=rule,
@@ -214,14 +216,13 @@ def balances_rebuild(*, user_ids: list[int] | None = None) -> int:
 def player_preferences_set(
     *, user_id: int, is_playing: bool, is_public: bool, board_name: str = ""
 ) -> Player:
-    board_name = board_name.strip()
-    if is_public and not board_name:
-        raise ValidationError({"board_name": _("Choose a name to appear on public boards.")})
-    if len(board_name) > 40:
-        raise ValidationError({"board_name": _("At most 40 characters.")})
+    """Raises ValidationError (Player's own rules: a public player needs a name, at most 40
+    characters) before anything is locked or written."""
+    wanted = Player(is_playing=is_playing, is_public=is_public, board_name=board_name)
+    wanted.full_clean(exclude=["user"], validate_unique=False)  # Player.clean strips the name
     player = _locked_player(user_id)
-    player.is_playing, player.is_public = is_playing, is_public and is_playing
-    player.board_name = board_name
+    player.is_playing, player.board_name = is_playing, wanted.board_name
+    player.is_public = is_public and is_playing  # somebody who does not play appears nowhere
     player.save(update_fields=["is_playing", "is_public", "board_name"])
     return player
 

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -29,7 +28,7 @@ def game_required(view: View) -> View:
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not settings.FIXPOINT_GAMIFICATION:
+        if not services.game_on():
             raise Http404("The game is switched off.")
         return view(request, *args, **kwargs)
 
@@ -41,15 +40,14 @@ def game_required(view: View) -> View:
 def profile(request: HttpRequest) -> HttpResponse:
     user_id = _uid(request)
     player = selectors.player_of(user_id)
-    initial = {k: getattr(player, k) for k in ("is_playing", "is_public", "board_name")}
     context = {
         "player": player,
         "entries": selectors.entries_for(user_id),
         "badges": selectors.badges_of(user_id),
         "challenges": selectors.challenges_current(user_id=user_id),
-        "rewards": selectors.rewards_available(),
+        "offers": selectors.reward_offers(player=player),
         "redemptions": selectors.redemptions_of(user_id),
-        "form": PreferencesForm(initial=initial),
+        "form": PreferencesForm(instance=player),
     }
     return render(request, "gamification/profile.html", context)
 
@@ -70,11 +68,8 @@ def preferences(request: HttpRequest) -> HttpResponse:
 
 @game_required
 def rewards(request: HttpRequest) -> HttpResponse:
-    user_id = request.user.pk if request.user.is_authenticated else None
-    context = {
-        "rewards": selectors.rewards_available(),
-        "balance": selectors.balance_of(user_id) if user_id else None,
-    }
+    player = selectors.player_of(request.user.pk) if request.user.is_authenticated else None
+    context = {"offers": selectors.reward_offers(player=player), "player": player}
     return render(request, "gamification/rewards.html", context)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -34,14 +33,18 @@ REWARD_ID = OpenApiParameter(
 NO_PRIZE = "No such prize, not available now (approved, in stock, valid), or the game is off"
 
 
-class GameView(APIView):
-    schema = ApiSchema()
-    api_tag = TAG
+class GameOnMixin:
+    """Every endpoint of the game is a 404 when the deployment switched it off."""
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        if not settings.FIXPOINT_GAMIFICATION:
+        if not services.game_on():
             raise NotFound(GAME_OFF)
-        super().initial(request, *args, **kwargs)
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]  # mixed into an APIView
+
+
+class GameView(GameOnMixin, APIView):
+    schema = ApiSchema()
+    api_tag = TAG
 
 
 class MyPointsView(GameView):
@@ -114,18 +117,15 @@ class ChallengeListView(GameView):
         examples=examples.REWARD_DETAIL,
     ),
 )
-class RewardViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class RewardViewSet(
+    GameOnMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """The prizes one can redeem now (approved, in stock, valid), cheapest first."""
 
     serializer_class = s.RewardSerializer
     pagination_class = None
     schema = ApiSchema()
     api_tag = TAG
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        if not settings.FIXPOINT_GAMIFICATION:
-            raise NotFound(GAME_OFF)
-        super().initial(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Reward]:
         return selectors.rewards_available()

@@ -89,3 +89,32 @@ def test_saving_a_prize_form_loaded_before_redemptions_keeps_the_stock_they_left
     assert response.status_code == 302, response.context["adminform"].form.errors
     reward.refresh_from_db()
     assert (reward.title, reward.stock) == ("New title", 4 + 3)
+
+
+def test_ticking_public_without_a_name_in_the_admin_shows_the_error_and_saves_nothing(
+    admin_client,
+):
+    player = Player.objects.get()
+    url = reverse("admin:gamification_player_change", args=[player.pk])
+
+    response = admin_client.post(url, {"is_playing": "on", "is_public": "on", "board_name": " "})
+
+    assert response.status_code == 200
+    assert "Choose a name to appear on public boards." in response.content.decode()
+    player.refresh_from_db()
+    assert (player.is_public, player.board_name) == (False, "")
+
+
+def test_the_admin_saves_a_public_name_through_the_service(admin_client):
+    player = Player.objects.get()
+    url = reverse("admin:gamification_player_change", args=[player.pk])
+
+    response = admin_client.post(url, {"is_public": "on", "board_name": " Lamp spotter "})
+
+    assert response.status_code == 302
+    player.refresh_from_db()  # somebody who does not play is never public
+    assert (player.is_playing, player.is_public, player.board_name) == (
+        False,
+        False,
+        "Lamp spotter",
+    )

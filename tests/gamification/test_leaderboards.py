@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from gamification import selectors, services
+from gamification.models import GameSettings, Rule
 from reports import services as report_services
 from reports.models import ReportState
 from tests import factories
@@ -96,3 +97,19 @@ def test_a_board_costs_three_queries_however_many_players(city, django_assert_nu
         board = selectors.leaderboard(period="month", area=city.barri)
 
     assert board.shown and len(board.rows) == 6
+
+
+def test_an_opted_in_player_far_down_the_ranking_is_still_listed(city, django_assert_num_queries):
+    GameSettings.objects.filter(pk=GameSettings.load().pk).update(leaderboard_size=1)
+    report = factories.report(city.pothole, *city.WEST)
+    people = factories.UserFactory.create_batch(6)
+    for n, person in enumerate(people):
+        services.points_award(
+            user_id=person.pk, rule=Rule.CHALLENGE_BONUS, amount=60 - 10 * n, target=report
+        )
+    public(people[5], "Sixth")
+
+    with django_assert_num_queries(3):  # settings, totals, public names
+        board = selectors.leaderboard(period="all")
+
+    assert [(r.rank, r.name, r.points) for r in board.rows] == [(6, "Sixth", 10)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -142,3 +144,66 @@ def test_somebody_who_did_not_opt_in_has_no_public_profile(city, client):
     verify(city, factories.report(city.pothole, *city.WEST, reporter=person))
 
     assert client.get(reverse("gamification:player", args=[person.pk])).status_code == 404
+
+
+def _redeem_cells(html: str) -> dict[str, str]:
+    """Prize title -> what its Redeem cell says ("Redeem" for the button)."""
+    table = re.search(r'<table[^>]*id="rewards".*?</table>', html, re.S)
+    assert table is not None
+    cells = {}
+    for row in re.findall(r"<tr><td>(.*?)</tr>", table.group(), re.S):
+        title = re.sub(r"<.*", "", row, flags=re.S).strip()
+        last = row.rsplit("<td>", 1)[1]
+        cells[title] = (
+            "Redeem" if "Redeem</button>" in last else re.sub(r"<[^>]+>", "", last).strip()
+        )
+    return cells
+
+
+@pytest.mark.parametrize("page", ["gamification:rewards", "gamification:profile"])
+def test_both_prize_lists_say_for_each_prize_whether_and_why_not_one_can_redeem_it(
+    city, client, citizen, page
+):
+    verify(city, factories.report(city.pothole, *city.WEST, reporter=citizen))  # 15 points
+    once = factories.RewardFactory.create(title="Once only", cost=1, per_user_limit=1)
+    factories.RewardFactory.create(title="Museum ticket", cost=10)
+    factories.RewardFactory.create(title="Bicycle", cost=500)
+    services.reward_redeem(reward_id=once.pk, user_id=citizen.pk)
+
+    cells = _redeem_cells(client.get(reverse(page)).content.decode())
+
+    assert cells == {
+        "Once only": "You have as many as one person may",
+        "Museum ticket": "Redeem",
+        "Bicycle": "Not enough points",
+    }
+
+
+def test_a_citizen_who_switched_the_game_off_is_told_so_instead_of_a_redeem_button(
+    city, client, citizen
+):
+    verify(city, factories.report(city.pothole, *city.WEST, reporter=citizen))
+    factories.RewardFactory.create(title="Museum ticket", cost=10)
+    services.player_preferences_set(user_id=citizen.pk, is_playing=False, is_public=False)
+
+    for page in ("gamification:rewards", "gamification:profile"):
+        cells = _redeem_cells(client.get(reverse(page)).content.decode())
+        assert cells == {"Museum ticket": "You have switched the game off"}
+
+
+def test_a_signed_out_visitor_is_offered_to_log_in_to_redeem(city, client):
+    factories.RewardFactory.create(title="Museum ticket", cost=10)
+
+    html = client.get(reverse("gamification:rewards")).content.decode()
+
+    assert _redeem_cells(html) == {"Museum ticket": "Log in to redeem"}
+    assert f'href="{reverse("account_login")}?next=/rewards/"' in html
+
+
+def test_the_notice_of_a_single_point_says_point(city, client, citizen):
+    report = factories.report(city.pothole, *city.WEST, reporter=citizen)
+    services.points_award(user_id=citizen.pk, rule="challenge_bonus", amount=1, target=report)
+
+    html = client.get(reverse("reports:home")).content.decode()
+
+    assert "+1 point: challenge completed" in html
