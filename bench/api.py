@@ -18,10 +18,11 @@ settings module and URLconf written to a temporary directory, so nothing in the 
     311 one    GET /open311/v2/requests/{id}.json
     create     POST /api/v1/reports/  (JSON, a write API key acting for a user)
 
-With a broker, a filing leaves its follow-up (the reporter's subscription, area alerts, the
-delivery row, the map tiles) to a Celery worker. No worker runs while gunicorn is measured, so
-that work is not on the web's clock or cores; afterwards this process does it for every filing
-of the run, as a worker would, and prints how long it took.
+With a broker and a cache the workers share (both Redis here), a filing leaves its follow-up
+(the reporter's subscription, area alerts, the delivery row, the map tiles) to a Celery worker.
+No worker runs while gunicorn is measured, so that work is not on the web's clock or cores;
+afterwards this process does it for every filing of the run, as a worker would, and prints how
+long it took.
 
 Each endpoint is loaded with --requests requests from --threads client threads (http.client;
 gunicorn's sync workers close every connection, so each request connects anew, the bare view's
@@ -202,29 +203,18 @@ def _rows(
     *,
     seed: int,
 ) -> Iterator[tuple[Any, ...]]:
-    """Reports routed as report_create would: a district's category to the district covering the
-    point, a city-wide one to the city (whose boundary is the largest). No query may run in here:
-    the rows are made while COPY holds the connection."""
+    """Reports routed as report_create would (seeding.routed_reports), created over three years.
+    No query may run in here: the rows are made while COPY holds the connection."""
     from django.utils import timezone
 
-    city_wide = [pk for pk, by_district in categories if not by_district]
-    rng = random.Random(seed)
-    states = rng.choices(list(seeding.STATES), weights=list(seeding.STATES.values()), k=n)
+    rng = random.Random(seed)  # shared with routed_reports: the same draws as before it existed
     now = timezone.now()
-    boundaries = [d.boundary for d in districts]
-    for i, (lat, lon, part) in enumerate(
-        seeding.points_in_parts(n, seed, city.boundary, boundaries)
-    ):
-        category, by_district = rng.choice(categories)
-        authority = city.pk
-        if by_district and part >= 0:
-            authority = districts[part].pk
-        elif by_district:  # between district polygons: a city-wide problem
-            category = rng.choice(city_wide)
+    routed = seeding.routed_reports(n, seed, city, districts, categories, rng=rng)
+    for i, (lat, lon, state, authority, category) in enumerate(routed):
         created = now - timedelta(seconds=rng.randrange(3 * 365 * 86_400))
-        confirmed = None if states[i] == "unconfirmed" else created
+        confirmed = None if state == "unconfirmed" else created
         yield (f"B{start + i:09d}", f"Bench report {start + i}", "Something is broken here.",
-               lat, lon, "{}", "", "", False, states[i], created, created, confirmed, authority,
+               lat, lon, "{}", "", "", False, state, created, created, confirmed, authority,
                category)  # fmt: skip
 
 

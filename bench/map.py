@@ -4,7 +4,7 @@
                         [--reuse] [--requests 1000] [--cold 30] [--compare-indexes]
 
 It seeds a dedicated database (PostgreSQL `fixpoint_bench` by default, dropped and created again
-unless --reuse; its name must end in "bench") with the Barcelona demo's boundaries and categories
+unless --reuse; its name must contain "bench") with the Barcelona demo's boundaries and categories
 and N reports spread over the city, a third of them in hot spots. PostgreSQL gets them by COPY,
 SQLite (`--database-url sqlite:////tmp/fixpoint-bench.sqlite3`) by executemany. Use
 `--reports 10000000` for FixMyStreet's UK scale.
@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlparse
@@ -108,21 +109,7 @@ def _configure(database_url: str, cache_url: str) -> None:
 
 
 def _seed(n: int, seed: int) -> str:
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    if seeding.report_count() >= n:
-        return "reused"
-    from reports.demo import _load_authorities, _load_categories
-
-    city, districts = _load_authorities(lambda _: None)
-    categories = _load_categories(city, districts)
-    started = time.perf_counter()
-    existing = seeding.report_count()
-    rows = _rows(n - existing, existing, seed, city, [c.pk for c in categories])
-    seeding.write_reports(COLUMNS, rows)
-    seeding.analyze()
-    return f"seeded in {time.perf_counter() - started:.0f} s"
+    return seeding.seed_demo_city(n, COLUMNS, partial(_rows, seed=seed))
 
 
 def _points(n: int, seed: int, boundary: dict[str, Any]) -> Iterator[tuple[float, float]]:
@@ -155,11 +142,19 @@ def _points(n: int, seed: int, boundary: dict[str, Any]) -> Iterator[tuple[float
 
 
 def _rows(
-    n: int, start: int, seed: int, city: Any, categories: list[int]
+    n: int,
+    start: int,
+    city: Any,
+    districts: list[Any],
+    categories: list[tuple[int, bool]],
+    *,
+    seed: int,
 ) -> Iterator[tuple[Any, ...]]:
-    """Rows for COPY / INSERT. Computed before the COPY starts: no query may run during it."""
+    """Rows for COPY / INSERT, all sent to the city (the map does not care who handles them).
+    No query may run in here: the rows are made while COPY holds the connection."""
     from django.utils import timezone
 
+    category_ids = [pk for pk, _ in categories]
     rng = random.Random(seed)
     states = rng.choices(list(seeding.STATES), weights=list(seeding.STATES.values()), k=n)
     now = timezone.now()
@@ -167,7 +162,7 @@ def _rows(
         created = now - timedelta(seconds=rng.randrange(3 * 365 * 86_400))
         ref = f"Z{start + i:08d}"
         yield (ref, f"Bench report {i}", "-", lat, lon, "{}", "", "", False, states[i],
-               created, created, city.pk, rng.choice(categories))  # fmt: skip
+               created, created, city.pk, rng.choice(category_ids))  # fmt: skip
 
 
 # --- measuring ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ defaults of its own.
 
 from __future__ import annotations
 
+import random
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -179,6 +180,47 @@ def points_in_parts(
         part[points] = polygons
         yield from zip(lat.tolist(), lon.tolist(), part.tolist(), strict=True)
         made += take
+
+
+def routed_reports(
+    n: int,
+    seed: int,
+    city: Any,
+    districts: list[Any],
+    categories: list[tuple[int, bool]],
+    *,
+    rng: random.Random | None = None,
+) -> Iterator[tuple[float, float, str, int, int]]:
+    """(lat, lon, state, authority id, category id) of n reports inside the city, routed as
+    report_create routes them: a district's category to the district covering the point, a
+    city-wide one to the city (whose boundary is the largest). States follow STATES and are
+    drawn by this call; the rest as the rows are read. ``rng`` (default: seeded with ``seed``)
+    may be the caller's, which then draws its own values in between. No query runs while the
+    rows are read: they are made while COPY holds the connection."""
+    rng = rng or random.Random(seed)
+    states = rng.choices(list(STATES), weights=list(STATES.values()), k=n)
+    return _routed(rng, states, seed, city, districts, categories)
+
+
+def _routed(
+    rng: random.Random,
+    states: list[str],
+    seed: int,
+    city: Any,
+    districts: list[Any],
+    categories: list[tuple[int, bool]],
+) -> Iterator[tuple[float, float, str, int, int]]:
+    city_wide = [pk for pk, by_district in categories if not by_district]
+    boundaries = [d.boundary for d in districts]
+    points = points_in_parts(len(states), seed, city.boundary, boundaries)
+    for i, (lat, lon, part) in enumerate(points):
+        category, by_district = rng.choice(categories)
+        authority = city.pk
+        if by_district and part >= 0:
+            authority = districts[part].pk
+        elif by_district:  # between district polygons: a city-wide problem
+            category = rng.choice(city_wide)
+        yield lat, lon, states[i], authority, category
 
 
 def demo_categories(city: Any, districts: list[Any]) -> list[tuple[int, bool]]:

@@ -121,29 +121,21 @@ def _seed(n: int, seed: int) -> str:
 def _rows(
     n: int, start: int, city: Any, districts: list[Any], categories: list[Any], *, seed: int
 ) -> Iterator[tuple[Any, ...]]:
-    """Rows for COPY / INSERT, made with no query (COPY holds the connection meanwhile)."""
+    """Rows for COPY / INSERT, routed as report_create would (seeding.routed_reports), made with
+    no query (COPY holds the connection meanwhile)."""
     from django.utils import timezone
 
-    city_wide = [pk for pk, by_district in categories if not by_district]
-    rng = random.Random(seed)
-    states = rng.choices(list(seeding.STATES), weights=list(seeding.STATES.values()), k=n)
+    rng = random.Random(seed)  # shared with routed_reports: the same draws as before it existed
     now = timezone.now()
-    boundaries = [d.boundary for d in districts]
-    points = seeding.points_in_parts(n, seed, city.boundary, boundaries)
+    routed = seeding.routed_reports(n, seed, city, districts, categories, rng=rng)
     # Oldest first, as a real table fills: rows read in creation order are then read in the
     # table's physical order (the export sorts by creation time).
     ages = sorted((rng.randrange(3 * 365 * 86_400) for _ in range(n)), reverse=True)
-    for i, (lat, lon, part) in enumerate(points):
-        category, by_district = rng.choice(categories)
-        authority = city.pk
-        if by_district and part >= 0:
-            authority = districts[part].pk
-        elif by_district:  # between district polygons: a city-wide problem
-            category = rng.choice(city_wide)
+    for i, (lat, lon, state, authority, category) in enumerate(routed):
         created = now - timedelta(seconds=ages[i])
-        milestones = _milestones(rng, states[i], created, now)
+        milestones = _milestones(rng, state, created, now)
         yield (f"S{start + i:09d}", f"Bench report {start + i}", "Something is broken here.",
-               lat, lon, "{}", "", "", False, states[i], created, created, *milestones,
+               lat, lon, "{}", "", "", False, state, created, created, *milestones,
                authority, category)  # fmt: skip
 
 
