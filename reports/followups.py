@@ -1,16 +1,17 @@
-"""What follows a filing, done by a worker when there is a broker: the reporter's subscription,
-the area alerts, the delivery row, and the map tiles that show the new report.
+"""What follows a filing, done by a worker when there is a broker and a cache the workers share
+(reports.wakeups.coalescing): the reporter's subscription, the area alerts, the delivery row, and
+the map tiles that show the new report.
 
 Why: in the citizen's request these wrote three more rows, queried the alerts and made a Redis
 round trip for the tiles, and an authority-wide alert with a thousand subscribers would write a
-thousand notification rows while the citizen waits. With a broker, a report filed open is
-committed with ``follow_up_due`` set: that row is the outbox entry. A worker woken after the
-commit (reports.wakeups), or Celery beat every minute, does what the receivers would have done,
-for up to a hundred reports per transaction under their row locks, and clears their flags in the
-same transaction, so a follow-up is done once even if two workers or a re-drive meet it (1.1 ms a
+thousand notification rows while the citizen waits. So a report filed open is committed with
+``follow_up_due`` set: that row is the outbox entry. A worker woken after the commit
+(reports.wakeups), or Celery beat every minute, does what the receivers would have done, for up
+to a hundred reports per transaction under their row locks, and clears their flags in the same
+transaction, so a follow-up is done once even if two workers or a re-drive meet it (1.2 ms a
 report in a batch, against 4.2 ms one by one). The new pin reaches the map's cached tiles when
-the worker commits, normally milliseconds after the filing. Without a broker (tasks run
-in-process) the receivers do it during the filing, as before.
+the worker commits, normally milliseconds after the filing. Without a broker, or with a
+per-process cache, the receivers do it during the filing, as before.
 """
 
 from __future__ import annotations
