@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api_auth import VisitorRateThrottle
+from accounts.api_auth import VisitorRates
 from accounts.models import User
 from authorities import routing
 from authorities.models import Authority, Category
@@ -432,7 +432,7 @@ class TokenView(ObtainAuthToken):
 
     permission_classes = (AllowAny,)  # as DRF's empty tuple; lets the schema say "no auth needed"
     # DRF's token view turns throttling off; password guessing must be limited like the rest.
-    throttle_classes = (VisitorRateThrottle,)
+    throttle_classes = (VisitorRates,)
     schema = ApiSchema()
     api_tag = "Authentication"
 
