@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from accounts.api_auth import WriteScope
 from authorities.models import Area
-from config.api import ApiSchema, error
+from config.api import error
 from gamification import selectors, services
 from gamification.exceptions import UnknownArea
 from gamification.models import Reward
@@ -43,7 +43,6 @@ class GameOnMixin:
 
 
 class GameView(GameOnMixin, APIView):
-    schema = ApiSchema()
     api_tag = TAG
 
 
@@ -124,7 +123,6 @@ class RewardViewSet(
 
     serializer_class = s.RewardSerializer
     pagination_class = None
-    schema = ApiSchema()
     api_tag = TAG
 
     def get_queryset(self) -> QuerySet[Reward]:

@@ -29,7 +29,7 @@ from accounts.api_auth import VisitorRates
 from accounts.models import User
 from authorities import routing
 from authorities.models import Authority, Category
-from config.api import ApiSchema, error
+from config.api import error
 from reports import delivery, services
 from reports.exceptions import NotAllowed
 from reports.models import Report, ReportState, ReportStateChange, ReportUpdate
@@ -143,7 +143,6 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     ordering_fields = ("created_at", "updated_at")
     pagination_class = ReportPagination
     renderer_classes = (JSONRenderer, GeoJSONRenderer, BrowsableAPIRenderer)
-    schema = ApiSchema()
     api_tag = "Reports"
 
     def get_queryset(self) -> QuerySet[Report]:
@@ -347,7 +346,6 @@ class LocateView(APIView):
     """Who covers a point (most local first) and who receives each category there."""
 
     permission_classes = (AllowAny,)
-    schema = ApiSchema()
     api_tag = "Routing"
 
     @extend_schema(
@@ -385,7 +383,6 @@ class CategoryViewSet(viewsets.ReadOnlyModelViewSet[Category]):
     lookup_field = "slug"
     lookup_value_regex = SLUG  # the route matches what the schema documents
     pagination_class = None
-    schema = ApiSchema()
     api_tag = "Categories and authorities"
 
 
@@ -397,7 +394,6 @@ class AuthorityViewSet(viewsets.ReadOnlyModelViewSet[Authority]):
     lookup_field = "slug"
     lookup_value_regex = SLUG  # the route matches what the schema documents
     pagination_class = None
-    schema = ApiSchema()
     api_tag = "Categories and authorities"
 
     def get_serializer_class(self) -> Any:
@@ -433,7 +429,6 @@ class TokenView(ObtainAuthToken):
     permission_classes = (AllowAny,)  # as DRF's empty tuple; lets the schema say "no auth needed"
     # DRF's token view turns throttling off; password guessing must be limited like the rest.
     throttle_classes = (VisitorRates,)
-    schema = ApiSchema()
     api_tag = "Authentication"
 
     @extend_schema(examples=examples.TOKEN)
