@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
-from django.db import connection
 from shapely import STRtree
 from shapely.geometry import shape
+
+from config.compiled import CompiledQuery
 
 from .exceptions import CategoryNotOfferedHere, InvalidLocation, NoAuthorityHere
 
@@ -255,19 +256,22 @@ def current_version() -> Stamp:
     """The routing stamp. changed_at is part of it because a version number built from a
     transaction that rolled back may later be reached again by different data.
 
-    Raw SQL because it runs on every request that routes: building the ORM query cost more than
-    running it (0.3 ms of a 1 ms locate). Stamps are only ever compared with stamps read here.
+    SQL compiled once because it runs on every request that routes: building the ORM query cost
+    more than running it (0.3 ms of a 1 ms locate).
     """
+    rows = _STAMP.run()
+    if not rows:
+        return (0, "")
+    return (int(rows[0]["version"]), rows[0]["changed_at"].isoformat())
+
+
+def _stamp_query() -> Any:
     from .models import RoutingVersion
 
-    table = connection.ops.quote_name(RoutingVersion._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT version, changed_at FROM {table} WHERE id = 1")  # noqa: S608
-        row = cursor.fetchone()
-    if row is None:
-        return (0, "")
-    changed = row[1].isoformat() if hasattr(row[1], "isoformat") else str(row[1])
-    return (int(row[0]), changed.replace(" ", "T"))  # used in cache keys: no spaces
+    return RoutingVersion.objects.filter(pk=1).values("version", "changed_at")
+
+
+_STAMP = CompiledQuery(_stamp_query)
 
 
 def build_index(version: Stamp) -> RoutingIndex:
