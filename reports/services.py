@@ -347,7 +347,7 @@ def account_create_for_reporter(*, report_id: int, password: str) -> User:
 @transaction.atomic
 def report_assign(*, report_id: int, assignee: User | None, actor: User) -> Report:
     """Staff give a report to a colleague of the same authority (or take it back: None)."""
-    report = _locked_for_staff(report_id, actor, "assign")
+    report = locked_for_staff(report_id, actor, "assign")
     if assignee is not None and not selectors.is_staff_of(assignee, report.authority_id):
         raise NotAllowed(
             str(_("%(who)s does not work for %(authority)s."))
@@ -365,7 +365,7 @@ def report_assign(*, report_id: int, assignee: User | None, actor: User) -> Repo
 def report_set_priority(*, report_id: int, priority: str, actor: User) -> Report:
     if priority not in Priority.values:
         raise ValidationError({"priority": f"Choose one of {', '.join(Priority.values)}."})
-    report = _locked_for_staff(report_id, actor, "priority")
+    report = locked_for_staff(report_id, actor, "priority")
     before = {"priority": report.priority}
     report.priority, report.updated_at = priority, timezone.now()
     report.save(update_fields=["priority", "updated_at"])
@@ -374,14 +374,16 @@ def report_set_priority(*, report_id: int, priority: str, actor: User) -> Report
     return report
 
 
-def _locked_for_staff(report_id: int, actor: User, permission: str) -> Report:
+def locked_for_staff(report_id: int, actor: User, permission: str) -> Report:
+    """The report, its row locked, if the actor's role at its authority allows ``permission``
+    (a key of reports.staff.selectors.PERMISSIONS)."""
     report = (
         Report.objects.select_for_update(of=("self",))
         .select_related("authority", "assignee")
         .get(pk=report_id)
     )
     if not staff_may(actor, report.authority_id, permission):
-        raise NotAllowed(str(_("Only staff of the responsible authority can do that.")))
+        raise NotAllowed(str(_("Your role at this authority does not allow that.")))
     return report
 
 

@@ -56,15 +56,6 @@ BULK_ACTIONS = ("verify", "transition", "assign", "spam")
 BULK_LIMIT = 500
 
 
-def _require(actor: User, authority_id: int, permission: str) -> None:
-    if not staff_may(actor, authority_id, permission):
-        raise NotAllowed(str(_("Your role at this authority does not allow that.")))
-
-
-def _locked(report_id: int) -> Report:
-    return Report.objects.select_for_update().get(pk=report_id)
-
-
 # --- Notes -------------------------------------------------------------------------------------
 
 
@@ -79,8 +70,7 @@ def report_note_add(
     would show the public an empty entry, and e-mail followers about nothing): it is an audit
     row, which the work page lists with the history.
     """
-    report = _locked(report_id)
-    _require(actor, report.authority_id, "note")
+    report = services.locked_for_staff(report_id, actor, "note")
     public_note, internal_note = public_note.strip(), internal_note.strip()
     if not public_note and not internal_note:
         raise ApplicationError(str(_("Write a note.")))
@@ -115,11 +105,10 @@ def report_mark_duplicate(
 ) -> Report:
     """Close a report as a duplicate of another and merge its supporters and subscribers (and its
     reporter, as a supporter) into the original, so they hear of the work done there."""
-    report = _locked(report_id)
-    _require(actor, report.authority_id, "duplicate")
+    services.locked_for_staff(report_id, actor, "duplicate")
     note = public_note.strip() or str(_("Already reported: see the original report."))
     report = services.report_transition(
-        report_id=report.pk,
+        report_id=report_id,
         to_state=ReportState.DUPLICATE,
         actor=actor,
         public_note=note,
@@ -131,10 +120,9 @@ def report_mark_duplicate(
 @transaction.atomic
 def report_mark_spam(*, report_id: int, actor: User, internal_note: str = "") -> Report:
     """Hide a report as spam: a transition (audited as spam), reversible by reopening it."""
-    report = _locked(report_id)
-    _require(actor, report.authority_id, "spam")
+    services.locked_for_staff(report_id, actor, "spam")
     return services.report_transition(
-        report_id=report.pk, to_state=ReportState.SPAM, actor=actor, internal_note=internal_note
+        report_id=report_id, to_state=ReportState.SPAM, actor=actor, internal_note=internal_note
     )
 
 
@@ -155,8 +143,7 @@ def report_moderate(
     """Redact a report's text and/or hide photos or citizens' updates. Nothing is deleted: the
     original text is kept in the audit row (administrators read it there), hidden photos and
     updates stay in the database and in the admin."""
-    report = _locked(report_id)
-    _require(actor, report.authority_id, "moderate")
+    report = services.locked_for_staff(report_id, actor, "moderate")
     before: dict[str, Any] = {}
     after: dict[str, Any] = {"reason": reason.strip()}
     _redact(report, title, description, before, after)
@@ -203,8 +190,7 @@ def _hide(items: Any) -> list[int]:
 def report_recategorise(*, report_id: int, category: Category, actor: User) -> Report:
     """Change a report's category: routed again, handed over (and delivered) to another authority
     if that one is now responsible; the history and the audit log say so."""
-    report = Report.objects.only("authority_id").get(pk=report_id)
-    _require(actor, report.authority_id, "recategorise")
+    # report_reroute locks the row and checks the "recategorise" permission itself.
     return delivery.report_reroute(report_id=report_id, category=category, actor=actor)
 
 
@@ -225,7 +211,8 @@ def _delivery_by_staff(
     delivery_id: int, actor: User, act: Callable[..., Delivery], what: dict[str, bool]
 ) -> Delivery:
     found = Delivery.objects.select_related("report").get(pk=delivery_id)
-    _require(actor, found.report.authority_id, "resend")
+    if not staff_may(actor, found.report.authority_id, "resend"):
+        raise NotAllowed(str(_("Your role at this authority does not allow that.")))
     before = {"status": found.status, "last_error": found.last_error}
     done = act(delivery_id=delivery_id)
     audit_record(
