@@ -85,7 +85,9 @@ class ReportQuerySet(models.QuerySet["Report"]):
 
 
 class Report(models.Model):
-    ref = models.CharField(_("reference"), max_length=12, unique=True, editable=False)
+    # Unique through Meta.constraints, not unique=True: on PostgreSQL that also built a second,
+    # LIKE-pattern index that no query uses, and every filing paid for it.
+    ref = models.CharField(_("reference"), max_length=12, editable=False)
     title = models.CharField(_("title"), max_length=150)
     description = models.TextField(_("description"), max_length=5000)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="reports")
@@ -95,6 +97,7 @@ class Report(models.Model):
         Authority,
         on_delete=models.PROTECT,
         related_name="reports",
+        db_index=False,  # report_authority_state (authority, state) serves lookups by authority
         help_text=_("Set by routing from the location and category, never by the reporter."),
     )
     area = models.ForeignKey(
@@ -157,6 +160,9 @@ class Report(models.Model):
             models.Index(
                 fields=["id"], condition=models.Q(follow_up_due=True), name="report_follow_up_due"
             ),
+        ]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["ref"], name="report_ref_unique"),
         ]
 
     def __str__(self) -> str:
