@@ -59,6 +59,7 @@ def _follow_up_batch(size: int) -> int:
     reports = list(
         Report.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("reporter", "category", "authority", "area")
+        .defer("authority__boundary", "area__boundary")  # alerts name them; polygons are big
         .filter(follow_up_due=True)
         .exclude(state__in=HIDDEN_STATES)
         .order_by("pk")[:size]
