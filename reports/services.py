@@ -18,6 +18,7 @@ from accounts.models import User
 from authorities import routing, selectors
 from authorities.exceptions import InvalidLocation
 from authorities.models import Category
+from config import inserts
 
 from . import followups
 from .answers import clean_answers
@@ -67,63 +68,20 @@ def report_create(
     A signed-in reporter's report is open at once; anybody else's waits unconfirmed (never public,
     never sent) until they follow the link e-mailed to them.
     """
-    for attempt in range(REF_ATTEMPTS):
-        ref = _new_ref()
-        try:
-            return _report_create(
-                ref=ref,
-                title=title,
-                description=description,
-                category=category,
-                location=(latitude, longitude),
-                reporter=reporter,
-                contact=(reporter_name, reporter_email, show_name),
-                extra=extra or {},
-                photo_tokens=photo_tokens,
-                at=at,
-            )
-        except IntegrityError:
-            # A random ref is taken about once in 34,000 filings at a million reports: checking
-            # first would cost every filing a query. The insert rolled back: try another ref.
-            if attempt == REF_ATTEMPTS - 1 or not Report.objects.filter(ref=ref).exists():
-                raise
-    raise AssertionError("unreachable")
-
-
-@transaction.atomic
-def _report_create(
-    *,
-    ref: str,
-    title: str,
-    description: str,
-    category: Category,
-    location: tuple[float, float],
-    reporter: User | None,
-    contact: tuple[str, str, bool],
-    extra: dict[str, Any],
-    photo_tokens: Sequence[str],
-    at: datetime | None,
-) -> Report:
-    latitude, longitude = location
-    reporter_name, reporter_email, show_name = contact
     title, description = _clean_text(title, description)
     if reporter is None:
         reporter_name, reporter_email = _clean_contact(reporter_name, reporter_email)
     authority = _route(latitude, longitude, category)
-    area = routing.get_index().area_at(float(latitude), float(longitude))
-    answers = clean_answers(category.questions.all(), extra)
     now = at or timezone.now()
-    deferred = reporter is not None and followups.deferring()  # see reports.followups
-    report = Report.objects.create(
-        ref=ref,
+    report = Report(
         title=title,
         description=description,
         category=category,
         latitude=latitude,
         longitude=longitude,
         authority_id=authority.id,
-        area_id=area.id if area else None,
-        extra=answers,
+        area_id=_area_id(latitude, longitude),
+        extra=clean_answers(category.questions.all(), extra or {}),
         reporter=reporter,
         reporter_name=reporter_name,
         reporter_email=reporter_email,
@@ -132,13 +90,69 @@ def _report_create(
         created_at=now,
         updated_at=now,
         confirmed_at=None if reporter is None else now,
-        follow_up_due=deferred,
+        follow_up_due=reporter is not None and followups.deferring(),  # see reports.followups
     )
-    _claim_photos(photo_tokens, report=report)
-    _record(report, "", report.state, actor=reporter, kind=Actor.REPORTER, at=now, created=True)
-    if deferred:
+    first = ReportStateChange(
+        from_state="",
+        to_state=report.state,
+        actor=reporter,
+        actor_kind=Actor.REPORTER,
+        created_at=now,
+    )
+    _insert_with_new_ref(report, first, photo_tokens)
+    if report.follow_up_due:
         transaction.on_commit(followups.wake)
     return report
+
+
+def _area_id(latitude: float, longitude: float) -> int | None:
+    area = routing.get_index().area_at(float(latitude), float(longitude))
+    return area.id if area else None
+
+
+def _insert_with_new_ref(
+    report: Report, first: ReportStateChange, photo_tokens: Sequence[str]
+) -> None:
+    for attempt in range(REF_ATTEMPTS):
+        report.ref = _new_ref()
+        try:
+            _insert(report, first, photo_tokens)
+            return
+        except IntegrityError:
+            # A random ref is taken about once in 34,000 filings at a million reports: checking
+            # first would cost every filing a query. The insert rolled back: try another ref.
+            if attempt == REF_ATTEMPTS - 1 or not Report.objects.filter(ref=report.ref).exists():
+                raise
+
+
+def _insert(report: Report, first: ReportStateChange, photo_tokens: Sequence[str]) -> None:
+    """Insert a new report and its first history row, and announce it.
+
+    When a worker follows the filing up and there are no photos, nothing else is written with
+    them: that is one statement (config.inserts), and the receivers, which have nothing to write
+    (reports.apps), hear of it afterwards. In a caller's transaction it takes a savepoint, so that
+    a ref clash does not spoil the transaction."""
+    if report.follow_up_due and not photo_tokens and inserts.available():
+        if transaction.get_connection().in_atomic_block:
+            with transaction.atomic():
+                inserts.insert_with_child(report, first, "report")
+        else:
+            inserts.insert_with_child(report, first, "report")
+        first.report = report
+        _announce_filed(report, first)
+        return
+    with transaction.atomic():
+        report.save(force_insert=True)
+        _claim_photos(photo_tokens, report=report)
+        first.report = report
+        first.save(force_insert=True)
+        _announce_filed(report, first)
+
+
+def _announce_filed(report: Report, first: ReportStateChange) -> None:
+    # created: the report is new, so receivers know that nothing they would write for it (a
+    # subscription, a delivery) can exist yet, and need not look.
+    report_state_changed.send(sender=Report, report=report, change=first, created=True)
 
 
 def report_confirm(*, report_id: int, at: datetime | None = None) -> Report:
@@ -522,7 +536,6 @@ def _record(
     at: datetime,
     public_note: str = "",
     internal_note: str = "",
-    created: bool = False,
 ) -> ReportStateChange:
     change = ReportStateChange.objects.create(
         report=report,
@@ -534,9 +547,7 @@ def _record(
         internal_note=internal_note,
         created_at=at,
     )
-    # created: the report was inserted in this transaction, so receivers know that nothing they
-    # would write for it (a subscription, a delivery) can exist yet, and need not look.
-    report_state_changed.send(sender=Report, report=report, change=change, created=created)
+    report_state_changed.send(sender=Report, report=report, change=change, created=False)
     return change
 
 

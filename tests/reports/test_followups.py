@@ -11,9 +11,14 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
+from authorities import routing
+from config import inserts
 from reports import delivery, followups, services, tasks, wakeups
-from reports.models import Notification, Report, ReportState, Subscription
+from reports.models import Notification, Report, ReportState, ReportStateChange, Subscription
+from reports.signals import report_state_changed
 from tests import factories
 
 
@@ -226,3 +231,80 @@ def test_many_waiting_reports_are_followed_up_in_batches(
     assert Subscription.objects.filter(report__in=reports).count() == 5
     assert all(report.deliveries.count() == 1 for report in reports)
     assert not Report.objects.filter(follow_up_due=True).exists()
+
+
+on_postgresql = pytest.mark.skipif(
+    not inserts.available(), reason="one-statement filing needs PostgreSQL's WITH ... INSERT"
+)
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_filing_a_worker_follows_up_is_one_statement_with_its_history(tiny_city, broker):
+    factories.report(tiny_city.pothole, *tiny_city.WEST)  # routing's index is built by now
+    category = routing.active_category("pothole")  # as the API has it: questions and all
+    heard: list[dict[str, Any]] = []
+    report_state_changed.connect(lambda **kw: heard.append(kw), weak=False, dispatch_uid="t1")
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            report = factories.report(category, *tiny_city.WEST, reporter=tiny_city.west_staff)
+    finally:
+        report_state_changed.disconnect(dispatch_uid="t1")
+
+    # No BEGIN, second INSERT or COMMIT (and no look-up but routing's freshness check).
+    sent = [q["sql"] for q in queries.captured_queries if "routingversion" not in q["sql"]]
+    assert [sql.split()[0] for sql in sent] == ["WITH"], sent
+    stored = Report.objects.get(pk=report.pk)
+    assert (stored.ref, stored.state, stored.follow_up_due) == (report.ref, "open", True)
+    [first] = stored.history.all()
+    assert (first.from_state, first.to_state, first.actor, first.actor_kind) == (
+        "",
+        "open",
+        tiny_city.west_staff,
+        "reporter",
+    )
+    assert first.created_at == stored.created_at
+    [announced] = heard
+    assert announced["created"] and announced["change"].pk == first.pk
+    assert announced["report"].pk == report.pk and not report._state.adding
+    assert broker["follow-ups"] == [1]
+
+
+@on_postgresql
+def test_a_taken_ref_in_a_callers_transaction_is_retried_under_a_savepoint(
+    tiny_city, broker, monkeypatch
+):
+    first = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    refs = iter([first.ref, "NEWREF3"])
+    monkeypatch.setattr(services, "_new_ref", lambda: next(refs))
+
+    with transaction.atomic():  # the caller's transaction survives the clash
+        second = factories.report(tiny_city.pothole, *tiny_city.WEST, title="Another hole")
+        assert Report.objects.count() == 2
+
+    assert second.ref == "NEWREF3" and second.history.count() == 1
+    assert Report.objects.get(ref=first.ref).title == "Pothole"
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_taken_ref_outside_a_transaction_is_retried_and_nothing_is_left_half_written(
+    tiny_city, broker, monkeypatch
+):
+    first = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    refs = iter([first.ref, "NEWREF4"])
+    monkeypatch.setattr(services, "_new_ref", lambda: next(refs))
+
+    second = factories.report(tiny_city.pothole, *tiny_city.WEST, title="Another hole")
+
+    assert second.ref == "NEWREF4"
+    assert Report.objects.count() == 2 and ReportStateChange.objects.count() == 2
+
+
+def test_photos_or_a_filing_without_a_worker_keep_the_transaction(tiny_city, filed):
+    # Without a broker the receivers write the subscription and delivery with the report: all
+    # of it in one transaction, never the one statement.
+    with CaptureQueriesContext(connection) as queries:
+        report = filed()
+    assert not any(q["sql"].startswith("WITH") for q in queries.captured_queries)
+    assert report.subscriptions.count() == 1 and report.deliveries.count() == 1
