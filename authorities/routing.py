@@ -1,9 +1,10 @@
 """Point-to-authority routing from an in-memory shapely STRtree.
 
 Every process holds one RoutingIndex built from the database. A RoutingVersion row is bumped by
-every change that routing depends on; each request (and Celery task) marks the index for one cheap
-version check, so a boundary edited in the admin of one web node is followed by every node and
-worker at their next request. Within the changing process the index is dropped on commit.
+every change that routing depends on. A request (or Celery task) that starts a second or more
+after the last check marks the index for one cheap version check, so a boundary edited in the
+admin of one web node is followed by every node and worker within a second. The changing process
+itself checks at once, again on commit, and at its next request.
 
 Locality, used to pick "the" responsible authority, is: deeper in the parent tree first (a district
 before its city), then smaller area first, then slug alphabetically. The last step makes points on
@@ -16,10 +17,12 @@ import logging
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
+from django.conf import settings
 from shapely import STRtree
 from shapely.geometry import shape
 
@@ -199,11 +202,13 @@ def check_coordinates(latitude: float, longitude: float) -> None:
 _lock = threading.Lock()
 _index: RoutingIndex | None = None
 _check_version = True
+_checked_at = float("-inf")  # monotonic() of the last version check
+_changed_here = False
 
 
 def get_index() -> RoutingIndex:
     """The current index, rebuilt first if the database has moved on since it was built."""
-    global _index, _check_version
+    global _index, _check_version, _checked_at
     index = _index
     if index is not None and not _check_version:
         return index
@@ -213,13 +218,31 @@ def get_index() -> RoutingIndex:
             _index = build_index(current)
             logger.debug("Routing index %s built: %s authorities", current, len(_index.authorities))
         _check_version = False
+        _checked_at = monotonic()
         return _index
 
 
 def request_freshness_check(**_: object) -> None:
-    """Connected to request_started and task_prerun: the next lookup checks the version."""
-    global _check_version
+    """Connected to request_started and task_prerun: the next lookup checks the version if the
+    last check is FIXPOINT_ROUTING_FRESHNESS_SECONDS old, or this process changed routing since.
+
+    Why not at every request: the check is a round trip to the database, one of the few a
+    filing makes, for data that changes a few times a year. A change made here is seen at once;
+    one made in another process reaches this one within that many seconds (one by default).
+    """
+    global _check_version, _changed_here
+    due = monotonic() - _checked_at >= settings.FIXPOINT_ROUTING_FRESHNESS_SECONDS
+    if due or _changed_here:
+        _check_version = True
+        _changed_here = False
+
+
+def changed_here(**_: object) -> None:
+    """Routing data was changed by this process: the next lookup checks, and so does the next
+    request's, which also forgets an index built in a transaction that was then rolled back."""
+    global _check_version, _changed_here
     _check_version = True
+    _changed_here = True
 
 
 def invalidate() -> None:

@@ -32,16 +32,16 @@ logger = logging.getLogger(__name__)
 
 def routing_changed() -> None:
     """Bump the routing version. This process checks it at its next lookup (inside this
-    transaction it sees its own change) and again after commit; every process, this one included,
-    checks at its next request or task, which also catches an index built from a transaction that
-    was then rolled back."""
+    transaction it sees its own change), again after commit, and at its next request or task,
+    which also catches an index built from a transaction that was then rolled back. Other
+    processes check within FIXPOINT_ROUTING_FRESHNESS_SECONDS (routing.request_freshness_check)."""
     updated = RoutingVersion.objects.filter(pk=1).update(
         version=F("version") + 1, changed_at=timezone.now()
     )
     if not updated:
         RoutingVersion.objects.get_or_create(pk=1, defaults={"version": 1})
-    routing.request_freshness_check()
-    transaction.on_commit(routing.request_freshness_check)
+    routing.changed_here()
+    transaction.on_commit(routing.changed_here)
 
 
 @transaction.atomic

@@ -306,6 +306,10 @@ FIXPOINT_UNCONFIRMED_TTL_HOURS = env.int("UNCONFIRMED_TTL_HOURS", default=72)
 # At most this many reports per account or address (and per IP address) per window.
 FIXPOINT_REPORT_RATE = env.int("REPORT_RATE_LIMIT", default=5)
 FIXPOINT_REPORT_RATE_WINDOW_MINUTES = env.int("REPORT_RATE_WINDOW_MINUTES", default=10)
+# Boundaries, categories and their links changed by one process reach the others' routing
+# indexes within this many seconds (0: checked at every request, a query each; see
+# authorities.routing.request_freshness_check).
+FIXPOINT_ROUTING_FRESHNESS_SECONDS = env.float("ROUTING_FRESHNESS_SECONDS", default=1.0)
 # "Me too" suggestions: open reports of the same category within this distance.
 FIXPOINT_DUPLICATE_RADIUS_M = 50
 # Delivery to authorities (reports.delivery): whether staff see the reporter's contact, where

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import shapely
+from django.db import transaction
 from django.test import Client
 from shapely.geometry import shape
 
@@ -120,31 +121,74 @@ def test_index_follows_a_boundary_edit_in_this_process(barcelona):
     assert routing.locate(41.4145, 2.1527).authorities[0].slug == "barcelona"  # Park Güell
 
 
-def test_index_follows_an_edit_made_by_another_process_at_the_next_request(barcelona):
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """routing's monotonic clock, moved by hand: now[0] += 1."""
+    now = [1000.0]
+    monkeypatch.setattr(routing, "monotonic", lambda: now[0])
+    return now
+
+
+def test_index_follows_an_edit_made_by_another_process_within_a_second(barcelona, clock):
     sagrada = (41.4036, 2.1744)
+    routing.request_freshness_check()  # the request after the fixture's own changes checks
     assert routing.locate(*sagrada).authorities[0].slug == "eixample"
     # Another process deactivates the Eixample and bumps the version; this process's index
-    # still has the old data until its next request checks the version.
+    # keeps the old data until a request starts a second after its last check.
     Authority.objects.filter(slug="eixample").update(is_active=False)
     RoutingVersion.objects.filter(pk=1).update(version=10_000)
+    clock[0] += 0.5
+    Client().get("/healthz")
     assert routing.locate(*sagrada).authorities[0].slug == "eixample"
 
+    clock[0] += 0.5
     Client().get("/healthz")
 
     assert [a.slug for a in routing.locate(*sagrada).authorities] == ["barcelona"]
 
 
-def test_version_check_costs_one_query_per_request_and_none_per_lookup(
-    barcelona, django_assert_num_queries
+def test_version_check_costs_one_query_a_second_and_none_per_lookup(
+    barcelona, clock, django_assert_num_queries
 ):
+    routing.request_freshness_check()  # the request after the fixture's own changes checks
     routing.locate(41.4036, 2.1744)
     with django_assert_num_queries(0):
         for _ in range(10):
+            routing.request_freshness_check()  # requests within the second
             routing.locate(41.4036, 2.1744)
+    clock[0] += 1
     routing.request_freshness_check()
     with django_assert_num_queries(1):
         routing.locate(41.4036, 2.1744)
         routing.locate(41.4036, 2.1744)
+
+
+def test_a_change_made_here_is_seen_at_once_and_forgotten_at_once_if_rolled_back(barcelona, clock):
+    sagrada = (41.4036, 2.1744)
+    eixample = barcelona.districts["eixample"]
+    assert routing.locate(*sagrada).authorities[0].slug == "eixample"
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        eixample.is_active = False
+        authority_services.authority_save(authority=eixample)
+        assert routing.locate(*sagrada).authorities[0].slug == "barcelona"  # its own change
+        raise RuntimeError("the admin's save fails later")
+
+    Client().get("/healthz")  # the next request, within the same second
+
+    assert routing.locate(*sagrada).authorities[0].slug == "eixample"
+
+
+def test_with_no_freshness_window_every_request_checks(barcelona, settings):
+    settings.FIXPOINT_ROUTING_FRESHNESS_SECONDS = 0
+    sagrada = (41.4036, 2.1744)
+    routing.locate(*sagrada)
+    Authority.objects.filter(slug="eixample").update(is_active=False)
+    RoutingVersion.objects.filter(pk=1).update(version=10_000)
+
+    Client().get("/healthz")
+
+    assert routing.locate(*sagrada).authorities[0].slug == "barcelona"
 
 
 def test_bulk_routing_agrees_with_single_lookups(barcelona):
