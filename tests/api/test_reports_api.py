@@ -187,6 +187,33 @@ def test_bad_reports_are_refused_with_a_clear_error_and_nothing_stored(
     assert not Report.objects.exists()
 
 
+def test_each_filing_is_validated_on_its_own_and_errors_name_their_fields(tiny_city, api):
+    api.force_authenticate(factories.UserFactory.create())
+    good = {"title": "Hole", "description": "Deep", "category": "pothole"}
+
+    bad = api.post(
+        "/api/v1/reports/", {**good, "title": " ", "latitude": 95, "longitude": 1.05}, format="json"
+    )
+    listed = api.post("/api/v1/reports/", [good], format="json")
+    filed = api.post(
+        "/api/v1/reports/",
+        {**good, "latitude": 10.05, "longitude": 1.05, "show_name": True},
+        format="json",
+    )
+    plain = api.post(
+        "/api/v1/reports/", {**good, "latitude": 10.06, "longitude": 1.05}, format="json"
+    )
+
+    assert bad.status_code == 400
+    assert set(bad.json()["error"]["fields"]) == {"title", "latitude"}
+    assert listed.status_code == 400 and listed.json()["error"]["code"] == "invalid"
+    assert filed.status_code == 201 and plain.status_code == 201
+    # Nothing of one request's input stays for the next (the validators are shared).
+    assert Report.objects.get(pk=filed.json()["id"]).show_name
+    assert not Report.objects.get(pk=plain.json()["id"]).show_name
+    assert Report.objects.count() == 2
+
+
 def test_anonymous_clients_and_read_only_keys_cannot_file(tiny_city, api):
     payload = {
         "title": "Hole",
