@@ -37,6 +37,8 @@ class ApiKeyAuthentication(BaseAuthentication):
         if client is None:
             raise exceptions.AuthenticationFailed(_("Unknown or inactive API key."))
         user: User | Any = client.user
+        if user is not None and not user.is_active:  # as DRF's TokenAuthentication refuses
+            raise exceptions.AuthenticationFailed(_("This API key's user account is inactive."))
         if user is None:
             from django.contrib.auth.models import AnonymousUser
 

@@ -310,6 +310,9 @@ FIXPOINT_REPORT_RATE_WINDOW_MINUTES = env.int("REPORT_RATE_WINDOW_MINUTES", defa
 # indexes within this many seconds (0: checked at every request, a query each; see
 # authorities.routing.request_freshness_check).
 FIXPOINT_ROUTING_FRESHNESS_SECONDS = env.float("ROUTING_FRESHNESS_SECONDS", default=1.0)
+# An API key revoked or changed in one process stops working in the others within this many
+# seconds (each keeps the keys it saw that long; 0: every request looks its key up).
+FIXPOINT_API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=1.0)
 # "Me too" suggestions: open reports of the same category within this distance.
 FIXPOINT_DUPLICATE_RADIUS_M = 50
 # Delivery to authorities (reports.delivery): whether staff see the reporter's contact, where

@@ -10,6 +10,7 @@ import pytest
 from django.core.cache import cache as django_cache
 
 from accounts.models import User
+from accounts.services import api_keys_forget
 from authorities import routing
 from authorities import services as authority_services
 from authorities.models import Authority, AuthorityKind, Category
@@ -24,6 +25,7 @@ def _fresh_routing_index() -> None:
     # Each test has its own database state (and, on PostgreSQL, its own ids): never reuse an
     # index built for another test.
     routing.invalidate()
+    api_keys_forget()  # and keys: a test's key may have been deactivated by its database's rollback
 
 
 @pytest.fixture(autouse=True)

@@ -118,11 +118,10 @@ def test_filing_with_an_api_key_costs_a_fixed_number_of_queries(
     payload = {"title": "Hole", "description": "Deep", "category": "pothole"}
     api.post("/api/v1/reports/", {**payload, "latitude": 10.05, "longitude": 1.05}, format="json")
 
-    # The key (the first filing wrote its last-used stamp), a savepoint (the test's transaction
-    # is around it), the report, its first history row, the reporter's subscription, area
-    # alerts, the delivery, and the savepoint's release. Routing's version was checked by the
-    # first filing, less than a second ago.
-    with django_assert_num_queries(8):
+    # A savepoint (the test's transaction is around it), the report, its first history row, the
+    # reporter's subscription, area alerts, the delivery, and the savepoint's release. The key
+    # and routing's version were looked up by the first filing, less than a second ago.
+    with django_assert_num_queries(7):
         response = api.post(
             "/api/v1/reports/", {**payload, "latitude": 10.06, "longitude": 1.06}, format="json"
         )
@@ -143,7 +142,7 @@ def test_filing_for_a_worker_to_follow_up_costs_the_key_and_one_statement(
     payload = {"title": "Hole", "description": "Deep", "category": "pothole"}
     api.post("/api/v1/reports/", {**payload, "latitude": 10.05, "longitude": 1.05}, format="json")
 
-    with django_assert_num_queries(2):  # outside any transaction: no BEGIN, no COMMIT
+    with django_assert_num_queries(1):  # outside any transaction: no BEGIN, no COMMIT
         response = api.post(
             "/api/v1/reports/", {**payload, "latitude": 10.06, "longitude": 1.06}, format="json"
         )

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from accounts.models import ApiClient
 from accounts.services import api_client_create
 from reports import services
 from reports.models import Report, ReportState
@@ -451,6 +454,41 @@ def test_an_api_key_switched_off_or_without_a_user_is_refused_at_once(tiny_city,
     api.credentials(HTTP_X_API_KEY=orphan_key)
     assert api.post("/api/v1/reports/", payload, format="json").status_code in (401, 403)
     assert Report.objects.count() == 1
+
+
+def test_a_key_revoked_in_another_process_stops_working_within_a_second(
+    tiny_city, api, monkeypatch
+):
+    from accounts import services as account_services
+
+    now = [500.0]
+    monkeypatch.setattr(account_services, "monotonic", lambda: now[0])
+    client, key = api_client_create(name="city app", scope="read")
+    api.credentials(HTTP_X_API_KEY=key)
+    assert api.get("/api/v1/categories/").status_code == 200  # looked up, and its use stamped
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get("/api/v1/categories/").status_code == 200
+    assert not any("accounts_apiclient" in q["sql"] for q in queries.captured_queries)
+
+    ApiClient.objects.filter(pk=client.pk).update(is_active=False)  # as another process would
+    now[0] += 0.9
+    assert api.get("/api/v1/categories/").status_code == 200
+    now[0] += 0.1
+
+    assert api.get("/api/v1/categories/").status_code == 401
+
+
+def test_a_user_deactivated_here_takes_their_keys_down_at_once(tiny_city, api):
+    user = factories.UserFactory.create()
+    _, key = api_client_create(name="city app", scope="read", user=user)
+    api.credentials(HTTP_X_API_KEY=key)
+    assert api.get("/api/v1/categories/").status_code == 200
+
+    user.is_active = False
+    user.save()
+
+    refused = api.get("/api/v1/categories/")
+    assert refused.status_code == 401 and "inactive" in refused.json()["error"]["message"]
 
 
 def test_a_key_acting_for_a_user_is_held_to_the_keys_and_the_accounts_rate(db, api, monkeypatch):
