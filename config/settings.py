@@ -96,13 +96,6 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # The same backend, with a health check that spares the round trip when it can (see there).
     DATABASES["default"]["ENGINE"] = "config.postgresql"
-    # Parameters sent apart from the SQL (psycopg's C dumpers, not Python quoting), and queries a
-    # connection repeats prepared once: a filing's three statements cost 0.5-0.9 ms less of the
-    # web process and of PostgreSQL (README, "Benchmarks"). A connection pooler in transaction
-    # mode (PgBouncer before 1.21) cannot keep prepared statements: turn it off there.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "server_side_binding", env.bool("DATABASE_SERVER_SIDE_BINDING", default=True)
-    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue instead of failing
     # with "database is locked" half-way through a transaction.
