@@ -58,3 +58,21 @@ def test_a_live_idle_connection_is_judged_usable_without_a_query(db, monkeypatch
 
     assert connection.is_usable()
     assert asked == []
+
+
+def test_a_request_a_connection_keeps_answering_is_planned_once(tiny_city, settings):
+    """Prepared statements (DATABASE_PREPARED_STATEMENTS): from its fifth time, the Open311
+    lookup of a report by id is neither parsed nor planned by the server again."""
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 60
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    client = Client()
+    for _ in range(6):
+        assert client.get(f"/open311/v2/requests/{report.ref}.json").status_code == 200
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ['%FROM "reports_report"%"reports_report"."ref" = $%'],
+        )
+        assert cursor.fetchone()[0] == 1
+    assert client.get(f"/open311/v2/requests/{report.ref}.json").json()[0]["title"] == "Pothole"
