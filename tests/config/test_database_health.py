@@ -4,6 +4,8 @@ them (config.postgresql: the health check asks the socket first, and the server 
 from __future__ import annotations
 
 import time
+import zoneinfo
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
@@ -76,3 +78,19 @@ def test_a_request_a_connection_keeps_answering_is_planned_once(tiny_city, setti
         )
         assert cursor.fetchone()[0] == 1
     assert client.get(f"/open311/v2/requests/{report.ref}.json").json()[0]["title"] == "Pothole"
+
+
+def test_timestamps_are_read_back_exactly_and_in_utc(tiny_city):
+    """config.postgresql reads timestamptz with psycopg's compiled loader instead of Django's
+    Python one: the same values, to the microsecond, with Django's UTC tzinfo."""
+    madrid = zoneinfo.ZoneInfo("Europe/Madrid")
+    moments = [
+        datetime(2026, 3, 29, 2, 30, 0, 123456, tzinfo=UTC),  # the hour Madrid skips
+        datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=madrid),
+        datetime(2026, 10, 25, 2, 30, 0, 1, tzinfo=madrid),  # an hour Madrid has twice
+    ]
+    for moment in moments:
+        report = factories.report(tiny_city.pothole, *tiny_city.WEST, at=moment)
+        stored = Report.objects.values_list("created_at", flat=True).get(pk=report.pk)
+        assert stored == moment.astimezone(UTC) and stored.tzinfo is UTC
+        assert stored.utcoffset() == timedelta(0)
