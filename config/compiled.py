@@ -34,7 +34,7 @@ class CompiledQuery:
         params = params.copy()
         for slot, value in zip(slots, values, strict=True):
             params[slot] = value
-        with connections[compiler.using].cursor() as cursor:
+        with fixed_statement_cursor(compiler.using) as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         if converters:  # e.g. SQLite's datetimes arrive as text
@@ -59,6 +59,14 @@ class CompiledQuery:
                 raise ValueError(f"Sample {sample!r} is {len(found)} parameters, not one.")
             slots.append(found[0])
         return slots
+
+
+def fixed_statement_cursor(using: str = DEFAULT_DB_ALIAS) -> Any:
+    """A cursor for SQL of fixed shape: prepared by the server on PostgreSQL
+    (config.postgresql), Django's own cursor elsewhere."""
+    connection = connections[using]
+    prepared = getattr(connection, "prepared_cursor", None)
+    return prepared() if prepared is not None else connection.cursor()
 
 
 def field_names(model: type[Model], prefix: str = "") -> list[str]:

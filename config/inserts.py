@@ -20,6 +20,8 @@ from django.db.models import Field, Model
 from django.db.models.expressions import RawSQL
 from django.db.models.sql import InsertQuery
 
+from config.compiled import fixed_statement_cursor
+
 PARENT = "inserted_parent"
 
 
@@ -42,7 +44,7 @@ def insert_with_child(
     setattr(child, link_field.attname, RawSQL(pick, ()))  # noqa: S611
     parent_sql, parent_params = _insert_sql(parent, using, [parent_pk])
     child_sql, child_params = _insert_sql(child, using, [type(child)._meta.pk, link_field])
-    with connection.cursor() as cursor:
+    with fixed_statement_cursor(using) as cursor:
         cursor.execute(
             f'WITH "{PARENT}" AS ({parent_sql}) {child_sql}', (*parent_params, *child_params)
         )

@@ -96,15 +96,6 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # The same backend, with a health check that spares the round trip when it can (see there).
     DATABASES["default"]["ENGINE"] = "config.postgresql"
-    # Statements a connection sends again and again (a report by ref, a page of requests, the
-    # filing) are prepared by the server on their fifth time and then neither parsed nor planned
-    # again: planning was 0.44 ms of an Open311 request's 0.58 ms in PostgreSQL. That needs the
-    # parameters bound on the server, not quoted into the SQL by psycopg. A pooler in transaction
-    # mode that cannot keep prepared statements (PgBouncer before 1.21) needs this off.
-    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
-        DATABASES["default"].setdefault("OPTIONS", {}).update(
-            {"server_side_binding": True, "prepare_threshold": 5}
-        )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue instead of failing
     # with "database is locked" half-way through a transaction.
@@ -112,6 +103,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"transaction_mode": "IMMEDIATE", "timeout": 20}
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# On PostgreSQL, the few statements of fixed shape sent on hot paths (config.compiled,
+# config.inserts) are prepared by the server and then neither parsed nor planned again: planning
+# was 0.44 ms of an Open311 lookup's 0.58 ms in PostgreSQL. A pooler in transaction mode that
+# cannot keep prepared statements (PgBouncer before 1.21) needs this off.
+FIXPOINT_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 
 # --- Cache, e-mail, Celery ------------------------------------------------------------------
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}

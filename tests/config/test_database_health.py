@@ -62,22 +62,45 @@ def test_a_live_idle_connection_is_judged_usable_without_a_query(db, monkeypatch
     assert asked == []
 
 
-def test_a_request_a_connection_keeps_answering_is_planned_once(tiny_city, settings):
-    """Prepared statements (DATABASE_PREPARED_STATEMENTS): from its fifth time, the Open311
-    lookup of a report by id is neither parsed nor planned by the server again."""
+def _prepared(pattern: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", [pattern]
+        )
+        return int(cursor.fetchone()[0])
+
+
+BY_REF = '%FROM "reports_report"%"reports_report"."ref" = $%'
+BBOX = '%"reports_report"."latitude" >= $%'
+
+
+def test_fixed_statements_are_planned_once_and_varied_reads_every_time(tiny_city, settings):
+    """An Open311 lookup by id (SQL compiled once) is prepared by the server on its first run,
+    then neither parsed nor planned again; a list by bounding box is planned for its values
+    every time (a generic plan for it scanned a whole band of latitude)."""
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 60
     report = factories.report(tiny_city.pothole, *tiny_city.WEST)
     client = Client()
     for _ in range(6):
         assert client.get(f"/open311/v2/requests/{report.ref}.json").status_code == 200
+        listed = client.get("/api/v1/reports/", {"bbox": "1.0,10.0,1.1,10.1"})
+        assert listed.status_code == 200 and listed.json()["results"]
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
-            ['%FROM "reports_report"%"reports_report"."ref" = $%'],
-        )
-        assert cursor.fetchone()[0] == 1
+    assert _prepared(BY_REF) == 1
+    assert _prepared(BBOX) == 0
     assert client.get(f"/open311/v2/requests/{report.ref}.json").json()[0]["title"] == "Pothole"
+
+
+def test_without_prepared_statements_nothing_is_prepared(tiny_city, settings):
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 60
+    settings.FIXPOINT_PREPARED_STATEMENTS = False  # DATABASE_PREPARED_STATEMENTS=false
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    connection.close()  # a new connection, with nothing prepared yet
+
+    for _ in range(6):
+        assert Client().get(f"/open311/v2/requests/{report.ref}.json").status_code == 200
+
+    assert _prepared("%") == 0
 
 
 def test_timestamps_are_read_back_exactly_and_in_utc(tiny_city):
