@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from authorities.models import Category, CategoryQuestion
@@ -66,8 +67,39 @@ def service_request_page(found: QuerySet[Report], start: int, size: int) -> list
     """One page of a search. The page's ids come from a subquery (LIMIT/OFFSET on the index
     alone), so the per-row subqueries run for the page's rows only, not for every row OFFSET
     skips: page 20 of 100 took 150 ms over 1M reports, now as long as page 1."""
+    return list(_page_rows(found, start, size))
+
+
+def service_request_dated_page(
+    created: tuple[datetime, datetime | None], start: int, size: int
+) -> list[dict[str, Any]]:
+    """service_request_page(service_request_search(created=created), start, size): the search
+    almost every client makes (a date range or the spec's default 90 days, page by page), with
+    its SQL compiled once per page position, as building it took a sixth of such a request."""
+    since, until = created
+    if connection.vendor != "postgresql":  # SQLite gets datetimes as text: no slot to fill
+        return service_request_page(service_request_search(created=created), start, size)
+    if until is None:
+        return _dated_page(start, size, bounded=False).run(since)
+    return _dated_page(start, size, bounded=True).run(since, until)
+
+
+def _page_rows(found: QuerySet[Report], start: int, size: int) -> QuerySet[Report, dict[str, Any]]:
     page = found.values("pk")[start : start + size]
-    return list(_all_rows().filter(pk__in=page).order_by("-created_at", "-id"))
+    return _all_rows().filter(pk__in=page).order_by("-created_at", "-id")
+
+
+# No client sends these instants: CompiledQuery finds each among the compiled parameters.
+_SINCE = datetime(1901, 2, 3, 4, 5, 6, 7, tzinfo=UTC)
+_UNTIL = datetime(1901, 2, 3, 4, 5, 6, 8, tzinfo=UTC)
+
+
+@functools.lru_cache(maxsize=256)  # LIMIT and OFFSET are part of the SQL: one per page position
+def _dated_page(start: int, size: int, *, bounded: bool) -> CompiledQuery:
+    def build(since: datetime, until: datetime | None = None) -> QuerySet[Report, dict[str, Any]]:
+        return _page_rows(service_request_search(created=(since, until)), start, size)
+
+    return CompiledQuery(build, *((_SINCE, _UNTIL) if bounded else (_SINCE,)))
 
 
 @functools.cache

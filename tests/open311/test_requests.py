@@ -274,3 +274,39 @@ def test_list_and_detail_cost_one_query_however_many_reports(
         assert len(client.get(f"{URL}?page_size=100").json()) == count
     with django_assert_num_queries(1):
         client.get(f"/open311/v2/requests/{made[0].ref}.json")
+
+
+def test_a_dated_search_is_one_query_that_answers_like_any_search(
+    client: Client, tiny_city: TinyCity, django_assert_num_queries
+) -> None:
+    from reports.open311 import selectors
+
+    now = timezone.now()
+    made = [pothole(tiny_city, at=now - timedelta(days=n * 10)) for n in range(7)]
+    spam = pothole(tiny_city, at=now - timedelta(days=5))
+    report_transition(report_id=spam.pk, to_state="spam", actor=tiny_city.west_staff)
+    pothole(tiny_city, reporter_name="Ann", reporter_email="ann@example.org")  # unconfirmed
+    since, until = now - timedelta(days=45), now - timedelta(days=5)
+    dated: dict[str, Any] = {
+        "start_date": since.isoformat(),
+        "end_date": until.isoformat(),
+        "page_size": 2,
+    }
+
+    for page in (1, 2, 3):
+        with django_assert_num_queries(1):
+            answered = refs(valid_json(client.get(URL, {**dated, "page": page}), "requests"))
+        general = selectors.service_request_page(
+            selectors.service_request_search(created=(since, until)), (page - 1) * 2, 2
+        )
+        assert answered == [row["service_request_id"] for row in map(_writer(), general)]
+    assert refs(valid_json(client.get(URL), "requests")) == [r.ref for r in made]
+    assert refs(valid_json(client.get(URL, {"page_size": 3, "page": 3}), "requests")) == [
+        made[6].ref
+    ]
+
+
+def _writer() -> Any:
+    from reports.open311.views import ServiceRequestWriter
+
+    return ServiceRequestWriter("/media/")
