@@ -8,6 +8,7 @@ SQL of a query never changes, only its parameters, it is compiled once and run w
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -20,20 +21,21 @@ class CompiledQuery:
     """A values() query compiled once, then run with other values for some of its parameters.
 
     ``build`` makes the query from ``samples``: values of the right types that a caller would
-    never send. Each must appear exactly once among the compiled parameters; run() puts its
-    values in their places, in the same order.
+    never send. Each must appear exactly once among the compiled parameters, as it is or as the
+    database gets it (SQLite gets datetimes as text); run() puts its values, made the same way,
+    in their places, in the same order.
     """
 
     def __init__(self, build: Callable[..., QuerySet[Any, dict[str, Any]]], *samples: Any) -> None:
         self._build = build
         self._samples = samples
-        self._compiled: tuple[str, list[Any], list[int], list[str], Any, Any] | None = None
+        self._compiled: tuple[str, list[Any], list[Slot], list[str], Any, Any] | None = None
 
     def run(self, *values: Any) -> list[dict[str, Any]]:
         sql, params, slots, names, compiler, converters = self._compiled or self._compile()
         params = params.copy()
-        for slot, value in zip(slots, values, strict=True):
-            params[slot] = value
+        for (slot, prepare), value in zip(slots, values, strict=True):
+            params[slot] = prepare(value)
         with fixed_statement_cursor(compiler.using) as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
@@ -41,7 +43,7 @@ class CompiledQuery:
             rows = compiler.apply_converters(rows, converters)
         return [dict(zip(names, row, strict=True)) for row in rows]
 
-    def _compile(self) -> tuple[str, list[Any], list[int], list[str], Any, Any]:
+    def _compile(self) -> tuple[str, list[Any], list[Slot], list[str], Any, Any]:
         query = self._build(*self._samples).query
         compiler = query.get_compiler(DEFAULT_DB_ALIAS)
         sql, params = compiler.as_sql()
@@ -51,14 +53,30 @@ class CompiledQuery:
         self._compiled = (sql, params, self._slots(params), names, compiler, converters)
         return self._compiled
 
-    def _slots(self, params: list[Any]) -> list[int]:
+    def _slots(self, params: list[Any]) -> list[Slot]:
         slots = []
         for sample in self._samples:
-            found = [i for i, p in enumerate(params) if type(p) is type(sample) and p == sample]
+            prepare = _preparer(sample)
+            wanted = prepare(sample)
+            found = [i for i, p in enumerate(params) if type(p) is type(wanted) and p == wanted]
             if len(found) != 1:
                 raise ValueError(f"Sample {sample!r} is {len(found)} parameters, not one.")
-            slots.append(found[0])
+            slots.append((found[0], prepare))
         return slots
+
+
+Slot = tuple[int, Callable[[Any], Any]]  # a parameter's index, and how a value becomes it
+
+
+def _preparer(sample: Any) -> Callable[[Any], Any]:
+    """How the database's adapter makes a value of the sample's type into a parameter."""
+    if isinstance(sample, datetime):
+        return connections[DEFAULT_DB_ALIAS].ops.adapt_datetimefield_value
+    return _unchanged
+
+
+def _unchanged(value: Any) -> Any:
+    return value
 
 
 def fixed_statement_cursor(using: str = DEFAULT_DB_ALIAS) -> Any:

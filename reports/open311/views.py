@@ -141,18 +141,15 @@ def requests(request: HttpRequest, fmt: str) -> HttpResponse:
     if ids:  # the spec: with ids, every other filter is ignored
         return _requests_response(request, fmt, selectors.service_requests(ids[:MAX_RESULTS]))
     page, page_size = _paging(request)
-    start = (page - 1) * page_size
-    codes, statuses, bbox = _list(request, "service_code"), _statuses(request), _bbox(request)
-    created = _created_range(request)
-    updated = (_datetime(request, "updated_after"), _datetime(request, "updated_before"))
-    since, until = created
-    if since is not None and not (codes or statuses or bbox or any(updated)):
-        rows = selectors.service_request_dated_page((since, until), start, page_size)
-    else:
-        found = selectors.service_request_search(
-            service_codes=codes, statuses=statuses, created=created, updated=updated, bbox=bbox
-        )
-        rows = selectors.service_request_page(found, start, page_size)
+    rows = selectors.service_request_list(
+        service_codes=_list(request, "service_code"),
+        statuses=_statuses(request),
+        created=_created_range(request),
+        updated=(_datetime(request, "updated_after"), _datetime(request, "updated_before")),
+        bbox=_bbox(request),
+        start=(page - 1) * page_size,
+        size=page_size,
+    )
     return _requests_response(request, fmt, rows)
 
 
