@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -133,10 +134,8 @@ def _insert(report: Report, first: ReportStateChange, photo_tokens: Sequence[str
     (reports.apps), hear of it afterwards. In a caller's transaction it takes a savepoint, so that
     a ref clash does not spoil the transaction."""
     if report.follow_up_due and not photo_tokens and inserts.available():
-        if transaction.get_connection().in_atomic_block:
-            with transaction.atomic():
-                inserts.insert_with_child(report, first, "report")
-        else:
+        in_callers = transaction.get_connection().in_atomic_block
+        with transaction.atomic() if in_callers else contextlib.nullcontext():
             inserts.insert_with_child(report, first, "report")
         first.report = report
         _announce_filed(report, first)
