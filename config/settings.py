@@ -257,10 +257,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": [
-        "rest_framework.permissions.IsAuthenticatedOrReadOnly",
-        "accounts.api_auth.WriteScope",
-    ],
+    # A read-only API key's writes are refused by its authentication (accounts.api_auth), which
+    # no view or @action replaces, unlike permission classes.
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_THROTTLE_CLASSES": [
         "accounts.api_auth.RequestRates",  # the three rates below, counted in one round trip
     ],
