@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account import app_settings as account_settings
+from allauth.account.adapter import get_adapter
+from allauth.core.internal.ratelimit import parse_rates
+from django import forms
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.core.cache.backends.redis import RedisCacheClient
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.throttling import (
@@ -155,6 +161,36 @@ class VisitorRates(RequestRates):
     """The per-IP rate alone: for endpoints anyone may call, such as the token view."""
 
     rates = (VisitorRateThrottle,)
+
+
+class TokenCredentials(AuthTokenSerializer):
+    """DRF's e-mail and password check for a personal token, made through django-allauth's
+    adapter as the web login makes it: failures count under ACCOUNT_RATE_LIMITS["login_failed"]
+    per account (and per IP address) in the same counters as the web login's, so guessing on
+    either door locks both, and a right password spends nothing. A locked account is a 429."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        request = self.context["request"]
+        try:
+            user = get_adapter(request).authenticate(
+                request, email=attrs["username"], password=attrs["password"]
+            )
+        except forms.ValidationError:  # allauth's "too many login attempts"
+            raise exceptions.Throttled(
+                login_lockout_seconds(), _("Too many failed log-ins for this account.")
+            ) from None
+        if user is None:
+            raise exceptions.ValidationError(
+                _("Unable to log in with provided credentials."), code="authorization"
+            )
+        attrs["user"] = user
+        return attrs
+
+
+def login_lockout_seconds() -> int:
+    """The longest window of the login_failed rates: what a locked account waits at most."""
+    rates = parse_rates(account_settings.RATE_LIMITS.get("login_failed"))
+    return int(max((rate.duration for rate in rates), default=60))
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):

@@ -205,7 +205,8 @@ programs (`invalid`, `not_authenticated`, `authentication_failed`, `permission_d
 lists the statuses it can answer, each with an example.
 
 **Limits**: requests are counted per API key, per account and per IP address (429 with
-`Retry-After` in seconds past the limit).
+`Retry-After` in seconds past the limit); filing reports also per person (account or named
+citizen) as on the website, and the token endpoint locks an account after repeated failures.
 
 **Pages**: report lists are cursor pages (`next`/`previous` links, `page_size` up to 200).
 `?format=geojson` or `Accept: application/geo+json` answers GeoJSON.

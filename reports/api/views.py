@@ -17,7 +17,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, Throttled
 from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.permissions import AllowAny
@@ -26,12 +26,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api_auth import VisitorRates
+from accounts.api_auth import TokenCredentials, VisitorRates
 from accounts.models import ApiClient, User
 from authorities import routing
 from authorities.models import Authority, Category
 from config.api import error
-from reports import delivery, services
+from reports import delivery, ratelimit, services
 from reports.exceptions import NotAllowed
 from reports.filers import filer_for
 from reports.models import Report, ReportState, ReportStateChange, ReportUpdate
@@ -183,6 +183,10 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         filer = filer_for(
             user=cast(User, request.user), client=client, email=data["email"], name=name
         )
+        if wait := ratelimit.report_filing_wait(
+            request, reporter=filer.reporter, email=filer.email, client=client
+        ):
+            raise Throttled(wait, ratelimit.TOO_MANY_REPORTS)
         report = services.report_create(
             title=data["title"],
             description=data["description"],
@@ -437,8 +441,10 @@ class TokenView(ObtainAuthToken):
     """POST /api/v1/auth/token/: DRF's token view, documented with the API's error responses."""
 
     permission_classes = (AllowAny,)  # as DRF's empty tuple; lets the schema say "no auth needed"
-    # DRF's token view turns throttling off; password guessing must be limited like the rest.
+    # DRF's token view turns throttling off; password guessing must be limited like the rest:
+    # per IP address here, and per account as the web login (TokenCredentials).
     throttle_classes = (VisitorRates,)
+    serializer_class = TokenCredentials
     api_tag = "Authentication"
 
     @extend_schema(examples=examples.TOKEN)

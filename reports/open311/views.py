@@ -26,6 +26,7 @@ from authorities import routing
 from authorities.exceptions import InvalidLocation, NoAuthorityHere
 from authorities.models import Category, RoutingVersion
 from config.errors import ApplicationError
+from reports import ratelimit
 from reports.filers import filer_for
 from reports.models import Report, ReportState
 from reports.services import report_create
@@ -216,6 +217,10 @@ def _request_create(request: HttpRequest, fmt: str) -> HttpResponse:
         filer = filer_for(
             user=cast(User, client.user), client=client, email=_email(request), name=_name(request)
         )
+        if wait := ratelimit.report_filing_wait(
+            request, reporter=filer.reporter, email=filer.email, client=client
+        ):
+            return _too_many_reports(fmt, wait)
         report = report_create(
             title=title,
             description=description,
@@ -272,6 +277,12 @@ def _writer(request: HttpRequest) -> ApiClient:
         return api_client_authorize(key, write=True)
     except KeyRefused as exc:
         raise Open311Error(403, exc.message) from None
+
+
+def _too_many_reports(fmt: str, wait: int) -> HttpResponse:
+    response = error_response(Open311Error(429, ratelimit.TOO_MANY_REPORTS), fmt)
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def _category_for_post(request: HttpRequest) -> Category:
