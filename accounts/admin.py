@@ -1,5 +1,6 @@
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
@@ -7,7 +8,21 @@ from django.utils.translation import gettext_lazy as _
 
 from .forms import UserCreationForm, UserEditForm
 from .models import ApiClient, User
-from .services import api_client_create
+from .services import WriteKeyNeedsAccount, api_client_check_scope, api_client_create
+
+
+class ApiClientForm(forms.ModelForm):
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        try:
+            api_client_check_scope(
+                scope=data.get("scope", ""),
+                user=data.get("user"),
+                files_for_citizens=bool(data.get("files_for_citizens")),
+            )
+        except WriteKeyNeedsAccount as exc:
+            self.add_error("user" if data.get("scope") == "write" else "scope", exc.message)
+        return data
 
 
 @admin.register(User)
@@ -40,8 +55,21 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(ApiClient)
 class ApiClientAdmin(admin.ModelAdmin):
-    list_display = ("name", "prefix", "scope", "user", "is_active", "created_at", "last_used_at")
-    list_filter = ("scope", "is_active")
+    """A write key acts for an account (ApiClientForm refuses one without, as the database
+    does); read keys may act for nobody."""
+
+    form = ApiClientForm
+    list_display = (
+        "name",
+        "prefix",
+        "scope",
+        "user",
+        "files_for_citizens",
+        "is_active",
+        "created_at",
+        "last_used_at",
+    )
+    list_filter = ("scope", "files_for_citizens", "is_active")
     search_fields = ("name", "prefix", "user__email")
     list_select_related = ("user",)
     readonly_fields = ("prefix", "created_at", "last_used_at")
@@ -49,15 +77,29 @@ class ApiClientAdmin(admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
-            return ("name", "scope", "user")
-        return ("name", "prefix", "scope", "user", "is_active", "created_at", "last_used_at")
+            return ("name", "scope", "user", "files_for_citizens")
+        return (
+            "name",
+            "prefix",
+            "scope",
+            "user",
+            "files_for_citizens",
+            "is_active",
+            "created_at",
+            "last_used_at",
+        )
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if change:
             # Only the name, scope, user and active flag change here; the key never does.
             super().save_model(request, obj, form, change)
             return
-        client, key = api_client_create(name=obj.name, scope=obj.scope, user=obj.user)
+        client, key = api_client_create(
+            name=obj.name,
+            scope=obj.scope,
+            user=obj.user,
+            files_for_citizens=obj.files_for_citizens,
+        )
         obj.pk, obj.prefix = client.pk, client.prefix
         messages.warning(
             request, f"The key of {client.name} is {key} — copy it now: it is shown only once."

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account import app_settings as account_settings
+from allauth.account.adapter import get_adapter
+from allauth.core.internal.ratelimit import parse_rates
+from django import forms
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.core.cache.backends.redis import RedisCacheClient
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.throttling import (
     AnonRateThrottle,
@@ -19,13 +25,17 @@ from rest_framework.throttling import (
     UserRateThrottle,
 )
 
-from .models import ApiClient, User
-from .services import api_client_for_key
+from .models import ApiClient
+from .services import KeyCannotAct, KeyMayOnlyRead, api_client_authorize
 
 
 class ApiKeyAuthentication(BaseAuthentication):
     """`X-API-Key: <key>`. request.user is the client's user (or anonymous), request.auth the
-    ApiClient, so permissions can check the client's scope."""
+    ApiClient.
+
+    Whether the key may act is decided here, by the one rule Open311 uses too
+    (services.api_client_authorize), for every method: a read key's write is refused before any
+    permission, view or `@action` runs, so none of them can leave the check out."""
 
     header = "HTTP_X_API_KEY"
 
@@ -33,17 +43,13 @@ class ApiKeyAuthentication(BaseAuthentication):
         key = request.META.get(self.header, "")
         if not key:
             return None
-        client = api_client_for_key(key)
-        if client is None:
-            raise exceptions.AuthenticationFailed(_("Unknown or inactive API key."))
-        user: User | Any = client.user
-        if user is not None and not user.is_active:  # as DRF's TokenAuthentication refuses
-            raise exceptions.AuthenticationFailed(_("This API key's user account is inactive."))
-        if user is None:
-            from django.contrib.auth.models import AnonymousUser
-
-            user = AnonymousUser()
-        return user, client
+        try:
+            client = api_client_authorize(key, write=request.method not in SAFE_METHODS)
+        except KeyCannotAct as exc:
+            raise exceptions.AuthenticationFailed(exc.message) from None
+        except KeyMayOnlyRead as exc:
+            raise exceptions.PermissionDenied(exc.message) from None
+        return client.user or AnonymousUser(), client
 
     def authenticate_header(self, request: Request) -> str:
         return "X-API-Key"
@@ -157,18 +163,34 @@ class VisitorRates(RequestRates):
     rates = (VisitorRateThrottle,)
 
 
-class WriteScope(BasePermission):
-    """A read-only API key may not change anything, even if it acts for a user."""
+class TokenCredentials(AuthTokenSerializer):
+    """DRF's e-mail and password check for a personal token, made through django-allauth's
+    adapter as the web login makes it: failures count under ACCOUNT_RATE_LIMITS["login_failed"]
+    per account (and per IP address) in the same counters as the web login's, so guessing on
+    either door locks both, and a right password spends nothing. A locked account is a 429."""
 
-    message = _("This API key is read-only.")
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        request = self.context["request"]
+        try:
+            user = get_adapter(request).authenticate(
+                request, email=attrs["username"], password=attrs["password"]
+            )
+        except forms.ValidationError:  # allauth's "too many login attempts"
+            raise exceptions.Throttled(
+                login_lockout_seconds(), _("Too many failed log-ins for this account.")
+            ) from None
+        if user is None:
+            raise exceptions.ValidationError(
+                _("Unable to log in with provided credentials."), code="authorization"
+            )
+        attrs["user"] = user
+        return attrs
 
-    def has_permission(self, request: Request, view: Any) -> bool:
-        client = request.auth
-        return (
-            request.method in SAFE_METHODS
-            or not isinstance(client, ApiClient)
-            or (client.can_write)
-        )
+
+def login_lockout_seconds() -> int:
+    """The longest window of the login_failed rates: what a locked account waits at most."""
+    rates = parse_rates(account_settings.RATE_LIMITS.get("login_failed"))
+    return int(max((rate.duration for rate in rates), default=60))
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):

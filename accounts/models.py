@@ -60,7 +60,8 @@ class ApiClient(models.Model):
     """A third-party program using the APIs (X-API-Key, or api_key on Open311).
 
     Only a hash of the key is stored: the key itself is shown once, when it is created.
-    Reports a write client files are filed on behalf of its user.
+    A write client always acts for a user account (the constraint below): what it files is filed
+    by that account, for the account itself or for a citizen the request names (docs/api.md).
     """
 
     name = models.CharField(_("name"), max_length=100)
@@ -75,6 +76,16 @@ class ApiClient(models.Model):
         blank=True,
         related_name="api_clients",
     )
+    files_for_citizens = models.BooleanField(
+        _("files for the citizens it names"),
+        default=False,
+        help_text=_(
+            "On for an app many people use: each report is filed for the citizen the request "
+            "names (email, first and last name), who confirms it by e-mail and gets its updates, "
+            "as on the website. Off: reports are filed as the account the key acts for (an "
+            "authority's own system, another Fixpoint)."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
@@ -82,6 +93,15 @@ class ApiClient(models.Model):
     class Meta:
         verbose_name = _("API client")
         verbose_name_plural = _("API clients")
+        constraints = (
+            models.CheckConstraint(
+                condition=models.Q(scope="read") | models.Q(user__isnull=False),
+                name="write_api_client_acts_for_a_user",
+                violation_error_message=_(
+                    "A write key acts for a user account: choose the account it acts for."
+                ),
+            ),
+        )
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.compiled import CompiledQuery, field_names, instance
+from config.errors import ApplicationError
 
 from .models import ApiClient, ApiScope, User
 
@@ -20,18 +21,84 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+class KeyRefused(ApplicationError):
+    """An API key may not do what a request asks (api_client_authorize)."""
+
+
+class KeyCannotAct(KeyRefused):
+    """Unknown, switched off, or its account deactivated: nothing may be done with it."""
+
+    code = "authentication_failed"
+    status = 401
+
+
+class KeyMayOnlyRead(KeyRefused):
+    code = "permission_denied"
+    status = 403
+
+
+class WriteKeyNeedsAccount(ApplicationError):
+    code = "invalid"
+
+
 @transaction.atomic
 def api_client_create(
-    *, name: str, scope: str = ApiScope.READ, user: User | None = None
+    *,
+    name: str,
+    scope: str = ApiScope.READ,
+    user: User | None = None,
+    files_for_citizens: bool = False,
 ) -> tuple[ApiClient, str]:
-    """Create a client and return it with its key, which is never stored and never shown again."""
+    """Create a client and return it with its key, which is never stored and never shown again.
+    A write key is refused unless it acts for an active account (api_client_check_scope)."""
     if scope not in ApiScope.values:
         raise ValueError(f"scope must be one of {', '.join(ApiScope.values)}")
+    api_client_check_scope(scope=scope, user=user, files_for_citizens=files_for_citizens)
     key = f"fp_{secrets.token_urlsafe(32)}"
     client = ApiClient.objects.create(
-        name=name, scope=scope, user=user, prefix=key[:11], key_hash=key_hash(key)
+        name=name,
+        scope=scope,
+        user=user,
+        files_for_citizens=files_for_citizens,
+        prefix=key[:11],
+        key_hash=key_hash(key),
     )
     return client, key
+
+
+def api_client_check_scope(
+    *, scope: str, user: User | None, files_for_citizens: bool = False
+) -> None:
+    """A write key always acts for an active account: what it files is filed by that account,
+    which is accountable for it, as itself or for the citizens its requests name
+    (reports.filers; docs/api.md, "Keys and limits"). A key that could never write is not
+    issued, whatever makes it (the command, the admin, code)."""
+    if scope != ApiScope.WRITE:
+        if files_for_citizens:
+            raise WriteKeyNeedsAccount("Only a write key files reports, for citizens or not.")
+        return
+    if user is None:
+        raise WriteKeyNeedsAccount(
+            "A write key acts for a user account, which is accountable for what it files: "
+            "name one (an app filing for many citizens names each citizen in its requests)."
+        )
+    if not user.is_active:
+        raise WriteKeyNeedsAccount(f"The account {user.email} is inactive: it cannot write.")
+
+
+def api_client_authorize(key: str, *, write: bool) -> ApiClient:
+    """The one rule deciding whether a key may act, for the REST API (its authentication, so no
+    view or action can leave it out) and Open311 alike: the key is known and switched on, the
+    account it acts for (if any) is active, and a request that writes has a write key.
+    Raises KeyCannotAct (401) or KeyMayOnlyRead (403)."""
+    client = api_client_for_key(key)
+    if client is None:
+        raise KeyCannotAct("Unknown or inactive API key.")
+    if client.user is not None and not client.user.is_active:
+        raise KeyCannotAct("This API key's user account is inactive.")
+    if write and not client.can_write:
+        raise KeyMayOnlyRead("This API key is read-only.")
+    return client
 
 
 def api_client_for_key(key: str) -> ApiClient | None:

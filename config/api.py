@@ -150,7 +150,11 @@ class ApiSchema(AutoSchema):
             statuses[400] = "Invalid input: `fields` names each invalid field"
         if view.get_authenticators():
             statuses[401] = "Unknown or inactive API key or token, or none for a write"
-        if writes and not all(isinstance(p, AllowAny) for p in view.get_permissions()):
+        # A read-only API key's write is refused by its authentication, whatever the permissions.
+        if writes and (
+            view.get_authenticators()
+            or not all(isinstance(p, AllowAny) for p in view.get_permissions())
+        ):
             statuses[403] = "Not allowed: a read-only API key, or not your report or authority"
         paginated = self._is_list_view() and getattr(view, "paginator", None) is not None
         if "{" in self.path or paginated or self._has_formats():
@@ -187,7 +191,9 @@ website, for programs.
 **Authentication** (any of the three; reading needs none):
 - *API key* for third-party programs: `X-API-Key: <key>`. Keys are made by the site's
   administrators (admin, or `manage.py create_api_client NAME --scope read|write --user EMAIL`);
-  a read key changes nothing, a write key acts for the account it was made for.
+  a read key changes nothing (every write answers 403), a write key acts for the account it was
+  made for, as that account or, for an app many people use, for the citizen each filing names
+  by `email`, `first_name` and `last_name` (they confirm it by e-mail and get its updates).
 - *Personal token* for people: `POST /api/v1/auth/token/` with `username` (the e-mail) and
   `password` answers `{"token": "..."}`; then send `Authorization: Token <token>`.
 - *Session*: the site's own JavaScript, with the session cookie and the `X-CSRFToken` header.
@@ -199,7 +205,8 @@ programs (`invalid`, `not_authenticated`, `authentication_failed`, `permission_d
 lists the statuses it can answer, each with an example.
 
 **Limits**: requests are counted per API key, per account and per IP address (429 with
-`Retry-After` in seconds past the limit).
+`Retry-After` in seconds past the limit); filing reports also per person (account or named
+citizen) as on the website, and the token endpoint locks an account after repeated failures.
 
 **Pages**: report lists are cursor pages (`next`/`previous` links, `page_size` up to 200).
 `?format=geojson` or `Accept: application/geo+json` answers GeoJSON.

@@ -163,6 +163,9 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Fixpoint] "
 ACCOUNT_ADAPTER = "reports.adapters.OutboxAccountAdapter"  # its e-mails go through the outbox
+# Failed log-ins, counted by django-allauth per IP address and per account, for the web login and
+# the API's token endpoint alike (accounts.api_auth.TokenCredentials): one lock for both doors.
+ACCOUNT_RATE_LIMITS = {"login_failed": env.str("LOGIN_FAILED_RATE", default="10/m/ip,5/5m/key")}
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -257,10 +260,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": [
-        "rest_framework.permissions.IsAuthenticatedOrReadOnly",
-        "accounts.api_auth.WriteScope",
-    ],
+    # A read-only API key's writes are refused by its authentication (accounts.api_auth), which
+    # no view or @action replaces, unlike permission classes.
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_THROTTLE_CLASSES": [
         "accounts.api_auth.RequestRates",  # the three rates below, counted in one round trip
     ],
@@ -304,6 +306,8 @@ FIXPOINT_UNCONFIRMED_TTL_HOURS = env.int("UNCONFIRMED_TTL_HOURS", default=72)
 # At most this many reports per account or address (and per IP address) per window.
 FIXPOINT_REPORT_RATE = env.int("REPORT_RATE_LIMIT", default=5)
 FIXPOINT_REPORT_RATE_WINDOW_MINUTES = env.int("REPORT_RATE_WINDOW_MINUTES", default=10)
+# An API key's filings are counted per key instead of per IP address (reports.ratelimit).
+FIXPOINT_REPORT_RATE_PER_KEY = env.int("REPORT_RATE_LIMIT_PER_KEY", default=100)
 # Boundaries, categories and their links changed by one process reach the others' routing
 # indexes within this many seconds (0: checked at every request, a query each; see
 # authorities.routing.request_freshness_check).

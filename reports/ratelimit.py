@@ -1,21 +1,57 @@
-"""A fixed-window counter in the cache (Redis in production, shared by every web process)."""
+"""The rate limit of filing a report, one rule for the website, the REST API and Open311.
+
+Counted by the site's one window counter (accounts.api_auth, which counts the API's request rates
+too): every counter of a filing in one cache round trip, in fixed windows."""
 
 from __future__ import annotations
 
-from django.core.cache import cache
+import time
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+
+from accounts.api_auth import _increment_many
+
+if TYPE_CHECKING:
+    from accounts.models import ApiClient, User
+
+TOO_MANY_REPORTS = "Several reports were sent in a short time: wait before sending another."
 
 
-def allow(key: str, *, limit: int, window_seconds: int) -> bool:
-    """Count one attempt under key; False once more than `limit` happened in the window."""
-    cache_key = f"ratelimit:{key}"
-    if cache.add(cache_key, 1, timeout=window_seconds):
-        return True
-    try:
-        count = cache.incr(cache_key)
-    except ValueError:  # expired between add and incr: this is the first attempt again
-        cache.add(cache_key, 1, timeout=window_seconds)
-        return True
-    return count <= limit
+def report_filing_wait(
+    request: object, *, reporter: User | None, email: str, client: ApiClient | None = None
+) -> int:
+    """Count one report about to be filed: 0 if it may be, else the seconds until the window
+    that refuses it ends. Every limit counts it, refused or not. In windows of
+    REPORT_RATE_WINDOW_MINUTES (README, "Rate limits"):
+
+    - the person it is for, REPORT_RATE_LIMIT: their account, or the e-mail address that is to
+      confirm it (a visitor on the website, a citizen an app files for). A key that files as its
+      own account is a system, which its key's limit bounds;
+    - where it comes from: an API key, REPORT_RATE_LIMIT_PER_KEY (an app files for many people
+      from a few servers, so the key stands for them rather than their addresses); without a
+      key, the IP address, 4 x REPORT_RATE_LIMIT.
+    """
+    limit = settings.FIXPOINT_REPORT_RATE
+    limits: list[tuple[str, int]] = []
+    if client is None or client.files_for_citizens:
+        person = f"user:{reporter.pk}" if reporter is not None else f"email:{email.lower()}"
+        limits.append((f"report:{person}", limit))
+    if client is None:
+        limits.append((f"report:ip:{client_ip(request)}", limit * 4))
+    else:
+        limits.append((f"report:key:{client.pk}", settings.FIXPOINT_REPORT_RATE_PER_KEY))
+    seconds = settings.FIXPOINT_REPORT_RATE_WINDOW_MINUTES * 60
+    now = clock()
+    window = int(now // seconds)
+    counts = _increment_many([(f"ratelimit:{key}:{window}", seconds) for key, _ in limits])
+    if all(count <= most for count, (_, most) in zip(counts, limits, strict=True)):
+        return 0
+    return max(1, int((window + 1) * seconds - now))
+
+
+def clock() -> float:
+    return time.time()
 
 
 def client_ip(request: object) -> str:

@@ -63,11 +63,14 @@ def report_create(
     extra: dict[str, Any] | None = None,
     photo_tokens: Sequence[str] = (),
     at: datetime | None = None,
+    filed_by: User | None = None,
 ) -> Report:
     """File a report, routed to the authority responsible for that spot and category.
 
     A signed-in reporter's report is open at once; anybody else's waits unconfirmed (never public,
-    never sent) until they follow the link e-mailed to them.
+    never sent) until they follow the link e-mailed to them. ``filed_by``: the account that filed
+    it for someone else (an API key filing for a citizen, reports.filers), recorded as the actor
+    of its first history row.
     """
     title, description = _clean_text(title, description)
     if reporter is None:
@@ -96,7 +99,7 @@ def report_create(
     first = ReportStateChange(
         from_state="",
         to_state=report.state,
-        actor=reporter,
+        actor=filed_by or reporter,
         actor_kind=Actor.REPORTER,
         created_at=now,
     )

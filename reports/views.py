@@ -226,13 +226,8 @@ def _pending_photos(form: ReportForm | UpdateForm) -> list[ReportPhoto]:
 
 
 def _within_rate(request: HttpRequest, email: str) -> bool:
-    limit = settings.FIXPOINT_REPORT_RATE
-    window = settings.FIXPOINT_REPORT_RATE_WINDOW_MINUTES * 60
-    who = f"user:{request.user.pk}" if request.user.is_authenticated else f"email:{email.lower()}"
-    by_ip = ratelimit.allow(
-        f"report:ip:{ratelimit.client_ip(request)}", limit=limit * 4, window_seconds=window
-    )
-    return ratelimit.allow(f"report:{who}", limit=limit, window_seconds=window) and by_ip
+    reporter = cast(User, request.user) if request.user.is_authenticated else None
+    return not ratelimit.report_filing_wait(request, reporter=reporter, email=email)
 
 
 def _add_errors(form: Any, exc: ValidationError) -> None:

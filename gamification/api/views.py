@@ -15,7 +15,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api_auth import WriteScope
 from authorities.models import Area
 from config.api import error
 from gamification import selectors, services
@@ -146,7 +145,7 @@ class RewardViewSet(
         },
         examples=examples.REDEEM,
     )
-    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, WriteScope])
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def redeem(self, request: Request, pk: str) -> Response:
         """Spend points on this prize: the answer holds its code, to show the sponsor."""
         reward = self.get_object()

@@ -176,6 +176,19 @@ REPORT_CREATE = [
             "show_name": False,
         },
     ),
+    body(
+        "An app files for a citizen (a key that files for citizens): she confirms it by e-mail",
+        {
+            "title": REPORT["title"],
+            "description": REPORT["description"],
+            "category": "pavement",
+            "latitude": 41.4036,
+            "longitude": 2.1744,
+            "email": "ana@example.org",
+            "first_name": "Ana",
+            "last_name": "Puig",
+        },
+    ),
     *report_answers(
         "The report as filed",
         {**DETAIL, "supporters": 0, "updates": [], "extra": {"size": "large"}},

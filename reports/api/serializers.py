@@ -184,6 +184,18 @@ class ReportCreateSerializer(serializers.Serializer[Any]):
     longitude = serializers.FloatField(min_value=-180, max_value=180)
     extra = serializers.DictField(required=False, default=dict)
     show_name = serializers.BooleanField(required=False, default=False)
+    email = serializers.EmailField(
+        required=False,
+        default="",
+        help_text="The citizen a key that files for citizens files for: they confirm the report "
+        "by e-mail and get its updates. For other keys, the reporter's contact for staff.",
+    )
+    first_name = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=50, help_text="With `email`"
+    )
+    last_name = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=50, help_text="With `email`"
+    )
 
 
 class UpdateCreateSerializer(serializers.Serializer[Any]):

@@ -17,22 +17,23 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, Throttled
 from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import Cursor, CursorPagination
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api_auth import VisitorRates
-from accounts.models import User
+from accounts.api_auth import TokenCredentials, VisitorRates
+from accounts.models import ApiClient, User
 from authorities import routing
 from authorities.models import Authority, Category
 from config.api import error
-from reports import delivery, services
+from reports import delivery, ratelimit, services
 from reports.exceptions import NotAllowed
+from reports.filers import filer_for
 from reports.models import Report, ReportState, ReportStateChange, ReportUpdate
 from reports.staff.selectors import staff_may
 
@@ -177,13 +178,25 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         category = routing.active_category(data["category"])
         if category is None:
             return _error("unknown_category", f"There is no category {data['category']!r}.")
+        client = request.auth if isinstance(request.auth, ApiClient) else None
+        name = " ".join(n for n in (data["first_name"], data["last_name"]) if n)
+        filer = filer_for(
+            user=cast(User, request.user), client=client, email=data["email"], name=name
+        )
+        if wait := ratelimit.report_filing_wait(
+            request, reporter=filer.reporter, email=filer.email, client=client
+        ):
+            raise Throttled(wait, ratelimit.TOO_MANY_REPORTS)
         report = services.report_create(
             title=data["title"],
             description=data["description"],
             category=category,
             latitude=data["latitude"],
             longitude=data["longitude"],
-            reporter=cast(User, request.user),
+            reporter=filer.reporter,
+            reporter_name=filer.name,
+            reporter_email=filer.email,
+            filed_by=filer.filed_by,
             show_name=data["show_name"],
             extra=data["extra"],
         )
@@ -195,7 +208,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         responses={201: s.UpdateSerializer},
         examples=examples.UPDATE_CREATE,
     )
-    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    @action(detail=True, methods=["post"])
     def updates(self, request: Request, pk: str) -> Response:
         """Add a citizen's update (from the reporter, "fixed"/"still_a_problem" move the report)."""
         report = self.get_object()
@@ -215,7 +228,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         responses={200: s.SupportSerializer},
         examples=examples.SUPPORT,
     )
-    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    @action(detail=True, methods=["post"])
     def support(self, request: Request, pk: str) -> Response:
         """Add my "me too" to an open report; counted once per person."""
         report = self.get_object()
@@ -233,7 +246,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         },
         examples=examples.TRANSITION,
     )
-    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    @action(detail=True, methods=["post"])
     def transition(self, request: Request, pk: str) -> Response:
         """Staff of the report's authority change its state, with a public and/or internal note.
         Anyone else gets 403 and nothing changes; a move the lifecycle does not allow gets 409."""
@@ -259,7 +272,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         ),
         examples=examples.ASSIGN,
     )
-    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    @action(detail=True, methods=["post"])
     def assign(self, request: Request, pk: str) -> Response:
         """Staff of the report's authority give it to a colleague there (null takes it back)."""
         report = self.get_object()
@@ -284,7 +297,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         ),
         examples=examples.PRIORITY,
     )
-    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    @action(detail=True, methods=["post"])
     def priority(self, request: Request, pk: str) -> Response:
         """Staff of the report's authority set its priority."""
         report = self.get_object()
@@ -304,7 +317,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         },
         examples=examples.REROUTE,
     )
-    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    @action(detail=True, methods=["post"])
     def reroute(self, request: Request, pk: str) -> Response:
         """Staff of the report's authority re-categorise and/or move an open report; it is routed
         again and, if another authority becomes responsible, handed over and delivered to it."""
@@ -428,8 +441,10 @@ class TokenView(ObtainAuthToken):
     """POST /api/v1/auth/token/: DRF's token view, documented with the API's error responses."""
 
     permission_classes = (AllowAny,)  # as DRF's empty tuple; lets the schema say "no auth needed"
-    # DRF's token view turns throttling off; password guessing must be limited like the rest.
+    # DRF's token view turns throttling off; password guessing must be limited like the rest:
+    # per IP address here, and per account as the web login (TokenCredentials).
     throttle_classes = (VisitorRates,)
+    serializer_class = TokenCredentials
     api_tag = "Authentication"
 
     @extend_schema(examples=examples.TOKEN)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -18,13 +18,16 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import Truncator
 from django.views.decorators.csrf import csrf_exempt
+from rest_framework.permissions import SAFE_METHODS
 
 from accounts.models import ApiClient, User
-from accounts.services import api_client_for_key
+from accounts.services import KeyRefused, api_client_authorize
 from authorities import routing
 from authorities.exceptions import InvalidLocation, NoAuthorityHere
 from authorities.models import Category, RoutingVersion
 from config.errors import ApplicationError
+from reports import ratelimit
+from reports.filers import filer_for
 from reports.models import Report, ReportState
 from reports.services import report_create
 
@@ -50,6 +53,8 @@ def open311(*methods: str) -> Callable[[View], View]:
         @wraps(view)
         def wrapper(request: HttpRequest, fmt: str, **kwargs: Any) -> HttpResponse:
             try:
+                if request.method not in SAFE_METHODS:
+                    _writer(request)  # every write needs a write key: before anything else
                 if request.method not in methods:
                     raise Open311Error(405, f"Use {' or '.join(methods)} here.")
                 _check_jurisdiction(request)
@@ -196,7 +201,7 @@ def request_updates(request: HttpRequest, fmt: str) -> HttpResponse:
 
 
 def _request_create(request: HttpRequest, fmt: str) -> HttpResponse:
-    user = _writer(request)
+    client = _writer(request)
     category = _category_for_post(request)
     point = _point(request)
     if point is None:
@@ -209,15 +214,23 @@ def _request_create(request: HttpRequest, fmt: str) -> HttpResponse:
     first_line = description.splitlines()[0] if description else ""
     title = _param(request, "title") or Truncator(first_line).chars(80) or category.name
     try:
+        filer = filer_for(
+            user=cast(User, client.user), client=client, email=_email(request), name=_name(request)
+        )
+        if wait := ratelimit.report_filing_wait(
+            request, reporter=filer.reporter, email=filer.email, client=client
+        ):
+            return _too_many_reports(fmt, wait)
         report = report_create(
             title=title,
             description=description,
             category=category,
             latitude=point[0],
             longitude=point[1],
-            reporter=user,
-            reporter_name=_name(request),
-            reporter_email=_email(request),
+            reporter=filer.reporter,
+            reporter_name=filer.name,
+            reporter_email=filer.email,
+            filed_by=filer.filed_by,
             extra=_attributes(request),
         )
     except ValidationError as exc:
@@ -225,12 +238,14 @@ def _request_create(request: HttpRequest, fmt: str) -> HttpResponse:
     except ApplicationError as exc:  # outside every authority, or not offered there
         raise Open311Error(400, exc.message) from None
     notice = f"Sent to {report.authority.name}."
+    if report.state == ReportState.UNCONFIRMED:
+        notice = f"Sent to {report.authority.name} once {report.reporter_email} confirms it."
     body = [{"service_request_id": report.ref, "service_notice": notice}]
     return respond(body, fmt, root="service_requests", item="request")
 
 
 def _update_create(request: HttpRequest, fmt: str) -> HttpResponse:
-    user = _writer(request)
+    user = cast(User, _writer(request).user)
     ref = _required(request, "service_request_id")
     status = _required(request, "status").upper()
     if status not in INCOMING_STATUS:
@@ -252,21 +267,22 @@ def _update_create(request: HttpRequest, fmt: str) -> HttpResponse:
     return respond(body, fmt, root="service_request_updates", item="request_update")
 
 
-def _writer(request: HttpRequest) -> User:
-    """The user a write API key acts for; every failure is the spec's 403."""
+def _writer(request: HttpRequest) -> ApiClient:
+    """The write API key of a request (it acts for an account), by the rule the REST API uses
+    too; every refusal is the spec's 403."""
     key = _param(request, "api_key")
     if key is None:
         raise Open311Error(403, "api_key is missing: writing needs an API key with write scope.")
-    client: ApiClient | None = api_client_for_key(key)
-    if client is None:
-        raise Open311Error(403, "api_key is not valid (unknown or inactive).")
-    if not client.can_write:
-        raise Open311Error(403, "This api_key may only read: writing needs write scope.")
-    if client.user is None:
-        raise Open311Error(
-            403, "This api_key acts for no user account, so it cannot file reports or updates."
-        )
-    return client.user
+    try:
+        return api_client_authorize(key, write=True)
+    except KeyRefused as exc:
+        raise Open311Error(403, exc.message) from None
+
+
+def _too_many_reports(fmt: str, wait: int) -> HttpResponse:
+    response = error_response(Open311Error(429, ratelimit.TOO_MANY_REPORTS), fmt)
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def _category_for_post(request: HttpRequest) -> Category:
@@ -308,7 +324,7 @@ def _email(request: HttpRequest) -> str:
 
 
 def _describe(exc: ValidationError) -> str:
-    names = {"extra": "attribute"}
+    names = {"extra": "attribute", "reporter_name": "first_name", "reporter_email": "email"}
     if not hasattr(exc, "error_dict"):
         return " ".join(exc.messages)
     return " ".join(

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from accounts.models import ApiClient
 from accounts.services import api_client_create
 from reports import services
-from reports.models import Report, ReportState
+from reports.models import Notification, Report, ReportState
 from tests import factories
 
 
@@ -438,11 +438,10 @@ def test_routing_data_edited_between_filings_is_followed_by_the_next_one(tiny_ci
     assert Report.objects.count() == 2
 
 
-def test_an_api_key_switched_off_or_without_a_user_is_refused_at_once(tiny_city, api):
+def test_an_api_key_switched_off_is_refused_at_once(tiny_city, api):
     client, key = api_client_create(
         name="city app", scope="write", user=factories.UserFactory.create()
     )
-    _, orphan_key = api_client_create(name="no user", scope="write")
     payload = {"title": "Hole", "description": "Deep", "category": "pothole"}
     payload |= {"latitude": 10.05, "longitude": 1.05}
     api.credentials(HTTP_X_API_KEY=key)
@@ -451,8 +450,6 @@ def test_an_api_key_switched_off_or_without_a_user_is_refused_at_once(tiny_city,
     client.is_active = False
     client.save()
     assert api.post("/api/v1/reports/", payload, format="json").status_code == 401
-    api.credentials(HTTP_X_API_KEY=orphan_key)
-    assert api.post("/api/v1/reports/", payload, format="json").status_code in (401, 403)
     assert Report.objects.count() == 1
 
 
@@ -507,3 +504,31 @@ def test_a_key_acting_for_a_user_is_held_to_the_keys_and_the_accounts_rate(db, a
 
     assert by_first == [200, 200, 429]  # the key's rate; the refused request still counts
     assert by_second == [429, 429]  # the account's 3 are spent, whichever key asks
+
+
+def test_a_key_that_files_for_citizens_files_for_the_citizen_the_request_names(tiny_city, api):
+    app_account = factories.UserFactory.create(email="app@citizens.example.org")
+    _, key = api_client_create(
+        name="Citizens' app", scope="write", user=app_account, files_for_citizens=True
+    )
+    _, own = api_client_create(name="Council CRM", scope="write", user=tiny_city.west_staff)
+    payload = {"title": "Hole", "description": "Deep", "category": "pothole"}
+    payload |= {"latitude": 10.05, "longitude": 1.05}
+    citizen = {"email": "Ann@Example.org", "first_name": "Ann", "last_name": "Lee"}
+
+    filed = api.post("/api/v1/reports/", payload | citizen, format="json", HTTP_X_API_KEY=key)
+    nobody = api.post("/api/v1/reports/", payload, format="json", HTTP_X_API_KEY=key)
+    as_itself = api.post("/api/v1/reports/", payload, format="json", HTTP_X_API_KEY=own)
+
+    assert filed.status_code == 201 and filed.json()["state"] == "unconfirmed"
+    report = Report.objects.get(pk=filed.json()["id"])
+    assert (report.reporter, report.reporter_name, report.reporter_email) == (
+        None,
+        "Ann Lee",
+        "ann@example.org",
+    )
+    assert report.history.get().actor == app_account
+    assert Notification.objects.get(report=report).to_email == "ann@example.org"
+    assert nobody.status_code == 400 and "citizen's email" in nobody.json()["error"]["message"]
+    assert as_itself.status_code == 201 and as_itself.json()["state"] == "open"
+    assert Report.objects.get(pk=as_itself.json()["id"]).reporter == tiny_city.west_staff

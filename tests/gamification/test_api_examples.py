@@ -192,7 +192,7 @@ def test_a_player_who_left_the_game_gets_the_documented_403(api, schema, earner)
 def test_api_keys_that_may_not_get_the_documented_403(api, schema, earner):
     reward = factories.RewardFactory.create(cost=10)
     _, reader = api_client_create(name="reader", scope="read", user=earner)
-    _, nobody = api_client_create(name="nobody", scope="write")
+    _, nobody = api_client_create(name="nobody", scope="read")
 
     redeemed = api.post(REDEEM.format(id=reward.pk), HTTP_X_API_KEY=reader)
     points = api.get(POINTS, HTTP_X_API_KEY=nobody)

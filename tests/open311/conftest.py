@@ -14,7 +14,6 @@ from tests.conftest import TinyCity
 class Keys:
     write: str  # acts for a partner app's account
     read: str
-    userless_write: str
     west_system: str  # acts for staff of the west district: its own system
     write_user: User
 
@@ -24,6 +23,5 @@ def keys(tiny_city: TinyCity) -> Keys:
     partner = factories.UserFactory.create(email="app@partner.example.org")
     write = api_client_create(name="Partner app", scope=ApiScope.WRITE, user=partner)[1]
     read = api_client_create(name="Reader", scope=ApiScope.READ)[1]
-    userless = api_client_create(name="Nobody's", scope=ApiScope.WRITE)[1]
     west = api_client_create(name="West CRM", scope=ApiScope.WRITE, user=tiny_city.west_staff)[1]
-    return Keys(write, read, userless, west, partner)
+    return Keys(write, read, west, partner)

@@ -6,8 +6,11 @@ import pytest
 from django.test import Client
 
 from accounts.models import ApiClient
+from accounts.services import api_client_create
 from authorities.models import CategoryQuestion
-from reports.models import Report
+from reports.models import Delivery, Notification, Report
+from reports.services import report_confirm, report_transition
+from tests import factories
 from tests.conftest import TinyCity
 
 from .conftest import Keys
@@ -145,9 +148,8 @@ def test_invalid_or_unroutable_input_is_400_with_a_clear_description(
     ("key", "description"),
     [
         ("", "api_key is missing: writing needs an API key with write scope."),
-        ("fp_wrong", "api_key is not valid (unknown or inactive)."),
-        ("read", "This api_key may only read: writing needs write scope."),
-        ("userless_write", "This api_key acts for no user account, so it cannot file reports"),
+        ("fp_wrong", "Unknown or inactive API key."),
+        ("read", "This API key is read-only."),
     ],
 )
 def test_missing_or_insufficient_api_key_is_403(
@@ -164,7 +166,7 @@ def test_missing_or_insufficient_api_key_is_403(
 def test_an_inactive_key_is_403(client: Client, tiny_city: TinyCity, keys: Keys) -> None:
     ApiClient.objects.update(is_active=False)
     [error] = valid_json(client.post(URL, form(keys)), "errors", 403)
-    assert error["description"] == "api_key is not valid (unknown or inactive)."
+    assert error["description"] == "Unknown or inactive API key."
 
 
 def test_unknown_jurisdiction_in_the_body_is_404(
@@ -172,4 +174,68 @@ def test_unknown_jurisdiction_in_the_body_is_404(
 ) -> None:
     response = client.post(URL, form(keys, jurisdiction_id="other.example.org"))
     valid_json(response, "errors", 404)
+    assert not Report.objects.exists()
+
+
+def test_an_inactive_users_write_key_files_nothing_as_on_the_rest_api(
+    client: Client, tiny_city: TinyCity, keys: Keys
+) -> None:
+    keys.write_user.is_active = False
+    keys.write_user.save()
+
+    [error] = valid_json(client.post(URL, form(keys)), "errors", 403)
+    rest = client.get("/api/v1/categories/", HTTP_X_API_KEY=keys.write)
+
+    assert error["description"] == "This API key's user account is inactive."
+    assert rest.status_code == 401
+    assert rest.json()["error"]["message"] == error["description"]  # one rule, one answer
+    assert not Report.objects.exists()
+
+
+def test_a_key_that_files_for_citizens_files_for_the_person_named_as_on_the_website(
+    client: Client, tiny_city: TinyCity, keys: Keys
+) -> None:
+    app_account = factories.UserFactory.create(email="app@citizens.example.org")
+    _, key = api_client_create(
+        name="Citizens' app", scope="write", user=app_account, files_for_citizens=True
+    )
+
+    [row] = valid_json(client.post(URL, form(keys, api_key=key)), "post-response")
+
+    report = Report.objects.get(ref=row["service_request_id"])
+    assert row["service_notice"] == "Sent to West once ann@example.org confirms it."
+    assert (report.state, report.reporter, report.reporter_name, report.reporter_email) == (
+        "unconfirmed",
+        None,
+        "Ann Lee",
+        "ann@example.org",
+    )
+    assert report.history.get().actor == app_account  # who filed it stays accountable
+    [confirm] = Notification.objects.filter(to_email="ann@example.org")
+    assert confirm.kind == "report_confirm"
+    assert not Delivery.objects.exists()  # never sent before the citizen confirms
+
+    report_confirm(report_id=report.pk)
+    report_transition(report_id=report.pk, to_state="verified", actor=tiny_city.west_staff)
+
+    assert Delivery.objects.filter(report=report).exists()
+    news = Notification.objects.filter(to_email="ann@example.org").exclude(pk=confirm.pk)
+    assert [n.kind for n in news] == ["report_update"]
+    assert not Notification.objects.filter(to_email=app_account.email).exists()
+
+
+def test_a_key_that_files_for_citizens_refuses_a_request_naming_nobody(
+    client: Client, tiny_city: TinyCity, keys: Keys
+) -> None:
+    _, key = api_client_create(
+        name="Citizens' app", scope="write", user=keys.write_user, files_for_citizens=True
+    )
+
+    [no_email] = valid_json(client.post(URL, form(keys, api_key=key, email="")), "errors", 400)
+    [no_name] = valid_json(
+        client.post(URL, form(keys, api_key=key, first_name="", last_name="")), "errors", 400
+    )
+
+    assert no_email["description"].startswith("This API key files for citizens: give the")
+    assert no_name["description"].startswith("first_name: Give your name")
     assert not Report.objects.exists()

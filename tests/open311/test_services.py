@@ -7,6 +7,7 @@ from authorities.models import CategoryQuestion
 from tests import factories
 from tests.conftest import TinyCity
 
+from .conftest import Keys
 from .helpers import assert_xml_matches, valid_json, xml_root
 
 pytestmark = pytest.mark.django_db
@@ -178,10 +179,20 @@ def test_unknown_jurisdiction_is_404(client: Client, tiny_city: TinyCity) -> Non
 
 
 def test_a_method_the_endpoint_does_not_take_is_405_in_the_error_format(
-    client: Client, tiny_city: TinyCity
+    client: Client, tiny_city: TinyCity, keys: Keys
 ) -> None:
-    data = valid_json(client.post("/open311/v2/services.json"), "errors", 405)
+    data = valid_json(
+        client.post("/open311/v2/services.json", {"api_key": keys.write}), "errors", 405
+    )
     assert data[0]["description"] == "Use GET here."
+
+
+def test_every_write_needs_a_write_key_before_anything_else(
+    client: Client, tiny_city: TinyCity, keys: Keys
+) -> None:
+    for method in (client.post, client.put, client.patch, client.delete):
+        [error] = valid_json(method("/open311/v2/services.json"), "errors", 403)
+        assert error["description"].startswith("api_key is missing")
 
 
 def test_an_unknown_format_is_404(client: Client, tiny_city: TinyCity) -> None:
