@@ -150,6 +150,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "reports.tasks.expire_unconfirmed_reports",
         "schedule": 3600.0,
     },
+    # Answers kept for Idempotency-Key headers live 24 hours (accounts.idempotency).
+    "expire-idempotency-keys": {
+        "task": "accounts.tasks.expire_idempotency_keys",
+        "schedule": 3600.0,
+    },
     # Challenges whose settling period is over get their bonuses and badges (gamification).
     "settle-challenges": {"task": "gamification.tasks.settle_due_challenges", "schedule": 3600.0},
 }

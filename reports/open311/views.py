@@ -3,6 +3,7 @@ answer in the format of the URL's extension. Every error leaves in the spec's er
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta, tzinfo
@@ -19,6 +20,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import Truncator
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts.idempotency import META, client_scope, respond_once
 from accounts.models import ApiClient, User
 from accounts.services import api_client_for_key
 from authorities import routing
@@ -196,6 +198,18 @@ def request_updates(request: HttpRequest, fmt: str) -> HttpResponse:
 
 
 def _request_create(request: HttpRequest, fmt: str) -> HttpResponse:
+    client = _client(request)
+    if client is None or META not in request.META:
+        return _file_request(request, fmt)
+    try:  # a retry with the same Idempotency-Key gets the first answer (accounts.idempotency)
+        scope = client_scope(client)
+        call = functools.partial(_file_request, request, fmt)
+        return respond_once(request, scope=scope, data=request.POST, call=call)
+    except ApplicationError as exc:  # the key malformed, or reused for another request
+        raise Open311Error(exc.status, exc.message) from None
+
+
+def _file_request(request: HttpRequest, fmt: str) -> HttpResponse:
     user = _writer(request)
     category = _category_for_post(request)
     point = _point(request)
@@ -250,6 +264,11 @@ def _update_create(request: HttpRequest, fmt: str) -> HttpResponse:
         raise Open311Error(403 if exc.status == 403 else 400, exc.message) from None
     body = [{"update_id": str(change.pk)}]
     return respond(body, fmt, root="service_request_updates", item="request_update")
+
+
+def _client(request: HttpRequest) -> ApiClient | None:
+    key = _param(request, "api_key")
+    return api_client_for_key(key) if key else None
 
 
 def _writer(request: HttpRequest) -> User:
