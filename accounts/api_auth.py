@@ -9,8 +9,6 @@ from allauth.account.adapter import get_adapter
 from allauth.core.internal.ratelimit import parse_rates
 from django import forms
 from django.contrib.auth.models import AnonymousUser
-from django.core.cache import cache
-from django.core.cache.backends.redis import RedisCacheClient
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
@@ -24,6 +22,8 @@ from rest_framework.throttling import (
     SimpleRateThrottle,
     UserRateThrottle,
 )
+
+from config.cache import count_many
 
 from .models import ApiClient
 from .services import KeyCannotAct, KeyMayOnlyRead, api_client_authorize
@@ -78,29 +78,6 @@ class CountingThrottle(SimpleRateThrottle):
         return f"{key}:{window}", self.duration, (window + 1) * self.duration - now
 
 
-def _increment_many(counters: list[tuple[str, int]]) -> list[int]:
-    """Add one to each (key, window seconds) counter; the new counts, in one round trip."""
-    client = getattr(cache, "_cache", None)  # Django's Redis backend keeps its client here
-    if not isinstance(client, RedisCacheClient):
-        return [_increment(key, timeout) for key, timeout in counters]
-    names = [cache.make_and_validate_key(key) for key, _seconds in counters]
-    # INCR creates a key at 1; its expiry goes in the same pipeline.
-    pipe = client.get_client(names[0], write=True).pipeline(transaction=False)
-    for name, (_key, timeout) in zip(names, counters, strict=True):
-        pipe.incr(name)
-        pipe.expire(name, timeout + 1)
-    return [int(count) for count in pipe.execute()[::2]]
-
-
-def _increment(key: str, timeout: int) -> int:
-    cache.add(key, 0, timeout + 1)
-    try:
-        return int(cache.incr(key))
-    except ValueError:  # expired between the two calls: this request opens the count again
-        cache.set(key, 1, timeout + 1)
-        return 1
-
-
 class ClientRateThrottle(CountingThrottle):
     """Limits per API key (rate "client"), whoever the key acts for."""
 
@@ -148,7 +125,8 @@ class RequestRates(BaseThrottle):
         windows = [(t, w) for t in throttles if (w := t.window(request, view)) is not None]
         if not windows:
             return True
-        counts = _increment_many([window[:2] for _, window in windows])
+        # One round trip on Redis; counted in this process while Redis is out of reach.
+        counts = count_many([(key, seconds + 1) for _, (key, seconds, _left) in windows])
         over = [w for (t, w), n in zip(windows, counts, strict=True) if n > t.num_requests]
         self.wait_for = max((window[2] for window in over), default=0.0)
         return not over

@@ -109,3 +109,28 @@ class ApiClient(models.Model):
     @property
     def can_write(self) -> bool:
         return self.scope == ApiScope.WRITE
+
+
+class IdempotencyKey(models.Model):
+    """The answer a client got to a write it sent with an `Idempotency-Key` header, kept 24 hours
+    so that the same request sent again gets it again instead of being done twice
+    (accounts.idempotency). Written in the transaction of the write itself: it exists exactly
+    when the write was committed."""
+
+    scope = models.CharField(max_length=40)  # "client:<ApiClient id>" or "user:<User id>"
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)  # SHA-256 of method, path, query and body
+    status = models.PositiveSmallIntegerField()
+    content_type = models.CharField(max_length=100)
+    body = models.BinaryField()
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="idempotency_key_per_client")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

@@ -13,6 +13,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
+from config.aftercommit import after_commit
+
 from . import routing
 from .exceptions import BoundaryImportError, InvalidAuthority, InvalidBoundary
 from .geometry import check_boundary, to_geojson
@@ -41,7 +43,7 @@ def routing_changed() -> None:
     if not updated:
         RoutingVersion.objects.get_or_create(pk=1, defaults={"version": 1})
     routing.changed_here()
-    transaction.on_commit(routing.changed_here)
+    after_commit(routing.changed_here)
 
 
 @transaction.atomic

@@ -15,7 +15,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import page_not_found
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.permissions import SAFE_METHODS, AllowAny
 from rest_framework.response import Response
@@ -115,6 +116,19 @@ def error(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=description)
 
 
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    pattern="^[\\x21-\\x7e]{1,255}$",
+    description="Any unique value of yours (a UUID will do), 1-255 visible ASCII characters. "
+    "Sent again with the same request within 24 hours, it answers what the first request "
+    "answered (with `Idempotent-Replayed: true`) and writes nothing; with a different request "
+    "it is a 422. Keys are your API key's (or your account's). Only successful answers are kept.",
+)
+KEY_REUSED = "The `Idempotency-Key` was used for a different request in the last 24 hours"
+
+
 class ApiSchema(AutoSchema):
     """drf-spectacular's AutoSchema plus the error responses that follow from how a view is built:
     authentication (401), throttles (429), input (400), permissions on writes (403), a looked-up
@@ -133,9 +147,21 @@ class ApiSchema(AutoSchema):
                 responses[str(status_code)] = self._get_response_for_code(
                     error(description), str(status_code)
                 )
+            elif status_code == 422 and self._idempotent():  # the view's own 422, and this one
+                declared = responses["422"]
+                declared["description"] = f"{declared['description']}; or: {KEY_REUSED}"
         for code, response in responses.items():
             _add_error_example(response, ERROR_EXAMPLES.get(int(code)))
         return responses
+
+    def get_override_parameters(self) -> list[Any]:
+        parameters: list[Any] = super().get_override_parameters()
+        return [*parameters, IDEMPOTENCY_KEY] if self._idempotent() else parameters
+
+    def _idempotent(self) -> bool:
+        """Whether the operation's handler takes an Idempotency-Key (accounts.idempotency)."""
+        name = getattr(self.view, "action", None) or self.method.lower()
+        return bool(getattr(getattr(self.view, name, None), "idempotent", False))
 
     def get_tags(self) -> list[str]:
         tag = getattr(self.view, "api_tag", None)
@@ -148,6 +174,9 @@ class ApiSchema(AutoSchema):
         takes_input = writes and self.get_request_serializer() is not None
         if takes_input or getattr(view, "filterset_class", None) is not None:
             statuses[400] = "Invalid input: `fields` names each invalid field"
+        if self._idempotent():
+            statuses.setdefault(400, "Invalid input, or a malformed `Idempotency-Key`")
+            statuses[422] = KEY_REUSED
         if view.get_authenticators():
             statuses[401] = "Unknown or inactive API key or token, or none for a write"
         # A read-only API key's write is refused by its authentication, whatever the permissions.
@@ -207,6 +236,12 @@ lists the statuses it can answer, each with an example.
 **Limits**: requests are counted per API key, per account and per IP address (429 with
 `Retry-After` in seconds past the limit); filing reports also per person (account or named
 citizen) as on the website, and the token endpoint locks an account after repeated failures.
+
+**Retrying a write safely**: filing a report, adding an update and "me too" take an
+`Idempotency-Key` header (any unique value of yours, e.g. a UUID). If the answer was lost, send
+the same request with the same key: within 24 hours it answers what the first one answered
+(`Idempotent-Replayed: true`) and files nothing twice; the same key with a different request is
+a 422. Open311's `POST requests` takes the same header.
 
 **Pages**: report lists are cursor pages (`next`/`previous` links, `page_size` up to 200).
 `?format=geojson` or `Accept: application/geo+json` answers GeoJSON.

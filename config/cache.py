@@ -1,17 +1,58 @@
-"""Django's Redis cache, keeping one redis-py client per connection pool.
+"""Django's Redis cache, keeping one redis-py client per connection pool, and answering from the
+process's own memory while Redis cannot be reached.
 
-Django's RedisCacheClient builds a new redis.Redis object for every cache call; with redis-py 5+
-that construction costs more than the round trip it wraps (measured on the map's cache hits:
-675 µs -> 505 µs per request). A redis.Redis client is thread-safe and only borrows connections
-from its pool, so one per pool is enough. CACHE_URL=redis://... selects this backend.
+One client per pool: Django's RedisCacheClient builds a new redis.Redis object for every cache
+call; with redis-py 5+ that construction costs more than the round trip it wraps (measured on the
+map's cache hits: 675 µs -> 505 µs per request). A redis.Redis client is thread-safe and only
+borrows connections from its pool, so one per pool is enough. CACHE_URL=redis://... selects this
+backend.
+
+Redis out of reach: every operation that cannot reach Redis (refused, reset, timed out) is
+answered by a cache in this process's memory instead, and none raises. What each use gets:
+
+- reads are misses at first and the callers compute from the database (map tiles skip caching
+  altogether while Redis is away, see ``unreachable()``: their freshness needs the shared store);
+- counters (API throttles, the filing and login rate limits) count in this process: a limit
+  holds per process, so N web processes let through at most N times the limit;
+- wake-up marks are not set and no wake-up is sent (reports.wakeups): Celery beat re-drives.
+
+After the first failure Redis is left alone for ``RETRY_SECONDS``; then one PING decides. When it
+answers again the process forgets what it kept in memory and sends ``reconnected`` before any
+other command, so caches that writes lost during the outage would leave stale (the map's tiles)
+are invalidated first. One warning is logged when Redis goes, one line when it is back.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
+import redis
+from django.core.cache import BaseCache, cache
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
+from django.dispatch import Signal
+
+logger = logging.getLogger(__name__)
+
+# Refused, reset, unreachable, loading, timed out: Redis is not there. Anything else (a wrong
+# type, a script error) is a bug and is raised.
+UNREACHABLE = (redis.ConnectionError, redis.TimeoutError)
+RETRY_SECONDS = 5.0
+# Unless CACHE_URL says otherwise (?socket_connect_timeout=..&socket_timeout=..): a host that
+# does not answer must cost a request a second, not the operating system's minutes.
+DEFAULT_TIMEOUTS = {"socket_connect_timeout": 1.0, "socket_timeout": 2.0}
+
+# Sent (by the backend, before any other command) when Redis answers again after this process
+# found it out of reach.
+reconnected = Signal()
+
+T = TypeVar("T")
 
 
 class PooledClientRedisCacheClient(RedisCacheClient):
@@ -32,6 +73,33 @@ class PooledClientRedisCacheClient(RedisCacheClient):
         return client
 
 
+class ProcessMemory(LocMemCache):
+    """What answers while Redis is away: Django's per-process cache, with the same extras."""
+
+    def set_ints(self, values: dict[str, int], timeout: int) -> None:
+        self.set_many(values, timeout)
+
+    def incr_many(self, counters: Sequence[tuple[str, int]]) -> list[int]:
+        return [_count(self, key, seconds) for key, seconds in counters]
+
+
+def _or_memory(method: Callable[..., T]) -> Callable[..., T]:
+    """The method on Redis, or, while Redis cannot be reached, the same one on ProcessMemory."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    def either(self: RedisCache, *args: Any, **kwargs: Any) -> T:
+        if self.reachable():
+            try:
+                return method(self, *args, **kwargs)
+            except UNREACHABLE as exc:
+                self._lost(exc)
+        result: T = getattr(self.memory, name)(*args, **kwargs)
+        return result
+
+    return either
+
+
 # SET each key to its value with one expiry, in one command: a pipeline of SET ... EX for the map's
 # 21 tile versions took 0.4 ms of every filing to pack; the script is sent once, then by its hash.
 _SET_EACH = """
@@ -41,10 +109,66 @@ for i, key in ipairs(KEYS) do redis.call('SET', key, ARGV[i], 'EX', ARGV[#ARGV])
 
 class RedisCache(DjangoRedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
+        params = {**params, "OPTIONS": {**DEFAULT_TIMEOUTS, **params.get("OPTIONS", {})}}
         super().__init__(server, params)
         self._class = PooledClientRedisCacheClient
         self._set_each: Any = None
+        self.memory = ProcessMemory(f"fixpoint-redis-fallback-{id(self)}", {"MAX_ENTRIES": 10_000})
+        self._retry_at: float | None = None  # set while Redis is out of reach
+        self._lock = threading.Lock()
 
+    # --- reachability ---------------------------------------------------------------------------
+
+    def reachable(self) -> bool:
+        """Whether commands go to Redis now. While it is out of reach, one caller every
+        RETRY_SECONDS asks it with a PING (the others keep answering from memory)."""
+        if self._retry_at is None:
+            return True
+        with self._lock:
+            if self._retry_at is None or time.monotonic() < self._retry_at:
+                return self._retry_at is None
+            self._retry_at = time.monotonic() + RETRY_SECONDS  # this caller probes
+        try:
+            self._cache.get_client(write=True).ping()
+        except UNREACHABLE:
+            return False
+        self._back()
+        return True
+
+    def _lost(self, exc: Exception) -> None:
+        with self._lock:
+            first = self._retry_at is None
+            self._retry_at = time.monotonic() + RETRY_SECONDS
+        if first:
+            logger.warning(
+                "Redis cache out of reach (%s): answering from this process's memory, "
+                "trying again every %s s",
+                exc,
+                RETRY_SECONDS,
+            )
+
+    def _back(self) -> None:
+        with self._lock:
+            self._retry_at = None
+        self.memory.clear()
+        logger.warning("Redis cache reachable again")
+        reconnected.send(sender=type(self), backend=self)
+
+    # --- every operation, on Redis or in memory ------------------------------------------------
+
+    add = _or_memory(DjangoRedisCache.add)
+    get = _or_memory(DjangoRedisCache.get)
+    set = _or_memory(DjangoRedisCache.set)
+    touch = _or_memory(DjangoRedisCache.touch)
+    delete = _or_memory(DjangoRedisCache.delete)
+    get_many = _or_memory(DjangoRedisCache.get_many)
+    has_key = _or_memory(DjangoRedisCache.has_key)
+    incr = _or_memory(DjangoRedisCache.incr)
+    set_many = _or_memory(DjangoRedisCache.set_many)
+    delete_many = _or_memory(DjangoRedisCache.delete_many)
+    clear = _or_memory(DjangoRedisCache.clear)
+
+    @_or_memory
     def set_ints(self, values: dict[str, int], timeout: int) -> None:
         """set_many for int values (which Django's Redis serializer stores as plain numbers)."""
         client = self._cache.get_client(write=True)
@@ -52,3 +176,44 @@ class RedisCache(DjangoRedisCache):
             self._set_each = client.register_script(_SET_EACH)
         keys = [self.make_key(key) for key in values]  # callers' keys: short, no spaces
         self._set_each(keys=keys, args=[*values.values(), int(timeout)], client=client)
+
+    @_or_memory
+    def incr_many(self, counters: Sequence[tuple[str, int]]) -> list[int]:
+        """Add one to each (key, seconds it lives) counter in one round trip; the new counts. A
+        counter starts at 1, and its expiry is set again with each count."""
+        names = [self.make_and_validate_key(key) for key, _seconds in counters]
+        pipe = self._cache.get_client(names[0], write=True).pipeline(transaction=False)
+        for name, (_key, seconds) in zip(names, counters, strict=True):
+            pipe.incr(name)
+            pipe.expire(name, seconds)
+        return [int(count) for count in pipe.execute()[::2]]
+
+
+def count_many(counters: Sequence[tuple[str, int]], backend: BaseCache = cache) -> list[int]:
+    """Add one to each (key, seconds it lives) counter in ``backend``; the new counts. One round
+    trip on Redis (counted in this process while it is out of reach); any other backend counts
+    one by one."""
+    if not counters:
+        return []
+    many = getattr(backend, "incr_many", None)
+    if many is not None:
+        return list(many(counters))
+    return [_count(backend, key, seconds) for key, seconds in counters]
+
+
+def _count(backend: BaseCache, key: str, seconds: int) -> int:
+    if backend.add(key, 1, seconds):
+        return 1
+    try:
+        return int(backend.incr(key))
+    except ValueError:  # expired between the two calls: this one opens the count again
+        backend.set(key, 1, seconds)
+        return 1
+
+
+def unreachable(backend: BaseCache = cache) -> bool:
+    """Whether the cache every process shares is out of reach now, so this process answers from
+    its own memory: anything whose freshness depends on the others' writes must not be read from
+    it (the map's tiles), and nothing should be asked of the workers through it (wake-ups)."""
+    reachable = getattr(backend, "reachable", None)
+    return reachable is not None and not reachable()

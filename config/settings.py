@@ -65,6 +65,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Last, so it sees what every view raises: a Redis or broker error is a 503, not a 500.
+    "config.unavailable.ServiceUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -125,6 +127,11 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = CELERY_BROKER_URL or "memory://"
 CELERY_TASK_ACKS_LATE = True
+# A broker that accepts connections but does not answer (the network to it cut) must not hold a
+# request for minutes: queueing gives up after a few seconds (config.broker logs it, and the rows
+# wait for the re-drive). The worker's own polling (BRPOP, 1 s) stays within the read timeout.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = env.str("TIME_ZONE", default="Europe/Madrid")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
@@ -141,6 +148,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     "expire-unconfirmed-reports": {
         "task": "reports.tasks.expire_unconfirmed_reports",
+        "schedule": 3600.0,
+    },
+    # Answers kept for Idempotency-Key headers live 24 hours (accounts.idempotency).
+    "expire-idempotency-keys": {
+        "task": "accounts.tasks.expire_idempotency_keys",
         "schedule": 3600.0,
     },
     # Challenges whose settling period is over get their bonuses and badges (gamification).

@@ -19,7 +19,6 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.db import transaction
 from django.db.models import F
@@ -28,6 +27,8 @@ from django.utils import timezone
 from accounts.models import User
 from authorities import routing
 from authorities.models import AuthorityCategory, Category, DeliveryMethod
+from config import broker
+from config.aftercommit import after_commit
 
 from . import senders, wakeups
 from .exceptions import NotAllowed
@@ -93,7 +94,7 @@ def deliveries_create(*, report: Report, created: bool = False) -> list[Delivery
     if destination_id is None:  # routing only picks authorities that handle the category
         _finish(delivery, DeliveryStatus.FAILED, error="No destination for this category.")
         return [delivery]
-    transaction.on_commit(partial(wake_workers, delivery.pk))
+    after_commit(wake_workers, delivery.pk)
     return [delivery]
 
 
@@ -137,12 +138,7 @@ def deliveries_dispatch(*, now: datetime | None = None, limit: int = 500) -> int
 def schedule(delivery_id: int) -> None:
     from .tasks import deliver
 
-    try:
-        deliver.delay(delivery_id)
-    except Exception:  # broker down, or (eager) the task failed: the re-drive sends it later
-        logger.warning(
-            "Could not queue delivery %s; it will be re-driven", delivery_id, exc_info=True
-        )
+    broker.publish(deliver, delivery_id)  # if not queued (logged), the re-drive sends it later
 
 
 # --- Sending -------------------------------------------------------------------------------------
@@ -289,7 +285,7 @@ def delivery_resend(*, delivery_id: int) -> Delivery:
     delivery.method = destination.delivery_method if destination else delivery.method
     delivery.status, delivery.next_attempt_at = DeliveryStatus.PENDING, timezone.now()
     delivery.save(update_fields=["destination", "method", "status", "next_attempt_at"])
-    transaction.on_commit(lambda: schedule(delivery.pk))
+    after_commit(schedule, delivery.pk)
     return delivery
 
 

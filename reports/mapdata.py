@@ -45,6 +45,11 @@ called (reports.apps.ReportsConfig.ready): it listens to saves and deletes of re
 remembers where it was when loaded, so a move also bumps the tile it left) and of categories, and
 to post_migrate (SQLite R*Tree triggers). Writes that send no signal (QuerySet.update,
 bulk_create, raw SQL) must call invalidate_all() or bump the tiles with bump_location().
+
+Redis out of reach (config.cache): the stamps are shared state, so while this process answers
+from its own memory it computes every tile and caches none; a process that found Redis out of
+reach starts a new generation when it answers again, since the bumps it made meanwhile are lost
+and Redis may still hold tiles from before.
 """
 
 from __future__ import annotations
@@ -61,12 +66,11 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from itertools import accumulate
 from typing import Any
 
 from django.core.cache import cache
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import (
     Avg,
@@ -86,6 +90,8 @@ from django.utils import timezone, translation
 from django.views.decorators.http import require_GET
 
 from authorities.models import Category
+from config import cache as shared_cache
+from config.aftercommit import after_commit
 from config.errors import ApplicationError
 
 from .models import HIDDEN_STATES, Report, ReportState
@@ -207,6 +213,8 @@ def _parse_age(text: str) -> int | None:
 
 def category_ids() -> dict[str, int]:
     """Category slug -> id, cached (categories change rarely; a change clears it)."""
+    if shared_cache.unreachable():  # another process's change could not clear it
+        return dict(Category.objects.values_list("slug", "id"))
     found: dict[str, int] | None = cache.get(CATEGORIES_KEY)
     if found is None:
         found = dict(Category.objects.values_list("slug", "id"))
@@ -570,8 +578,12 @@ _local = _LocalTiles(LOCAL_TILES)
 
 def _tiles(grid: Grid, tiles: Sequence[TileKey], filters: MapFilters) -> dict[TileKey, Tile]:
     """The tiles' features: from this process or the shared cache where they carry the current
-    stamp, else computed (all missing tiles together, in the same queries) and cached."""
+    stamp, else computed (all missing tiles together, in the same queries) and cached. While
+    Redis is out of reach there are no shared stamps, so nothing cached can be proven current:
+    every tile is computed."""
     now = timezone.now()
+    if shared_cache.unreachable():
+        return _compute_tiles(grid, list(tiles), filters, now)
     token = filters.cache_token(now, translation.get_language())
     version_keys = {tile: _version_key(grid.zoom, tile) for tile in tiles}
     data_keys = {t: f"map:t{_FORMAT}:{grid.zoom}:{t[0]}:{t[1]}:{token}" for t in tiles}
@@ -714,6 +726,12 @@ def connect_signals() -> None:
     post_save.connect(_on_category_changed, sender=Category, dispatch_uid="mapdata-cat-saved")
     post_delete.connect(_on_category_changed, sender=Category, dispatch_uid="mapdata-cat-deleted")
     post_migrate.connect(_on_post_migrate, dispatch_uid="mapdata-repair-rtree")
+    # Tile bumps this process made while Redis was out of reach are lost: start a new generation.
+    shared_cache.reconnected.connect(_on_cache_back, dispatch_uid="mapdata-cache-back")
+
+
+def _on_cache_back(**_: Any) -> None:
+    invalidate_all()
 
 
 def _remember_location(instance: Report, **_: Any) -> None:
@@ -733,7 +751,7 @@ def _locations(report: Report, previous: Any = None) -> set[tuple[float, float]]
 
 def _bump_after_commit(places: Iterable[tuple[float, float]], using: str | None) -> None:
     # After commit: a tile recomputed before then would not see the change, and would be kept.
-    transaction.on_commit(partial(bump_locations, sorted(places)), using=using, robust=True)
+    after_commit(bump_locations, sorted(places), using=using)
 
 
 def on_state_changed(report: Report, previous_location: Any = None) -> None:
@@ -764,7 +782,7 @@ def _on_report_deleted(instance: Report, using: str, **_: Any) -> None:
 
 
 def _on_category_changed(using: str, **_: Any) -> None:
-    transaction.on_commit(invalidate_all, using=using, robust=True)
+    after_commit(invalidate_all, using=using)
 
 
 def _on_post_migrate(sender: Any, using: str = DEFAULT_DB_ALIAS, **_: Any) -> None:

@@ -28,6 +28,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from authorities.models import Area, Authority
+from config import broker
+from config.aftercommit import after_commit
 from config.compiled import CompiledQuery, field_names, instance
 
 from .exceptions import NotAllowed
@@ -418,7 +420,7 @@ def _enqueue(
         send_after=timezone.now() + delay,
     )
     if not held:
-        transaction.on_commit(lambda: _schedule(notification.pk, delay))
+        after_commit(_schedule, notification.pk, delay)
     return notification
 
 
@@ -430,12 +432,8 @@ def account_email_enqueue(*, to: str, subject: str, body: str) -> Notification:
 def _schedule(notification_id: int, delay: timedelta = timedelta(0)) -> None:
     from .tasks import send_notification
 
-    try:
-        send_notification.apply_async((notification_id,), countdown=delay.total_seconds())
-    except Exception:  # the broker is down: the row stays pending and the re-drive sends it
-        logger.warning(
-            "Could not queue notification %s; it will be re-driven", notification_id, exc_info=True
-        )
+    # If not queued (logged), the row stays pending and the re-drive sends it.
+    broker.publish(send_notification, notification_id, countdown=delay.total_seconds())
 
 
 # --- Sending -------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The rate limit of filing a report, one rule for the website, the REST API and Open311.
 
-Counted by the site's one window counter (accounts.api_auth, which counts the API's request rates
-too): every counter of a filing in one cache round trip, in fixed windows."""
+Counted by the site's one window counter (config.cache.count_many, which counts the API's request
+rates too): every counter of a filing in one cache round trip, in fixed windows."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from accounts.api_auth import _increment_many
+from config.cache import count_many
 
 if TYPE_CHECKING:
     from accounts.models import ApiClient, User
@@ -44,7 +44,7 @@ def report_filing_wait(
     seconds = settings.FIXPOINT_REPORT_RATE_WINDOW_MINUTES * 60
     now = clock()
     window = int(now // seconds)
-    counts = _increment_many([(f"ratelimit:{key}:{window}", seconds) for key, _ in limits])
+    counts = count_many([(f"ratelimit:{key}:{window}", seconds + 1) for key, _ in limits])
     if all(count <= most for count, (_, most) in zip(counts, limits, strict=True)):
         return 0
     return max(1, int((window + 1) * seconds - now))

@@ -20,6 +20,7 @@ from authorities import routing, selectors
 from authorities.exceptions import InvalidLocation
 from authorities.models import Category
 from config import inserts
+from config.aftercommit import after_commit
 
 from . import followups
 from .answers import clean_answers
@@ -105,7 +106,7 @@ def report_create(
     )
     _insert_with_new_ref(report, first, photo_tokens)
     if report.follow_up_due:
-        transaction.on_commit(followups.wake)
+        after_commit(followups.wake)
     return report
 
 
@@ -202,7 +203,7 @@ def report_transition(
         internal_note=internal_note.strip(),
     )
     if report.follow_up_due and report.is_public:  # e.g. restored from spam before its follow-up
-        transaction.on_commit(followups.wake)
+        after_commit(followups.wake)
     return report
 
 

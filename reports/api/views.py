@@ -27,6 +27,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api_auth import TokenCredentials, VisitorRates
+from accounts.idempotency import idempotent_action
 from accounts.models import ApiClient, User
 from authorities import routing
 from authorities.models import Authority, Category
@@ -172,6 +173,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         },
         examples=examples.REPORT_CREATE,
     )
+    @idempotent_action
     def create(self, request: Request) -> Response:
         """File a report, routed from its location and category exactly as on the website."""
         data = _valid(s.ReportCreateSerializer, request)
@@ -209,6 +211,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         examples=examples.UPDATE_CREATE,
     )
     @action(detail=True, methods=["post"])
+    @idempotent_action
     def updates(self, request: Request, pk: str) -> Response:
         """Add a citizen's update (from the reporter, "fixed"/"still_a_problem" move the report)."""
         report = self.get_object()
@@ -229,6 +232,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         examples=examples.SUPPORT,
     )
     @action(detail=True, methods=["post"])
+    @idempotent_action
     def support(self, request: Request, pk: str) -> Response:
         """Add my "me too" to an open report; counted once per person."""
         report = self.get_object()

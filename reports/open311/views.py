@@ -3,6 +3,7 @@ answer in the format of the URL's extension. Every error leaves in the spec's er
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta, tzinfo
@@ -20,6 +21,7 @@ from django.utils.text import Truncator
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.permissions import SAFE_METHODS
 
+from accounts.idempotency import META, client_scope, respond_once
 from accounts.models import ApiClient, User
 from accounts.services import KeyRefused, api_client_authorize
 from authorities import routing
@@ -202,6 +204,16 @@ def request_updates(request: HttpRequest, fmt: str) -> HttpResponse:
 
 def _request_create(request: HttpRequest, fmt: str) -> HttpResponse:
     client = _writer(request)
+    if META not in request.META:
+        return _file_request(request, fmt, client)
+    try:  # a retry with the same Idempotency-Key gets the first answer (accounts.idempotency)
+        call = functools.partial(_file_request, request, fmt, client)
+        return respond_once(request, scope=client_scope(client), data=request.POST, call=call)
+    except ApplicationError as exc:  # the key malformed, or reused for another request
+        raise Open311Error(exc.status, exc.message) from None
+
+
+def _file_request(request: HttpRequest, fmt: str, client: ApiClient) -> HttpResponse:
     category = _category_for_post(request)
     point = _point(request)
     if point is None:
