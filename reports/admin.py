@@ -30,7 +30,7 @@ from .models import (
     Support,
 )
 from .staff import services as staff_services
-from .staff.selectors import PERMISSIONS
+from .staff.selectors import PERMISSIONS, find_duplicate_original
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -128,8 +128,10 @@ class ReportAdmin(AuthorityScopedAdmin):
 
     def _transition(self, request: HttpRequest, object_id: str, form: TransitionForm) -> Any:
         data = form.cleaned_data
-        original = Report.objects.filter(ref=data["duplicate_of"].strip().upper()).first()
         try:
+            original = None
+            if data["to_state"] == ReportState.DUPLICATE and data["duplicate_of"].strip():
+                original = find_duplicate_original(request.user, data["duplicate_of"])
             services.report_transition(
                 report_id=int(object_id),
                 to_state=data["to_state"],

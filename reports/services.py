@@ -23,7 +23,7 @@ from config import inserts
 
 from . import followups
 from .answers import clean_answers
-from .exceptions import InvalidTransition, NotAllowed
+from .exceptions import InvalidTransition, NoSuchOriginal, NotAllowed
 from .models import (
     FINISHED_STATES,
     HIDDEN_STATES,
@@ -43,7 +43,7 @@ from .models import (
 from .signals import report_state_changed, report_update_added
 from .staff.audit import audit_record
 from .staff.merge import followers_merge
-from .staff.selectors import staff_may
+from .staff.selectors import duplicate_originals, staff_may
 
 REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read out over the phone
 REF_ATTEMPTS = 5
@@ -184,7 +184,7 @@ def report_transition(
         raise NotAllowed("Only staff can write internal notes.")
     now = at or timezone.now()
     from_state = report.state
-    _apply(report, to_state, now, duplicate_of_id)
+    _apply(report, to_state, now, duplicate_of_id, actor)
     report.save()
     if to_state == ReportState.DUPLICATE and report.duplicate_of is not None:
         followers_merge(duplicate=report, original=report.duplicate_of)
@@ -490,9 +490,11 @@ def _check_allowed(report: Report, to_state: str, kind: str) -> None:
         raise NotAllowed(f"A {kind} cannot move a report from {report.state} to {to_state}.")
 
 
-def _apply(report: Report, to_state: str, now: datetime, duplicate_of_id: int | None) -> None:
+def _apply(
+    report: Report, to_state: str, now: datetime, duplicate_of_id: int | None, actor: User | None
+) -> None:
     if to_state == ReportState.DUPLICATE:
-        report.duplicate_of = _original_for(report, duplicate_of_id)
+        report.duplicate_of = _original_for(report, duplicate_of_id, actor)
     elif to_state in OPEN_STATES:
         report.duplicate_of = None
     if to_state in OPEN_STATES and report.state not in OPEN_STATES:
@@ -510,14 +512,14 @@ def _apply(report: Report, to_state: str, now: datetime, duplicate_of_id: int | 
         report.closed_at = now
 
 
-def _original_for(report: Report, duplicate_of_id: int | None) -> Report:
+def _original_for(report: Report, duplicate_of_id: int | None, actor: User | None) -> Report:
     if duplicate_of_id is None:
         raise InvalidTransition("Say which report this one duplicates.")
     if duplicate_of_id == report.pk:
         raise InvalidTransition("A report cannot be a duplicate of itself.")
-    original = Report.objects.filter(pk=duplicate_of_id).first()
-    if original is None or original.state in HIDDEN_STATES:
-        raise InvalidTransition(f"There is no public report {duplicate_of_id} to point at.")
+    original = duplicate_originals(actor).filter(pk=duplicate_of_id).first()
+    if original is None:  # hidden, out of the actor's sight, or not there: one answer
+        raise NoSuchOriginal()
     if original.state == ReportState.DUPLICATE:
         raise InvalidTransition(
             f"Report {original.ref} is itself a duplicate; point at the original report."

@@ -225,7 +225,7 @@ class TransitionSerializer(serializers.Serializer[Any]):
         required=False,
         default="",
         allow_blank=True,
-        help_text="Reference or id of the original report",
+        help_text="Reference or id of the original: a public report you can see as staff",
     )
 
 
