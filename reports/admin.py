@@ -29,6 +29,7 @@ from .models import (
     Subscription,
     Support,
 )
+from .notes import NOTE_MAX_LENGTH
 from .staff import services as staff_services
 from .staff.selectors import PERMISSIONS, find_duplicate_original
 
@@ -88,8 +89,12 @@ class DeliveryInline(ReadOnlyInline):
 
 class TransitionForm(forms.Form):
     to_state = forms.ChoiceField(choices=ReportState.choices, label="New state")
-    public_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    internal_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    public_note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=NOTE_MAX_LENGTH
+    )
+    internal_note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=NOTE_MAX_LENGTH
+    )
     duplicate_of = forms.CharField(required=False, help_text="Reference of the original report")
 
 

@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 from authorities.models import Area, Authority, Category, DeliveryMethod
 
+from .notes import NOTE_MAX_LENGTH, NoteTooLong
+
 
 class ReportState(models.TextChoices):
     UNCONFIRMED = "unconfirmed", _("Unconfirmed")
@@ -237,6 +239,13 @@ class ReportStateChange(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.report_id}: {self.from_state or '-'} -> {self.to_state}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The services refuse a long note first (reports.notes); this catches a new way in.
+        for field in ("public_note", "internal_note"):
+            if len(getattr(self, field)) > NOTE_MAX_LENGTH:
+                raise NoteTooLong(field)
+        super().save(*args, **kwargs)
 
 
 class Opinion(models.TextChoices):
@@ -520,7 +529,7 @@ class ResponseTemplate(models.Model):
     """
 
     title = models.CharField(_("title"), max_length=100)
-    text = models.TextField(_("response"), max_length=5000)
+    text = models.TextField(_("response"), max_length=NOTE_MAX_LENGTH)
     authority = models.ForeignKey(
         Authority,
         on_delete=models.CASCADE,

@@ -40,6 +40,7 @@ from .models import (
     Subscription,
     Support,
 )
+from .notes import note_clean
 from .signals import report_state_changed, report_update_added
 from .staff.audit import audit_record
 from .staff.merge import followers_merge
@@ -175,6 +176,8 @@ def report_transition(
     The row is locked first: two staff members verifying at the same moment must not both record
     a change (and, later, both award points for it).
     """
+    public_note = note_clean(public_note, field="public_note")
+    internal_note = note_clean(internal_note, field="internal_note")
     report = Report.objects.select_for_update().get(pk=report_id)
     kind = _actor_kind(report, actor)
     _check_allowed(report, to_state, kind)

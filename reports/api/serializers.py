@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from authorities.models import Authority, Category, CategoryQuestion
 from reports.models import Priority, Report, ReportState, ReportStateChange, ReportUpdate
+from reports.notes import NOTE_MAX_LENGTH
 
 
 class QuestionSerializer(serializers.ModelSerializer[CategoryQuestion]):
@@ -219,8 +220,12 @@ class PrioritySerializer(serializers.Serializer[Any]):
 
 class TransitionSerializer(serializers.Serializer[Any]):
     state = serializers.ChoiceField(choices=ReportState.choices)
-    public_note = serializers.CharField(required=False, default="", allow_blank=True)
-    internal_note = serializers.CharField(required=False, default="", allow_blank=True)
+    public_note = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=NOTE_MAX_LENGTH
+    )
+    internal_note = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=NOTE_MAX_LENGTH
+    )
     duplicate_of = serializers.CharField(
         required=False,
         default="",
