@@ -6,7 +6,7 @@ import contextlib
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -45,6 +45,9 @@ from .signals import report_state_changed, report_update_added
 from .staff.audit import audit_record
 from .staff.merge import followers_merge
 from .staff.selectors import duplicate_originals, staff_may
+
+if TYPE_CHECKING:
+    from .photos import PixelBudget
 
 REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read out over the phone
 REF_ATTEMPTS = 5
@@ -315,11 +318,15 @@ def report_expire_unconfirmed(*, now: datetime | None = None) -> int:
 
 
 @transaction.atomic
-def photo_upload(*, upload: IO[bytes], token: str) -> ReportPhoto:
-    """Check, clean and keep an uploaded photo until the form it came with is accepted."""
+def photo_upload(
+    *, upload: IO[bytes], token: str, budget: PixelBudget | None = None
+) -> ReportPhoto:
+    """Check, clean and keep an uploaded photo until the form it came with is accepted. The
+    caller has validated the rest of the form and checked the rate limit: decoding is the
+    expensive part. `budget` is shared by the photos of one request."""
     from .photos import process_photo
 
-    processed = process_photo(upload)
+    processed = process_photo(upload, budget=budget)
     photo = ReportPhoto(upload_token=token)
     photo.image.save(processed.content.name or "photo.jpg", processed.content, save=False)
     photo.save()
