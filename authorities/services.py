@@ -4,9 +4,10 @@ routing version in the same transaction, so every process rebuilds its index fro
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 from django.db.models import F
@@ -157,23 +158,29 @@ def boundaries_import(
 ) -> ImportSummary:
     """Create or update one authority per feature, all or nothing.
 
-    Every geometry is checked before anything is written, so a bad feature at the end of a large
-    file is reported without a half-imported file left behind.
+    Features with codes are matched to authorities of the same parent and kind by code only,
+    features without by name (see _plan_matches); a file in which a code (or, without codes, a
+    name) repeats is refused, so no two features ever write the same authority. Every geometry is
+    checked before anything is written, so a bad feature at the end of a large file is reported
+    without a half-imported file left behind.
     """
     checked = [_check_feature(feature) for feature in features]
     summary = ImportSummary(repaired=sum(1 for c in checked if c.repaired))
     with transaction.atomic():
-        for done, (feature, boundary) in enumerate(zip(features, checked, strict=True), 1):
-            authority = _match_authority(feature, parent, kind)
+        # Scoped by kind too: neighbourhoods and districts under one city reuse the same codes.
+        siblings = Authority.objects.filter(parent=parent, kind=kind).defer("boundary")
+        matches = _plan_matches(features, list(siblings), "authorities")
+        slugs = _new_slugs(features, matches, Authority)
+        for done, (feature, boundary, authority) in enumerate(
+            zip(features, checked, matches, strict=True), 1
+        ):
             if authority is None:
-                authority = Authority(name=feature.name, parent=parent, kind=kind)
+                authority = Authority(parent=parent, kind=kind, slug=slugs[feature.number])
                 summary.created += 1
             else:
                 summary.updated += 1
             authority.name, authority.code = feature.name, feature.code
             authority.boundary = boundary.geojson
-            if not authority.slug:
-                authority.slug = _unique_slug(feature.name)
             authority.save()
             if progress:
                 progress(done, len(features))
@@ -190,16 +197,100 @@ def _check_feature(feature: BoundaryFeature) -> Any:
         ) from exc
 
 
-def _match_authority(
-    feature: BoundaryFeature, parent: Authority | None, kind: str
-) -> Authority | None:
-    # Scoped by kind too: neighbourhoods and districts under one city reuse the same codes.
-    siblings = Authority.objects.filter(parent=parent, kind=kind)
-    if feature.code:
-        by_code = siblings.filter(code=feature.code).first()
-        if by_code:
-            return by_code
-    return siblings.filter(name=feature.name).first()
+Imported = TypeVar("Imported", Authority, Area)
+
+
+def _plan_matches(
+    features: Sequence[BoundaryFeature], existing: Sequence[Imported], plural: str
+) -> list[Imported | None]:
+    """The existing object each feature updates, or None for a new one.
+
+    With codes, a feature matches only the object with its code: a name says nothing (a national
+    ward file has dozens of wards called "Castle", each with its own code), and an object without
+    a code is never matched. Without codes, it matches by name. Either way the key must be unique
+    in the file and among the existing objects, so two features never write the same object.
+    """
+    field = _match_field(features)
+    found: dict[str, list[Imported]] = {}
+    for obj in existing:
+        key = getattr(obj, field)
+        if key:
+            found.setdefault(key, []).append(obj)
+    matches: list[Imported | None] = []
+    for feature in features:
+        key = getattr(feature, field)
+        candidates = found.get(key, [])
+        if len(candidates) > 1:
+            raise BoundaryImportError(
+                f"feature {feature.number} ({feature.name!r}): {len(candidates)} {plural} there "
+                f"already have the {field} {key!r}; import with a code per feature, or rename or "
+                "recode one of them."
+            )
+        matches.append(candidates[0] if candidates else None)
+    return matches
+
+
+def _match_field(features: Sequence[BoundaryFeature]) -> str:
+    """ "code" when the features have codes, else "name"; refuses a file where either repeats."""
+    field = "code" if any(feature.code for feature in features) else "name"
+    first: dict[str, int] = {}
+    for feature in features:
+        key = getattr(feature, field)
+        if not key:
+            raise BoundaryImportError(
+                f"feature {feature.number} ({feature.name!r}) has no {field}, while others do."
+            )
+        if key in first:
+            raise BoundaryImportError(
+                f"features {first[key]} and {feature.number} have the same {field} {key!r}: "
+                + (
+                    "each feature needs its own code."
+                    if field == "code"
+                    else "import with a code per feature (--code-field) to keep them apart."
+                )
+            )
+        first[key] = feature.number
+    return field
+
+
+def _new_slugs(
+    features: Sequence[BoundaryFeature],
+    matches: Sequence[Authority | Area | None],
+    model: type[Authority] | type[Area],
+) -> dict[int, str]:
+    """Slugs for the features that create an object, by feature number.
+
+    A slug is made once, when its object is created, and never changed by a later import (not
+    even when the name changes), so links and --parent arguments keep working. It is the name's
+    slug ("old-town") when the name is unique in the file and the slug is free, otherwise the
+    name's and the code's ("castle-w07"); only if that is taken too, a number is added.
+    """
+    taken = set(model.objects.values_list("slug", flat=True))
+    names = Counter(feature.name for feature in features)
+    slugs: dict[int, str] = {}
+    for feature, match in zip(features, matches, strict=True):
+        if match is None:
+            slug = _free_slug(feature, names[feature.name] > 1, taken, model)
+            slugs[feature.number] = slug
+            taken.add(slug)
+    return slugs
+
+
+def _free_slug(
+    feature: BoundaryFeature, repeated: bool, taken: set[str], model: type[Authority] | type[Area]
+) -> str:
+    name = slugify(feature.name) or model._meta.model_name or "item"
+    code = slugify(feature.code)[:40]
+    candidates = [] if repeated and code else [name[:90]]
+    if code:
+        candidates.append(f"{name[: 89 - len(code)]}-{code}")
+    for candidate in candidates:
+        if candidate not in taken:
+            return candidate
+    n = 2
+    while f"{candidates[-1]}-{n}" in taken:
+        n += 1
+    return f"{candidates[-1]}-{n}"
 
 
 def _unique_slug(name: str, model: type[Authority] | type[Area] = Authority) -> str:
@@ -229,14 +320,22 @@ def areas_import(
     authority: Authority | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportSummary:
-    """Create or update one named area per feature (matched by kind and code, else name)."""
+    """Create or update one named area per feature, matched among the areas of that kind as
+    authorities are (by code only when the features have codes, else by name; see
+    _plan_matches), with slugs made the same way."""
     checked = [_check_feature(feature) for feature in features]
     summary = ImportSummary(repaired=sum(1 for c in checked if c.repaired))
     with transaction.atomic():
-        for done, (feature, boundary) in enumerate(zip(features, checked, strict=True), 1):
-            area = _match_area(feature, kind)
-            summary.created += area.pk is None
-            summary.updated += area.pk is not None
+        matches = _plan_matches(
+            features, list(Area.objects.filter(kind=kind).defer("boundary")), "areas"
+        )
+        slugs = _new_slugs(features, matches, Area)
+        for done, (feature, boundary, match) in enumerate(
+            zip(features, checked, matches, strict=True), 1
+        ):
+            area = match or Area(kind=kind, slug=slugs[feature.number])
+            summary.created += match is None
+            summary.updated += match is not None
             _fill_area(area, feature, boundary.geometry, authority)
             area.save()
             if progress:
@@ -256,13 +355,6 @@ def area_save(*, area: Area) -> Area:
     area.save()
     routing_changed()
     return area
-
-
-def _match_area(feature: BoundaryFeature, kind: str) -> Area:
-    same_kind = Area.objects.filter(kind=kind)
-    found = same_kind.filter(code=feature.code).first() if feature.code else None
-    found = found or same_kind.filter(name=feature.name).first()
-    return found or Area(kind=kind, slug=_unique_slug(feature.name, Area))
 
 
 def _fill_area(area: Area, feature: BoundaryFeature, geometry: Any, authority: Any) -> None:

@@ -311,6 +311,9 @@ FIXPOINT_SITE_NAME = env.str("FIXPOINT_SITE_NAME", default="Fixpoint Barcelona")
 FIXPOINT_PHOTO_MAX_BYTES = env.int("PHOTO_MAX_BYTES", default=10 * 1024 * 1024)
 FIXPOINT_PHOTO_MAX_SIDE = env.int("PHOTO_MAX_SIDE", default=2048)
 FIXPOINT_PHOTOS_PER_REPORT = 3
+# Pixels one request may have decoded over all its photos (a JPEG counts at the reduced size it is
+# decoded at): 50 MP is one photo at the per-photo limit, or three from any phone camera.
+FIXPOINT_PHOTO_MAX_REQUEST_PIXELS = env.int("PHOTO_MAX_PIXELS_PER_REQUEST", default=50_000_000)
 # Where links in e-mails point (no trailing slash).
 FIXPOINT_BASE_URL = env.str("BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # An unconfirmed report (and its confirmation link) lives this long, then it is deleted.

@@ -29,8 +29,9 @@ from .models import (
     Subscription,
     Support,
 )
+from .notes import NOTE_MAX_LENGTH
 from .staff import services as staff_services
-from .staff.selectors import PERMISSIONS
+from .staff.selectors import PERMISSIONS, find_duplicate_original
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -88,8 +89,12 @@ class DeliveryInline(ReadOnlyInline):
 
 class TransitionForm(forms.Form):
     to_state = forms.ChoiceField(choices=ReportState.choices, label="New state")
-    public_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    internal_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    public_note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=NOTE_MAX_LENGTH
+    )
+    internal_note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=NOTE_MAX_LENGTH
+    )
     duplicate_of = forms.CharField(required=False, help_text="Reference of the original report")
 
 
@@ -128,8 +133,10 @@ class ReportAdmin(AuthorityScopedAdmin):
 
     def _transition(self, request: HttpRequest, object_id: str, form: TransitionForm) -> Any:
         data = form.cleaned_data
-        original = Report.objects.filter(ref=data["duplicate_of"].strip().upper()).first()
         try:
+            original = None
+            if data["to_state"] == ReportState.DUPLICATE and data["duplicate_of"].strip():
+                original = find_duplicate_original(request.user, data["duplicate_of"])
             services.report_transition(
                 report_id=int(object_id),
                 to_state=data["to_state"],

@@ -54,6 +54,8 @@ def _clean(question: CategoryQuestion, value: Any) -> Any:
 
 
 def _number(value: Any) -> float | int:
+    if isinstance(value, bool):  # JSON true is no number, though Python counts it as 1
+        raise ValueError("expected a number.")
     try:
         number = float(value)
     except (TypeError, ValueError):

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from authorities import routing
-from authorities.models import AuthorityCategory, Category, DeliveryMethod
+from authorities.models import Authority, AuthorityCategory, Category, DeliveryMethod
 from config import broker
 from config.aftercommit import after_commit
 
@@ -35,6 +35,7 @@ from .exceptions import NotAllowed
 from .models import (
     OPEN_STATES,
     Actor,
+    AuditAction,
     Delivery,
     DeliveryStatus,
     Report,
@@ -42,6 +43,7 @@ from .models import (
     ReportStateChange,
 )
 from .signals import report_state_changed
+from .staff.audit import audit_record
 from .staff.selectors import staff_may
 
 logger = logging.getLogger(__name__)
@@ -327,7 +329,9 @@ def report_reroute(
     superuser); None is the system.
     """
     report = (
-        Report.objects.select_for_update().select_related("category", "authority").get(pk=report_id)
+        Report.objects.select_for_update(of=("self",))
+        .select_related("category", "authority", "assignee")
+        .get(pk=report_id)
     )
     _check_may_reroute(report, actor)
     before = (report.authority, report.category, report.latitude, report.longitude)
@@ -341,11 +345,20 @@ def report_reroute(
     report.category, report.latitude, report.longitude = category, lat, lon
     report.authority_id, report.area_id = authority.id, area.id if area else None
     report.updated_at = timezone.now()
+    unassigned = _unassign_on_handover(report, before[0], authority, actor)
     report.save(
-        update_fields=["category", "latitude", "longitude", "authority", "area", "updated_at"]
+        update_fields=[
+            "category",
+            "latitude",
+            "longitude",
+            "authority",
+            "area",
+            "assignee",
+            "updated_at",
+        ]
     )
     note = _reroute_note(before[0].name, before[1], authority.name, category)
-    _record_reroute(report, actor, note)
+    _record_reroute(report, actor, note, unassigned)
     if authority.id != before[0].pk:
         deliveries_create(report=report)
     return report
@@ -358,6 +371,27 @@ def _check_may_reroute(report: Report, actor: User | None) -> None:
         raise NotAllowed(f"Report {report.ref} is {report.state}: only open reports are re-routed.")
 
 
+def _unassign_on_handover(
+    report: Report, old: Authority, new: routing.AuthorityRef, actor: User | None
+) -> str:
+    """A report handed to another authority arrives unassigned: its assignee works for the old
+    one, and the new one decides who works on it. Audited as an assignment (at the old
+    authority, where it was made); returns the internal note for the history, or ""."""
+    assignee = report.assignee
+    if new.id == old.pk or assignee is None:
+        return ""
+    report.assignee = None
+    audit_record(
+        actor=actor,
+        action=AuditAction.ASSIGNMENT,
+        obj=report,
+        authority=old.pk,
+        before={"assignee": assignee.email},
+        after={"assignee": None},
+    )
+    return f"No longer assigned to {assignee.email}: {new.name} decides who works on it."
+
+
 def _reroute_note(old_authority: str, old_category: Category, authority: str, new: Category) -> str:
     parts = []
     if new.pk != old_category.pk:
@@ -367,7 +401,7 @@ def _reroute_note(old_authority: str, old_category: Category, authority: str, ne
     return " ".join(parts) or "Moved to a corrected location."
 
 
-def _record_reroute(report: Report, actor: User | None, note: str) -> None:
+def _record_reroute(report: Report, actor: User | None, note: str, internal_note: str) -> None:
     change = ReportStateChange.objects.create(
         report=report,
         from_state=report.state,
@@ -375,6 +409,7 @@ def _record_reroute(report: Report, actor: User | None, note: str) -> None:
         actor=actor,
         actor_kind=Actor.SYSTEM if actor is None else Actor.STAFF,
         public_note=note,
+        internal_note=internal_note,
         created_at=report.updated_at,
     )
     # Announced like any public change: subscribers hear of it, map tiles follow. The delivery

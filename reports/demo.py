@@ -530,6 +530,7 @@ def _original(report: Report, made: list[Report]) -> Report | None:
     for candidate in reversed(made):
         if (
             candidate.category_id == report.category_id
+            and candidate.authority_id == report.authority_id  # what its staff may name
             and candidate.is_public
             and candidate.state != ReportState.DUPLICATE
         ):

@@ -11,3 +11,12 @@ class InvalidTransition(ApplicationError):
 class NotAllowed(ApplicationError):
     code = "not_allowed"
     status = 403
+
+
+class NoSuchOriginal(InvalidTransition):
+    """The report named as a duplicate's original is not one the actor may name. One message
+    whatever the reason (none has that reference or id, it is hidden, it belongs to an authority
+    the actor does not work for), naming nothing, so references and ids cannot be probed."""
+
+    def __init__(self) -> None:
+        super().__init__("There is no public report by that reference you can see.")

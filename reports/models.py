@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 from authorities.models import Area, Authority, Category, DeliveryMethod
 
+from .notes import NOTE_MAX_LENGTH, NoteTooLong
+
 
 class ReportState(models.TextChoices):
     UNCONFIRMED = "unconfirmed", _("Unconfirmed")
@@ -237,6 +239,13 @@ class ReportStateChange(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.report_id}: {self.from_state or '-'} -> {self.to_state}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The services refuse a long note first (reports.notes); this catches a new way in.
+        for field in ("public_note", "internal_note"):
+            if len(getattr(self, field)) > NOTE_MAX_LENGTH:
+                raise NoteTooLong(field)
+        super().save(*args, **kwargs)
 
 
 class Opinion(models.TextChoices):
@@ -488,6 +497,14 @@ class Delivery(models.Model):
     def __str__(self) -> str:
         return f"{self.report_id} -> {self.authority_id} by {self.method} ({self.status})"
 
+    @property
+    def idempotency_key(self) -> str:
+        """The same on every attempt of this delivery, and on no other delivery anywhere: the id
+        alone would repeat if this database were restored or set up again with the same key at
+        the council (which may keep keys for a day: a second Fixpoint does), so the report's
+        random reference goes with it."""
+        return f"{self.pk}-{self.report.ref}"
+
 
 class StatusPoll(models.Model):
     """When Fixpoint last asked an Open311 destination what became of the requests sent to it
@@ -520,7 +537,7 @@ class ResponseTemplate(models.Model):
     """
 
     title = models.CharField(_("title"), max_length=100)
-    text = models.TextField(_("response"), max_length=5000)
+    text = models.TextField(_("response"), max_length=NOTE_MAX_LENGTH)
     authority = models.ForeignKey(
         Authority,
         on_delete=models.CASCADE,

@@ -19,7 +19,12 @@ TOO_MANY_REPORTS = "Several reports were sent in a short time: wait before sendi
 
 
 def report_filing_wait(
-    request: object, *, reporter: User | None, email: str, client: ApiClient | None = None
+    request: object,
+    *,
+    reporter: User | None,
+    email: str,
+    client: ApiClient | None = None,
+    action: str = "report",
 ) -> int:
     """Count one report about to be filed: 0 if it may be, else the seconds until the window
     that refuses it ends. Every limit counts it, refused or not. In windows of
@@ -31,16 +36,19 @@ def report_filing_wait(
     - where it comes from: an API key, REPORT_RATE_LIMIT_PER_KEY (an app files for many people
       from a few servers, so the key stands for them rather than their addresses); without a
       key, the IP address, 4 x REPORT_RATE_LIMIT.
+
+    ``action`` counts something else by the same numbers, apart from filings (``"update"``: an
+    update whose photos are to be decoded).
     """
     limit = settings.FIXPOINT_REPORT_RATE
     limits: list[tuple[str, int]] = []
     if client is None or client.files_for_citizens:
         person = f"user:{reporter.pk}" if reporter is not None else f"email:{email.lower()}"
-        limits.append((f"report:{person}", limit))
+        limits.append((f"{action}:{person}", limit))
     if client is None:
-        limits.append((f"report:ip:{client_ip(request)}", limit * 4))
+        limits.append((f"{action}:ip:{client_ip(request)}", limit * 4))
     else:
-        limits.append((f"report:key:{client.pk}", settings.FIXPOINT_REPORT_RATE_PER_KEY))
+        limits.append((f"{action}:key:{client.pk}", settings.FIXPOINT_REPORT_RATE_PER_KEY))
     seconds = settings.FIXPOINT_REPORT_RATE_WINDOW_MINUTES * 60
     now = clock()
     window = int(now // seconds)

@@ -6,8 +6,9 @@ work later (a server down, 4xx from SMTP, HTTP 5xx/429/408, a timeout) and Perma
 what will not (a refused address, HTTP 4xx, a destination with no address). It never touches the
 database: reports.delivery records the outcome.
 
-Every message carries the delivery id as an idempotency key (Message-ID for e-mail, the
-Idempotency-Key header over HTTP), so a resend after a worker died mid-send can be recognised.
+Every message carries an idempotency key that all attempts of its delivery share (Message-ID for
+e-mail, Delivery.idempotency_key in the Idempotency-Key header over HTTP), so a resend after a
+worker died mid-send can be recognised.
 """
 
 from __future__ import annotations
@@ -248,7 +249,7 @@ def send_webhook(delivery: Delivery, destination: AuthorityCategory) -> str:
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "Fixpoint",
-        "Idempotency-Key": str(delivery.pk),
+        "Idempotency-Key": delivery.idempotency_key,
         "X-Fixpoint-Event": "report.open",
         "X-Fixpoint-Timestamp": timestamp,
         "X-Fixpoint-Signature": "sha256="
@@ -290,7 +291,8 @@ def send_open311(delivery: Delivery, destination: AuthorityCategory) -> str:
     headers = {
         "Content-Type": "application/x-www-form-urlencoded",
         "User-Agent": "Fixpoint",
-        "Idempotency-Key": str(delivery.pk),  # for receivers that honour it; the spec has none
+        # For receivers that honour it (a second Fixpoint does); GeoReport v2 has none.
+        "Idempotency-Key": delivery.idempotency_key,
     }
     body = urlencode(open311_params(delivery, destination)).encode()
     return _open311_request_id(post(open311_requests_url(destination), body, headers))

@@ -6,7 +6,7 @@ import contextlib
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -24,7 +24,7 @@ from config.aftercommit import after_commit
 
 from . import followups
 from .answers import clean_answers
-from .exceptions import InvalidTransition, NotAllowed
+from .exceptions import InvalidTransition, NoSuchOriginal, NotAllowed
 from .models import (
     FINISHED_STATES,
     HIDDEN_STATES,
@@ -41,10 +41,14 @@ from .models import (
     Subscription,
     Support,
 )
+from .notes import note_clean
 from .signals import report_state_changed, report_update_added
 from .staff.audit import audit_record
 from .staff.merge import followers_merge
-from .staff.selectors import staff_may
+from .staff.selectors import duplicate_originals, staff_may
+
+if TYPE_CHECKING:
+    from .photos import PixelBudget
 
 REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read out over the phone
 REF_ATTEMPTS = 5
@@ -179,6 +183,8 @@ def report_transition(
     The row is locked first: two staff members verifying at the same moment must not both record
     a change (and, later, both award points for it).
     """
+    public_note = note_clean(public_note, field="public_note")
+    internal_note = note_clean(internal_note, field="internal_note")
     report = Report.objects.select_for_update().get(pk=report_id)
     kind = _actor_kind(report, actor)
     _check_allowed(report, to_state, kind)
@@ -188,7 +194,7 @@ def report_transition(
         raise NotAllowed("Only staff can write internal notes.")
     now = at or timezone.now()
     from_state = report.state
-    _apply(report, to_state, now, duplicate_of_id)
+    _apply(report, to_state, now, duplicate_of_id, actor)
     report.save()
     if to_state == ReportState.DUPLICATE and report.duplicate_of is not None:
         followers_merge(duplicate=report, original=report.duplicate_of)
@@ -316,11 +322,15 @@ def report_expire_unconfirmed(*, now: datetime | None = None) -> int:
 
 
 @transaction.atomic
-def photo_upload(*, upload: IO[bytes], token: str) -> ReportPhoto:
-    """Check, clean and keep an uploaded photo until the form it came with is accepted."""
+def photo_upload(
+    *, upload: IO[bytes], token: str, budget: PixelBudget | None = None
+) -> ReportPhoto:
+    """Check, clean and keep an uploaded photo until the form it came with is accepted. The
+    caller has validated the rest of the form and checked the rate limit: decoding is the
+    expensive part. `budget` is shared by the photos of one request."""
     from .photos import process_photo
 
-    processed = process_photo(upload)
+    processed = process_photo(upload, budget=budget)
     photo = ReportPhoto(upload_token=token)
     photo.image.save(processed.content.name or "photo.jpg", processed.content, save=False)
     photo.save()
@@ -494,9 +504,11 @@ def _check_allowed(report: Report, to_state: str, kind: str) -> None:
         raise NotAllowed(f"A {kind} cannot move a report from {report.state} to {to_state}.")
 
 
-def _apply(report: Report, to_state: str, now: datetime, duplicate_of_id: int | None) -> None:
+def _apply(
+    report: Report, to_state: str, now: datetime, duplicate_of_id: int | None, actor: User | None
+) -> None:
     if to_state == ReportState.DUPLICATE:
-        report.duplicate_of = _original_for(report, duplicate_of_id)
+        report.duplicate_of = _original_for(report, duplicate_of_id, actor)
     elif to_state in OPEN_STATES:
         report.duplicate_of = None
     if to_state in OPEN_STATES and report.state not in OPEN_STATES:
@@ -514,14 +526,14 @@ def _apply(report: Report, to_state: str, now: datetime, duplicate_of_id: int | 
         report.closed_at = now
 
 
-def _original_for(report: Report, duplicate_of_id: int | None) -> Report:
+def _original_for(report: Report, duplicate_of_id: int | None, actor: User | None) -> Report:
     if duplicate_of_id is None:
         raise InvalidTransition("Say which report this one duplicates.")
     if duplicate_of_id == report.pk:
         raise InvalidTransition("A report cannot be a duplicate of itself.")
-    original = Report.objects.filter(pk=duplicate_of_id).first()
-    if original is None or original.state in HIDDEN_STATES:
-        raise InvalidTransition(f"There is no public report {duplicate_of_id} to point at.")
+    original = duplicate_originals(actor).filter(pk=duplicate_of_id).first()
+    if original is None:  # hidden, out of the actor's sight, or not there: one answer
+        raise NoSuchOriginal()
     if original.state == ReportState.DUPLICATE:
         raise InvalidTransition(
             f"Report {original.ref} is itself a duplicate; point at the original report."

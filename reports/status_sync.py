@@ -39,6 +39,7 @@ from .models import (
     ReportState,
     StatusPoll,
 )
+from .notes import NOTE_MAX_LENGTH
 from .open311.states import CLOSED_STATUS_STATES, DETAILED_STATUS, INCOMING_STATUS
 from .services import report_transition
 
@@ -218,6 +219,8 @@ def _public_note(request: dict[str, Any], state: str) -> str:
     names = {str(ReportState(state).label), DETAILED_STATUS.get(state, ""), state}
     names |= {str(request.get("status") or ""), str(request.get("detailed_status") or "")}
     repeats = note.lower().replace("_", " ") in {n.lower().replace("_", " ") for n in names}
+    if len(note) > NOTE_MAX_LENGTH:  # the council's word, shortened: refusing would lose the move
+        note = note[: NOTE_MAX_LENGTH - 1].rstrip() + "…"
     return "" if repeats else note
 
 

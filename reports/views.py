@@ -27,8 +27,10 @@ from authorities.models import Area, Authority, Category, CategoryQuestion
 from config.errors import ApplicationError
 
 from . import notifications, ratelimit, selectors, services
+from .answers import clean_answers
 from .forms import AlertForm, EmailForm, PasswordForm, ReportEditForm, ReportForm, UpdateForm
 from .models import Report, ReportPhoto, ReportState, Subscription, SubscriptionKind
+from .photos import PixelBudget
 from .staff.selectors import membership_role
 
 STATE_FILTERS = [("open", _("Open")), ("fixed", _("Fixed")), ("all", _("All"))]
@@ -127,11 +129,33 @@ def _point(data: Any) -> tuple[float, float] | None:
 def _file_report(
     request: HttpRequest, form: ReportForm, location: routing.Location, context: dict[str, Any]
 ) -> HttpResponse | None:
-    if not form.is_valid():
-        _keep_photos(request, form)
+    """Photos are decoded last, when everything else is in order and the rate limit allows: a
+    form refused for any other reason costs no decoding and stores no file."""
+    offer = _valid_offer(form, location)
+    if offer is None:
+        _photos_not_read(request, form)
+        return None
+    data = form.cleaned_data
+    nearby = [] if data["confirm_new"] else _nearby(data, offer.category.id)
+    if nearby and not request.FILES.getlist("photos"):
+        _offer_nearby(form, context, nearby)  # nothing decoded, nothing filed: not counted
+        return None
+    if not _within_rate(request, data.get("email", "")):
+        form.add_error(None, _too_often())
+        _photos_not_read(request, form)
         return None
     tokens = _keep_photos(request, form)
     if tokens is None:
+        return None
+    if nearby:
+        _offer_nearby(form, context, nearby)
+        return None
+    return _create(request, form, offer.category.id, tokens)
+
+
+def _valid_offer(form: ReportForm, location: routing.Location) -> routing.Offer | None:
+    """The offer of the chosen category, if the form (with the category's answers) is valid."""
+    if not form.is_valid():
         return None
     offer = next(
         (o for o in location.offers if o.category.slug == form.cleaned_data["category"]), None
@@ -139,27 +163,30 @@ def _file_report(
     if offer is None:
         form.add_error("category", _("Choose one of the categories offered here."))
         return None
-    data = form.cleaned_data
-    if not data["confirm_new"]:
-        nearby = selectors.nearby_open_reports(
-            data["latitude"], data["longitude"], offer.category.id
-        )
-        if nearby:
-            context["nearby"] = nearby
-            form.data = cast(QueryDict, form.data).copy()
-            form.data["confirm_new"] = "True"
-            return None
-    if not _within_rate(request, data.get("email", "")):
-        form.add_error(
-            None,
-            _(
-                "You have sent several reports in a short time. Please wait "
-                "%(m)s minutes and try again; what you wrote is kept below."
-            )
-            % {"m": settings.FIXPOINT_REPORT_RATE_WINDOW_MINUTES},
-        )
+    try:
+        questions = [q for q in form.questions if q.category_id == offer.category.id]
+        clean_answers(questions, form.answers(offer.category.id))
+    except ValidationError as exc:
+        _add_errors(form, exc)
         return None
-    return _create(request, form, offer.category.id, tokens)
+    return offer
+
+
+def _nearby(data: dict[str, Any], category_id: int) -> list[Report]:
+    return list(selectors.nearby_open_reports(data["latitude"], data["longitude"], category_id))
+
+
+def _offer_nearby(form: ReportForm, context: dict[str, Any], nearby: list[Report]) -> None:
+    context["nearby"] = nearby
+    form.data = cast(QueryDict, form.data).copy()
+    form.data["confirm_new"] = "True"
+
+
+def _too_often() -> str:
+    return _(
+        "You have sent several reports in a short time. Please wait "
+        "%(m)s minutes and try again; what you wrote is kept below."
+    ) % {"m": settings.FIXPOINT_REPORT_RATE_WINDOW_MINUTES}
 
 
 def _create(
@@ -198,7 +225,9 @@ def _create(
 
 
 def _keep_photos(request: HttpRequest, form: ReportForm | UpdateForm) -> list[str] | None:
-    """Store new uploads at once, so a form shown again (for any reason) keeps them."""
+    """Decode and store new uploads, so a form shown again after this keeps them. Called only
+    once the rest of the form is valid and the rate limit allows: decoding is the costly part.
+    The photos of one request share one pixel budget (FIXPOINT_PHOTO_MAX_REQUEST_PIXELS)."""
     tokens = [t for t in (form.data.get("photo_tokens") or "").split(",") if t]
     files = request.FILES.getlist("photos")
     if len(tokens) + len(files) > settings.FIXPOINT_PHOTOS_PER_REPORT:
@@ -207,11 +236,11 @@ def _keep_photos(request: HttpRequest, form: ReportForm | UpdateForm) -> list[st
         )
         return None
     ok = True
+    budget = PixelBudget()
     for upload in files:
         try:
-            tokens.append(
-                services.photo_upload(upload=upload, token=secrets.token_hex(16)).upload_token
-            )
+            photo = services.photo_upload(upload=upload, token=secrets.token_hex(16), budget=budget)
+            tokens.append(photo.upload_token)
         except ApplicationError as exc:
             form.add_error("photos", f"{upload.name}: {exc.message}")
             ok = False
@@ -220,14 +249,24 @@ def _keep_photos(request: HttpRequest, form: ReportForm | UpdateForm) -> list[st
     return tokens if ok else None
 
 
+def _photos_not_read(request: HttpRequest, form: ReportForm | UpdateForm) -> None:
+    """New uploads of a form refused for another reason are neither decoded nor stored; say so
+    (photos kept from an earlier step stay, through the form's photo_tokens)."""
+    if request.FILES.getlist("photos") and "photos" not in form.errors:
+        form.add_error(
+            "photos",
+            _("Attach your new photos again: they are read once the rest of the form is in order."),
+        )
+
+
 def _pending_photos(form: ReportForm | UpdateForm) -> list[ReportPhoto]:
     tokens = [t for t in (form.data.get("photo_tokens") or "").split(",") if t]
     return list(ReportPhoto.objects.filter(upload_token__in=tokens, report__isnull=True))
 
 
-def _within_rate(request: HttpRequest, email: str) -> bool:
+def _within_rate(request: HttpRequest, email: str, action: str = "report") -> bool:
     reporter = cast(User, request.user) if request.user.is_authenticated else None
-    return not ratelimit.report_filing_wait(request, reporter=reporter, email=email)
+    return not ratelimit.report_filing_wait(request, reporter=reporter, email=email, action=action)
 
 
 def _add_errors(form: Any, exc: ValidationError) -> None:
@@ -305,8 +344,8 @@ def report_update(request: HttpRequest, ref: str) -> HttpResponse:
         messages.info(request, _("Log in (or sign up) to add an update."))
         return redirect(f"{reverse('account_login')}?next={report.get_absolute_url()}")
     form = UpdateForm(request.POST, request.FILES)
-    tokens = _keep_photos(request, form)
-    if form.is_valid() and tokens is not None:
+    tokens = _update_photos(request, form)
+    if tokens is not None:
         try:
             services.report_update_add(
                 report_id=report.pk,
@@ -338,6 +377,25 @@ def report_update(request: HttpRequest, ref: str) -> HttpResponse:
         },
         status=400,
     )
+
+
+def _update_photos(request: HttpRequest, form: UpdateForm) -> list[str] | None:
+    """The update's photo tokens once its text is valid; new photos are decoded only then, and
+    only within the rate limit (counted apart from reports, and only when there are photos)."""
+    if not form.is_valid():
+        _photos_not_read(request, form)
+        return None
+    if request.FILES.getlist("photos") and not _within_rate(request, "", action="update"):
+        form.add_error(
+            "photos",
+            _(
+                "You have sent several updates with photos in a short time. Please wait "
+                "%(m)s minutes, or send this update without photos."
+            )
+            % {"m": settings.FIXPOINT_REPORT_RATE_WINDOW_MINUTES},
+        )
+        return None
+    return _keep_photos(request, form)
 
 
 @require_POST

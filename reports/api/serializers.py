@@ -9,6 +9,9 @@ from rest_framework import serializers
 
 from authorities.models import Authority, Category, CategoryQuestion
 from reports.models import Priority, Report, ReportState, ReportStateChange, ReportUpdate
+from reports.notes import NOTE_MAX_LENGTH
+
+from .fields import NumberField
 
 
 class QuestionSerializer(serializers.ModelSerializer[CategoryQuestion]):
@@ -180,8 +183,8 @@ class ReportCreateSerializer(serializers.Serializer[Any]):
     title = serializers.CharField(max_length=150)
     description = serializers.CharField(max_length=5000)
     category = serializers.SlugField()
-    latitude = serializers.FloatField(min_value=-90, max_value=90)
-    longitude = serializers.FloatField(min_value=-180, max_value=180)
+    latitude = NumberField(min_value=-90, max_value=90)
+    longitude = NumberField(min_value=-180, max_value=180)
     extra = serializers.DictField(required=False, default=dict)
     show_name = serializers.BooleanField(required=False, default=False)
     email = serializers.EmailField(
@@ -214,8 +217,8 @@ class AssignSerializer(serializers.Serializer[Any]):
 
 class RerouteSerializer(serializers.Serializer[Any]):
     category = serializers.SlugField(required=False, help_text="New category slug")
-    latitude = serializers.FloatField(required=False, min_value=-90, max_value=90)
-    longitude = serializers.FloatField(required=False, min_value=-180, max_value=180)
+    latitude = NumberField(required=False, min_value=-90, max_value=90)
+    longitude = NumberField(required=False, min_value=-180, max_value=180)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("latitude" in attrs) != ("longitude" in attrs):
@@ -231,13 +234,17 @@ class PrioritySerializer(serializers.Serializer[Any]):
 
 class TransitionSerializer(serializers.Serializer[Any]):
     state = serializers.ChoiceField(choices=ReportState.choices)
-    public_note = serializers.CharField(required=False, default="", allow_blank=True)
-    internal_note = serializers.CharField(required=False, default="", allow_blank=True)
+    public_note = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=NOTE_MAX_LENGTH
+    )
+    internal_note = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=NOTE_MAX_LENGTH
+    )
     duplicate_of = serializers.CharField(
         required=False,
         default="",
         allow_blank=True,
-        help_text="Reference or id of the original report",
+        help_text="Reference or id of the original: a public report you can see as staff",
     )
 
 

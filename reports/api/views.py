@@ -8,7 +8,7 @@ import statistics
 from datetime import UTC, timedelta
 from typing import Any, cast
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_filters.rest_framework import DjangoFilterBackend
@@ -36,7 +36,7 @@ from reports import delivery, ratelimit, services
 from reports.exceptions import NotAllowed
 from reports.filers import filer_for
 from reports.models import Report, ReportState, ReportStateChange, ReportUpdate
-from reports.staff.selectors import staff_may
+from reports.staff.selectors import find_duplicate_original, staff_may
 
 from . import examples
 from . import serializers as s
@@ -256,7 +256,9 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         Anyone else gets 403 and nothing changes; a move the lifecycle does not allow gets 409."""
         report = self.get_object()
         data = _valid(s.TransitionSerializer, request)
-        original = _find_report(data["duplicate_of"]) if data["duplicate_of"] else None
+        original = None
+        if data["state"] == ReportState.DUPLICATE and data["duplicate_of"]:
+            original = find_duplicate_original(request.user, data["duplicate_of"])
         services.report_transition(
             report_id=report.pk,
             to_state=data["state"],
@@ -509,13 +511,6 @@ def _coordinate(request: Request, name: str) -> float:
     if not math.isfinite(number):  # inf and nan would also break the JSON of the error
         raise ApplicationError(f"Give {name} as a number.")
     return number
-
-
-def _find_report(text: str) -> Report | None:
-    query = Q(ref=text.strip().upper())
-    if text.strip().isdigit():
-        query |= Q(pk=int(text))
-    return Report.objects.filter(query).first()
 
 
 def _error(code: str, message: str) -> Response:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from authorities.models import Category, StaffMembership
 from reports.models import TRANSITIONS, Actor, Priority, Report, ReportState, ResponseTemplate
+from reports.notes import NOTE_MAX_LENGTH
 
 NOTE = forms.Textarea(attrs={"rows": 3})
 
@@ -61,10 +62,13 @@ class TransitionForm(StaffForm):
         queryset=ResponseTemplate.objects.none(), required=False, label=_("Response template")
     )
     public_note = forms.CharField(
-        label=_("Public response"), widget=NOTE, required=False, max_length=5000
+        label=_("Public response"), widget=NOTE, required=False, max_length=NOTE_MAX_LENGTH
     )
     internal_note = forms.CharField(
-        label=_("Internal note (staff only)"), widget=NOTE, required=False, max_length=5000
+        label=_("Internal note (staff only)"),
+        widget=NOTE,
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
     )
 
     def __init__(self, *args: Any, report: Report, **kwargs: Any) -> None:
@@ -114,12 +118,16 @@ class DuplicateForm(StaffForm):
     original = forms.CharField(
         label=_("Original report (reference)"), max_length=12, help_text=_("e.g. 7KX4M2Q")
     )
-    public_note = forms.CharField(label=_("Public response"), widget=NOTE, required=False)
+    public_note = forms.CharField(
+        label=_("Public response"), widget=NOTE, required=False, max_length=NOTE_MAX_LENGTH
+    )
 
 
 class SpamForm(StaffForm):
     id_prefix = "spam"
-    internal_note = forms.CharField(label=_("Why (staff only)"), widget=NOTE, required=False)
+    internal_note = forms.CharField(
+        label=_("Why (staff only)"), widget=NOTE, required=False, max_length=NOTE_MAX_LENGTH
+    )
 
 
 class ModerateForm(StaffForm):
@@ -132,7 +140,9 @@ class ModerateForm(StaffForm):
     hide_updates = forms.MultipleChoiceField(
         label=_("Hide citizens' updates"), required=False, widget=forms.CheckboxSelectMultiple
     )
-    reason = forms.CharField(label=_("Reason (staff only)"), required=False, max_length=500)
+    reason = forms.CharField(
+        label=_("Reason (staff only)"), required=False, max_length=NOTE_MAX_LENGTH
+    )
 
     def __init__(self, *args: Any, report: Report, **kwargs: Any) -> None:
         kwargs.setdefault("initial", {"title": report.title, "description": report.description})
@@ -160,7 +170,10 @@ class BulkForm(StaffForm):
         choices=[("", "—"), *bulk_states()], required=False, label=_("New state")
     )
     public_note = forms.CharField(
-        label=_("Public response (to every report)"), widget=NOTE, required=False, max_length=5000
+        label=_("Public response (to every report)"),
+        widget=NOTE,
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
     )
     assignee = forms.ModelChoiceField(
         queryset=User.objects.none(), required=False, label=_("Assign to"), empty_label=_("Nobody")

@@ -10,7 +10,15 @@ from django.utils import timezone
 
 from accounts.models import User
 from authorities.models import Authority, Category, StaffMembership, StaffRole
-from reports.models import OPEN_STATES, AuditAction, AuditEntry, Report, ReportState
+from reports.exceptions import NoSuchOriginal
+from reports.models import (
+    HIDDEN_STATES,
+    OPEN_STATES,
+    AuditAction,
+    AuditEntry,
+    Report,
+    ReportState,
+)
 
 ADMIN = StaffRole.ADMINISTRATOR
 ALL_ROLES = frozenset({ADMIN, StaffRole.INSPECTOR, StaffRole.VIEWER})
@@ -57,6 +65,28 @@ def reports_visible_to(user: Any) -> QuerySet[Report]:
         return reports
     mine = StaffMembership.objects.filter(user=user).values("authority_id")
     return reports.filter(authority_id__in=mine)
+
+
+def duplicate_originals(actor: Any) -> QuerySet[Report]:
+    """The reports `actor` may name as the original of a duplicate: the public ones among the
+    reports they see as staff (any public report for a superuser, and for the system: None).
+
+    The one rule for the work page, the API, the admin and report_transition itself."""
+    reports = Report.objects.all() if actor is None else reports_visible_to(actor)
+    return reports.exclude(state__in=HIDDEN_STATES)
+
+
+def find_duplicate_original(actor: Any, reference: str) -> Report:
+    """The report `reference` (its ref, or its id) names, if `actor` may name it as an original;
+    otherwise NoSuchOriginal, the same for a report that is hidden, out of sight or not there."""
+    text = reference.strip().upper()
+    candidates = duplicate_originals(actor)
+    original = candidates.filter(ref=text).first()
+    if original is None and text.isdigit() and len(text) < 19:  # refs are tried first
+        original = candidates.filter(pk=int(text)).first()
+    if original is None:
+        raise NoSuchOriginal()
+    return original
 
 
 def membership_role(user: Any, authority_id: int | None) -> str | None:

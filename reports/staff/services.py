@@ -31,6 +31,7 @@ from reports.models import (
     ReportUpdate,
     ResponseTemplate,
 )
+from reports.notes import note_clean
 from reports.signals import report_state_changed
 
 from .audit import audit_record
@@ -70,8 +71,9 @@ def report_note_add(
     would show the public an empty entry, and e-mail followers about nothing): it is an audit
     row, which the work page lists with the history.
     """
+    public_note = note_clean(public_note, field="public_note")
+    internal_note = note_clean(internal_note, field="internal_note")
     report = services.locked_for_staff(report_id, actor, "note")
-    public_note, internal_note = public_note.strip(), internal_note.strip()
     if not public_note and not internal_note:
         raise ApplicationError(str(_("Write a note.")))
     report.updated_at = timezone.now()
@@ -143,9 +145,10 @@ def report_moderate(
     """Redact a report's text and/or hide photos or citizens' updates. Nothing is deleted: the
     original text is kept in the audit row (administrators read it there), hidden photos and
     updates stay in the database and in the admin."""
+    reason = note_clean(reason, field="reason")
     report = services.locked_for_staff(report_id, actor, "moderate")
     before: dict[str, Any] = {}
-    after: dict[str, Any] = {"reason": reason.strip()}
+    after: dict[str, Any] = {"reason": reason}
     _redact(report, title, description, before, after)
     after["hidden_photos"] = _hide(
         ReportPhoto.objects.filter(report=report, is_hidden=False, pk__in=list(hide_photo_ids))
@@ -305,6 +308,7 @@ def response_template_save(*, template: ResponseTemplate, actor: User) -> Respon
     (the only ones who keep templates for every authority)."""
     if not (actor.is_superuser or staff_may(actor, template.authority_id, "templates")):
         raise NotAllowed(str(_("Only administrators of the authority keep its templates.")))
+    template.text = note_clean(template.text, field="text")
     template.full_clean()
     before = {}
     if template.pk is not None:

@@ -303,11 +303,7 @@ def _do_recategorise(request: HttpRequest, report: Report, data: dict[str, Any])
 
 
 def _do_duplicate(request: HttpRequest, report: Report, data: dict[str, Any]) -> str:
-    ref = data["original"].strip().upper()
-    # Only a report this user may see can be named as the original (no probing by reference).
-    original = selectors.reports_visible_to(request.user).filter(ref=ref).first()
-    if original is None:
-        raise ApplicationError(_("There is no report %(ref)s that you can see.") % {"ref": ref})
+    original = selectors.find_duplicate_original(request.user, data["original"])
     staff_services.report_mark_duplicate(
         report_id=report.pk,
         original_id=original.pk,

@@ -259,3 +259,168 @@ def test_neighbourhoods_import_as_named_areas_that_routing_can_name(city):
     assert area is not None and area.name == "el Raval"
     raval = Area.objects.get(name="el Raval")
     assert routing.get_index().area_at(raval.latitude, raval.longitude).slug == raval.slug
+
+
+# --- features whose names repeat (a national ward file: many wards called "Castle") -----------
+
+
+def _castles(count: int, first: int = 1) -> dict[str, Any]:
+    """`count` wards all named "Castle", each with its own code and its own square."""
+    return _collection(
+        *[
+            _feature("Castle", factories.square(n, 0, 0.5), code=f"W{n:02}")
+            for n in range(first, first + count)
+        ]
+    )
+
+
+WARDS = ["--name-field", "NOM", "--code-field", "CODE", "--parent", "barcelona"]
+
+
+def test_many_wards_with_one_name_each_get_their_own_authority_and_route_points(city, tmp_path):
+    kept = Authority(name="Castle", code="W00", parent=city, kind="district", slug="castle")
+    kept.boundary = factories.square(0, 0, 0.5)
+    kept.save()
+    out = StringIO()
+
+    call_command("import_boundaries", _write(tmp_path, _castles(30)), *WARDS, stdout=out)
+
+    assert "30 features: 30 authorities created, 0 updated" in out.getvalue()
+    castles = Authority.objects.filter(parent=city, name="Castle")
+    assert sorted(castles.values_list("code", flat=True)) == [f"W{n:02}" for n in range(31)]
+    slug_of = dict(castles.values_list("code", "slug"))
+    for n in range(31):  # the point in the middle of each ward is routed to that ward
+        assert routing.locate(0.25, n + 0.25).authorities[0].slug == slug_of[f"W{n:02}"]
+    kept.refresh_from_db()
+    assert (kept.code, kept.slug, kept.boundary) == ("W00", "castle", factories.square(0, 0, 0.5))
+
+
+def test_slugs_of_repeated_names_carry_the_code_and_stay_the_same_on_reimport(city, tmp_path):
+    path = _write(tmp_path, _castles(3))
+    call_command("import_boundaries", path, *WARDS, stdout=StringIO())
+    slugs = dict(Authority.objects.filter(name="Castle").values_list("code", "slug"))
+    renamed = _castles(3)
+    renamed["features"][0]["properties"]["NOM"] = "Castle Hill"
+    out = StringIO()
+
+    call_command(
+        "import_boundaries", _write(tmp_path, renamed, "again.geojson"), *WARDS, stdout=out
+    )
+
+    assert slugs == {"W01": "castle-w01", "W02": "castle-w02", "W03": "castle-w03"}
+    assert "0 authorities created, 3 updated" in out.getvalue()
+    after = dict(Authority.objects.filter(parent=city).values_list("code", "slug"))
+    assert after == slugs  # renamed "Castle Hill", still castle-w01
+    assert Authority.objects.get(code="W01", parent=city).name == "Castle Hill"
+
+
+def test_a_unique_name_keeps_the_plain_slug_and_a_taken_one_gets_the_code(city, tmp_path):
+    factories.authority("Harbour", None, slug="harbour")  # another council, elsewhere
+    data = _collection(
+        _feature("Harbour", factories.square(1, 1, 1), code="H1"),
+        _feature("Old Town", factories.square(2, 2, 1), code="T1"),
+    )
+
+    call_command("import_boundaries", _write(tmp_path, data), *WARDS, stdout=StringIO())
+
+    assert Authority.objects.get(code="H1").slug == "harbour-h1"
+    assert Authority.objects.get(code="T1").slug == "old-town"
+
+
+def test_with_codes_an_authority_is_matched_by_code_only_never_by_name(city, tmp_path):
+    factories.authority("Castle", factories.square(0, 0, 1), parent=city)  # no code
+    data = _collection(_feature("Castle", factories.square(5, 5, 1), code="W07"))
+    out = StringIO()
+
+    call_command("import_boundaries", _write(tmp_path, data), *WARDS, stdout=out)
+
+    assert "1 authorities created, 0 updated" in out.getvalue()
+    assert Authority.objects.get(parent=city, code="").boundary == factories.square(0, 0, 1)
+
+
+REPEATING_FILES = {
+    "a code twice": (
+        _collection(
+            _feature("Castle", factories.square(0, 0, 1), code="W01"),
+            _feature("Keep", factories.square(1, 1, 1), code="W02"),
+            _feature("Moat", factories.square(2, 2, 1), code="W01"),
+        ),
+        WARDS,
+        "features 1 and 3 have the same code 'W01'",
+    ),
+    "a name twice without codes": (
+        _collection(
+            _feature("Castle", factories.square(0, 0, 1)),
+            _feature("Castle", factories.square(1, 1, 1)),
+        ),
+        ["--name-field", "NOM", "--parent", "barcelona"],
+        "features 1 and 2 have the same name 'Castle'",
+    ),
+    "an empty code": (
+        _collection(
+            _feature("Castle", factories.square(0, 0, 1), code="W01"),
+            _feature("Keep", factories.square(1, 1, 1), code=""),
+        ),
+        WARDS,
+        "feature 2 has an empty 'CODE'",
+    ),
+    "a null code": (
+        _collection(
+            _feature("Castle", factories.square(0, 0, 1), code="W01"),
+            {
+                "type": "Feature",
+                "properties": {"NOM": "Keep", "CODE": None},
+                "geometry": factories.square(1, 1, 1),
+            },
+        ),
+        WARDS,
+        "feature 2 has an empty 'CODE'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REPEATING_FILES)
+def test_a_file_whose_keys_repeat_is_refused_whole(city, tmp_path, case):
+    data, args, message = REPEATING_FILES[case]
+    before = _snapshot()
+
+    with pytest.raises(CommandError) as excinfo:
+        call_command("import_boundaries", _write(tmp_path, data), *args, stdout=StringIO())
+
+    assert str(excinfo.value).startswith("Nothing imported:")
+    assert message in str(excinfo.value)
+    assert _snapshot() == before
+
+
+def test_a_name_shared_by_two_existing_authorities_is_refused_without_codes(city, tmp_path):
+    for n in range(2):
+        factories.authority("Castle", factories.square(n, n, 1), parent=city)
+    data = _collection(_feature("Castle", factories.square(5, 5, 1)))
+    before = _snapshot()
+
+    with pytest.raises(CommandError, match="2 authorities there already have the name 'Castle'"):
+        call_command(
+            "import_boundaries",
+            _write(tmp_path, data),
+            "--name-field",
+            "NOM",
+            "--parent",
+            "barcelona",
+            stdout=StringIO(),
+        )
+
+    assert _snapshot() == before
+
+
+def test_named_areas_follow_the_same_rules_many_same_named_areas_stay_apart(city, tmp_path):
+    from authorities.models import Area
+
+    args = ["--name-field", "NOM", "--code-field", "CODE", "--area-kind", "ward"]
+    call_command("import_boundaries", _write(tmp_path, _castles(5)), *args, stdout=StringIO())
+    call_command(
+        "import_boundaries", _write(tmp_path, _castles(5), "b.geojson"), *args, stdout=StringIO()
+    )
+
+    wards = Area.objects.filter(kind="ward", name="Castle")
+    assert sorted(wards.values_list("code", flat=True)) == [f"W{n:02}" for n in range(1, 6)]
+    assert sorted(wards.values_list("slug", flat=True)) == [f"castle-w{n:02}" for n in range(1, 6)]

@@ -118,7 +118,7 @@ def test_a_webhook_gets_one_signed_json_post_with_the_delivery_id_as_idempotency
     assert request["path"] == "/hooks/fixpoint" and council.signature_ok(
         request["headers"], request["body"]
     )
-    assert request["headers"]["Idempotency-Key"] == str(sent.pk)
+    assert request["headers"]["Idempotency-Key"] == f"{sent.pk}-{report.ref}"
     assert request["headers"]["Content-Type"] == "application/json"
     assert payload["delivery_id"] == sent.pk and payload["report"]["ref"] == report.ref
     assert (
@@ -170,7 +170,7 @@ def test_a_webhook_resent_after_a_worker_died_carries_the_same_key_so_the_counci
     summary = delivery.deliveries_send_due()
 
     assert (summary.recovered, summary.sent) == (1, 1)
-    assert len(council.requests) == 2 and list(council.accepted) == [str(sent.pk)]
+    assert len(council.requests) == 2 and list(council.accepted) == [sent.idempotency_key]
 
 
 # --- Open311 -------------------------------------------------------------------------------------

@@ -101,3 +101,48 @@ def test_a_point_no_authority_covers_is_refused_and_nothing_changes(tiny_city, s
     unchanged = Report.objects.get(pk=sent_report.pk)
     assert (unchanged.latitude, unchanged.authority) == (10.05, tiny_city.west)
     assert Delivery.objects.filter(report=sent_report).count() == 1
+
+
+def test_a_report_handed_to_another_authority_arrives_unassigned_and_the_history_says_so(
+    tiny_city, sent_report
+):
+    from reports.models import AuditEntry
+    from reports.services import report_assign
+
+    report_assign(
+        report_id=sent_report.pk, assignee=tiny_city.west_staff, actor=tiny_city.west_staff
+    )
+
+    moved = delivery.report_reroute(
+        report_id=sent_report.pk, latitude=10.05, longitude=1.15, actor=tiny_city.west_staff
+    )
+
+    assert Report.objects.get(pk=sent_report.pk).assignee is None
+    assert (moved.authority, moved.assignee) == (tiny_city.east, None)
+    change = moved.history.order_by("-created_at", "-id").first()
+    assert change.public_note == "Passed from West to East, which is responsible here."
+    assert tiny_city.west_staff.email not in change.public_note  # staff names stay internal
+    assert change.internal_note == (
+        f"No longer assigned to {tiny_city.west_staff.email}: East decides who works on it."
+    )
+    audit = AuditEntry.objects.filter(action="assignment").order_by("-id").first()
+    assert (audit.before, audit.after) == (
+        {"assignee": tiny_city.west_staff.email},
+        {"assignee": None},
+    )
+    assert (audit.actor, audit.authority_id) == (tiny_city.west_staff, tiny_city.west.pk)
+
+
+def test_a_change_that_keeps_the_authority_keeps_the_assignee(tiny_city, sent_report):
+    from reports.services import report_assign
+
+    report_assign(
+        report_id=sent_report.pk, assignee=tiny_city.west_staff, actor=tiny_city.west_staff
+    )
+
+    moved = delivery.report_reroute(
+        report_id=sent_report.pk, latitude=10.06, longitude=1.06, actor=tiny_city.west_staff
+    )
+
+    assert (moved.authority, moved.assignee) == (tiny_city.west, tiny_city.west_staff)
+    assert moved.history.order_by("-created_at", "-id").first().internal_note == ""

@@ -262,7 +262,7 @@ def mixed(tiny_city: TinyCity) -> dict[str, Report]:
         report_id=made["duplicate"].pk,
         to_state=ReportState.DUPLICATE,
         actor=tiny_city.east_staff,
-        duplicate_of_id=made["open"].pk,
+        duplicate_of_id=made["fixed"].pk,  # East's too: staff name originals they can see
     )
     return made
 

@@ -481,3 +481,39 @@ def test_the_content_saves_into_a_report_photo_with_its_dimensions() -> None:
     assert str(photo.image.name).endswith(result.content.name or "?")
     with Image.open(photo.image.path) as stored:
         assert not stored.getexif()
+
+
+# --- the pixel budget of one request -----------------------------------------------------------
+
+
+def test_a_jpeg_costs_the_pixels_it_is_decoded_at_not_its_header_size(settings: Any) -> None:
+    settings.FIXPOINT_PHOTO_MAX_SIDE = 256
+    budget = photos.PixelBudget(1_000_000)
+    data = encode(Image.new("RGB", (2000, 2000), (10, 20, 30)), "JPEG")
+
+    process_photo(io.BytesIO(data), budget=budget)
+
+    # libjpeg decodes it at 1/4 (500 x 500), the smallest scale still at least 256 on each side
+    assert budget.left == 1_000_000 - 500 * 500
+
+
+def test_a_photo_over_what_the_request_has_left_is_refused_from_its_header(settings: Any) -> None:
+    budget = photos.PixelBudget(1_000_000)
+    process_photo(io.BytesIO(encode(Image.new("RGB", (800, 800)), "PNG")), budget=budget)
+
+    for action in ("error", "ignore"):
+        with warnings.catch_warnings():
+            warnings.simplefilter(action, Image.DecompressionBombWarning)
+            with pytest.raises(PhotoRejected) as caught:
+                process_photo(upload(png_header(1000, 1000), name="b.png"), budget=budget)
+
+        assert caught.value.extra == {"reason": "request_too_many_pixels", "name": "b.png"}
+    assert budget.left == 1_000_000 - 640_000
+    assert process_photo(io.BytesIO(encode(Image.new("RGB", (600, 600)), "PNG")), budget=budget)
+    assert budget.left == 0
+
+
+def test_the_request_budget_defaults_to_the_setting(settings: Any) -> None:
+    settings.FIXPOINT_PHOTO_MAX_REQUEST_PIXELS = 1234
+
+    assert photos.PixelBudget().left == 1234

@@ -27,7 +27,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", help="GeoJSON FeatureCollection file")
         parser.add_argument("--name-field", required=True, help="property holding the name")
-        parser.add_argument("--code-field", help="property holding a stable code (matched first)")
+        parser.add_argument(
+            "--code-field",
+            help="property holding a stable code, unique in the file (then matched by code only)",
+        )
         parser.add_argument("--parent", help="slug of the parent authority")
         parser.add_argument(
             "--kind",
@@ -124,6 +127,9 @@ def _features(
         name = str(properties[name_field] or "").strip()
         if not name:
             raise CommandError(f"Nothing imported: feature {number} has an empty {name_field!r}.")
-        code = str(properties[code_field]).strip() if code_field else ""
+        code = str(properties[code_field] or "").strip() if code_field else ""
+        if code_field and not code:
+            # Features are matched by code alone: one without a code could only be guessed at.
+            raise CommandError(f"Nothing imported: feature {number} has an empty {code_field!r}.")
         result.append(BoundaryFeature(number, name, code, feature.get("geometry")))
     return result
