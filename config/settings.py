@@ -5,6 +5,8 @@ See the table in README.md for every variable, its default and a production exam
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from pathlib import Path
 
 import environ
@@ -27,6 +29,29 @@ if not SECRET_KEY:
             "(or DEBUG=true for local development)."
         )
     SECRET_KEY = "django-insecure-local-development-only-never-use-in-production"  # noqa: S105
+
+# Keys of the secrets stored encrypted (config.encryption): the first encrypts, every one decrypts.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise SystemExit(
+            "Fixpoint: FIELD_ENCRYPTION_KEYS is not set. Set it to a key made with: python -c "
+            "'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())' "
+            "(or DEBUG=true for local development)."
+        )
+    # Development only: a key derived from SECRET_KEY, so a checkout works with nothing to set.
+    _derived = hashlib.sha256(b"fixpoint field encryption\0" + SECRET_KEY.encode()).digest()
+    FIELD_ENCRYPTION_KEYS = [base64.urlsafe_b64encode(_derived).decode()]
+for _number, _key in enumerate(FIELD_ENCRYPTION_KEYS, start=1):
+    try:
+        _valid = len(base64.urlsafe_b64decode(_key.encode("ascii"))) == 32
+    except (ValueError, UnicodeError):
+        _valid = False
+    if not _valid:
+        raise SystemExit(
+            f"Fixpoint: key {_number} of FIELD_ENCRYPTION_KEYS is not a Fernet key "
+            "(32 random bytes in URL-safe base64, 44 characters)."
+        )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
