@@ -8,9 +8,11 @@ from __future__ import annotations
 import base64
 import hashlib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -70,6 +72,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "leaflet",
     "allauth",
     "allauth.account",
@@ -81,6 +84,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -271,6 +276,41 @@ LEAFLET_CONFIG = {
     "TILES": [("Map", MAP_TILE_URL, {"attribution": MAP_TILE_ATTRIBUTION})] if MAP_TILE_URL else [],
     "RESET_VIEW": False,
     "NO_GLOBALS": False,
+}
+
+# --- Content-Security-Policy (django-csp) and Permissions-Policy --------------------------------
+# Scripts and styles come from this site only; the few inline scripts (django-leaflet's map
+# loader, a page's settings object) carry the request's nonce. Images may also come from the
+# tile server and the media host (photos on S3/a CDN), and be data: URIs (Leaflet uses one).
+
+
+def _source_of(url: str) -> list[str]:
+    """The CSP source for the host of an absolute URL (a tile template's {s} becomes *.)."""
+    parts = urlsplit(url.replace("{s}.", "*."))
+    if not parts.scheme or not parts.netloc or "{" in parts.netloc:
+        return []
+    return [f"{parts.scheme}://{parts.netloc}"]
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", *_source_of(MAP_TILE_URL), *_source_of(MEDIA_URL)],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "upgrade-insecure-requests": SECURE_HTTPS,
+    },
+}
+# Browser features: the map's "Use my location" needs geolocation here; nothing needs the rest.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "geolocation": ["self"],
+    **{feature: [] for feature in ("camera", "microphone", "payment", "usb")},
 }
 
 # --- API ----------------------------------------------------------------------------------------
