@@ -33,7 +33,9 @@ if not SECRET_KEY:
     SECRET_KEY = "django-insecure-local-development-only-never-use-in-production"  # noqa: S105
 
 # Keys of the secrets stored encrypted (config.encryption): the first encrypts, every one decrypts.
-FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+FIELD_ENCRYPTION_KEYS = [
+    k.strip() for k in env.list("FIELD_ENCRYPTION_KEYS", default=[]) if k.strip()
+]
 if not FIELD_ENCRYPTION_KEYS:
     if not DEBUG:
         raise SystemExit(
@@ -45,8 +47,9 @@ if not FIELD_ENCRYPTION_KEYS:
     _derived = hashlib.sha256(b"fixpoint field encryption\0" + SECRET_KEY.encode()).digest()
     FIELD_ENCRYPTION_KEYS = [base64.urlsafe_b64encode(_derived).decode()]
 for _number, _key in enumerate(FIELD_ENCRYPTION_KEYS, start=1):
-    try:
-        _valid = len(base64.urlsafe_b64decode(_key.encode("ascii"))) == 32
+    try:  # strict: a stray or mistyped character is refused, not skipped as base64 would
+        _raw = base64.urlsafe_b64decode(_key.encode("ascii"))
+        _valid = len(_raw) == 32 and base64.urlsafe_b64encode(_raw).decode() == _key
     except (ValueError, UnicodeError):
         _valid = False
     if not _valid:
