@@ -21,16 +21,23 @@ $(VENV)/.dev-installed: $(VENV)/bin/python pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(VENV)/.installed $@
 
-# A local secret key, made once and kept out of git, so manage.py works in this checkout.
+# Local keys, made once and kept out of git, so manage.py works in this checkout: SECRET_KEY, and
+# the key of the secrets stored encrypted (added to an older .env that lacks it).
 .env:
 	@$(PYTHON) -c 'import secrets; print("SECRET_KEY=" + secrets.token_urlsafe(50))' > .env
 	@echo "Wrote .env with a new local SECRET_KEY."
+
+NEW_FIELD_KEY := import base64, os; print("FIELD_ENCRYPTION_KEYS=" + base64.urlsafe_b64encode(os.urandom(32)).decode())
+.PHONY: env-keys
+env-keys: .env
+	@grep -q '^FIELD_ENCRYPTION_KEYS=' .env || { $(PYTHON) -c '$(NEW_FIELD_KEY)' >> .env && \
+		echo "Added a new local FIELD_ENCRYPTION_KEYS to .env."; }
 
 install: $(VENV)/.installed
 
 dev: $(VENV)/.dev-installed
 
-run: install .env
+run: install env-keys
 	$(RUN_ENV) $(PY) manage.py migrate --noinput
 	$(RUN_ENV) $(PY) manage.py load_demo
 	$(RUN_ENV) $(PY) manage.py load_game_demo

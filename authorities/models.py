@@ -10,6 +10,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.encryption import EncryptedTextField
+
 
 class AuthorityKind(models.TextChoices):
     COUNCIL = "council", _("Council")
@@ -188,8 +190,9 @@ class AuthorityCategory(models.Model):
         help_text=_("Empty: the category's slug."),
     )
     jurisdiction_id = models.CharField(_("Open311 jurisdiction id"), max_length=100, blank=True)
-    api_key = models.CharField(_("Open311 API key"), max_length=200, blank=True)
-    webhook_secret = models.CharField(
+    # Encrypted at rest (config.encryption): the attribute is a Secret, sent with .reveal().
+    api_key = EncryptedTextField(_("Open311 API key"), max_length=200, blank=True)
+    webhook_secret = EncryptedTextField(
         _("webhook secret"),
         max_length=200,
         blank=True,

@@ -5,10 +5,14 @@ See the table in README.md for every variable, its default and a production exam
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -28,6 +32,32 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "django-insecure-local-development-only-never-use-in-production"  # noqa: S105
 
+# Keys of the secrets stored encrypted (config.encryption): the first encrypts, every one decrypts.
+FIELD_ENCRYPTION_KEYS = [
+    k.strip() for k in env.list("FIELD_ENCRYPTION_KEYS", default=[]) if k.strip()
+]
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise SystemExit(
+            "Fixpoint: FIELD_ENCRYPTION_KEYS is not set. Set it to a key made with: python -c "
+            "'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())' "
+            "(or DEBUG=true for local development)."
+        )
+    # Development only: a key derived from SECRET_KEY, so a checkout works with nothing to set.
+    _derived = hashlib.sha256(b"fixpoint field encryption\0" + SECRET_KEY.encode()).digest()
+    FIELD_ENCRYPTION_KEYS = [base64.urlsafe_b64encode(_derived).decode()]
+for _number, _key in enumerate(FIELD_ENCRYPTION_KEYS, start=1):
+    try:  # strict: a stray or mistyped character is refused, not skipped as base64 would
+        _raw = base64.urlsafe_b64decode(_key.encode("ascii"))
+        _valid = len(_raw) == 32 and base64.urlsafe_b64encode(_raw).decode() == _key
+    except (ValueError, UnicodeError):
+        _valid = False
+    if not _valid:
+        raise SystemExit(
+            f"Fixpoint: key {_number} of FIELD_ENCRYPTION_KEYS is not a Fernet key "
+            "(32 random bytes in URL-safe base64, 44 characters)."
+        )
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -45,6 +75,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "leaflet",
     "allauth",
     "allauth.account",
@@ -56,6 +87,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -261,6 +294,41 @@ LEAFLET_CONFIG = {
     "TILES": [("Map", MAP_TILE_URL, {"attribution": MAP_TILE_ATTRIBUTION})] if MAP_TILE_URL else [],
     "RESET_VIEW": False,
     "NO_GLOBALS": False,
+}
+
+# --- Content-Security-Policy (django-csp) and Permissions-Policy --------------------------------
+# Scripts and styles come from this site only; the few inline scripts (django-leaflet's map
+# loader, a page's settings object) carry the request's nonce. Images may also come from the
+# tile server and the media host (photos on S3/a CDN), and be data: URIs (Leaflet uses one).
+
+
+def _source_of(url: str) -> list[str]:
+    """The CSP source for the host of an absolute URL (a tile template's {s} becomes *.)."""
+    parts = urlsplit(url.replace("{s}.", "*."))
+    if not parts.scheme or not parts.netloc or "{" in parts.netloc:
+        return []
+    return [f"{parts.scheme}://{parts.netloc}"]
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", *_source_of(MAP_TILE_URL), *_source_of(MEDIA_URL)],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "upgrade-insecure-requests": SECURE_HTTPS,
+    },
+}
+# Browser features: the map's "Use my location" needs geolocation here; nothing needs the rest.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "geolocation": ["self"],
+    **{feature: [] for feature in ("camera", "microphone", "payment", "usb")},
 }
 
 # --- API ----------------------------------------------------------------------------------------

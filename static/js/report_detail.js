@@ -13,4 +13,7 @@
       .addTo(map);
     window.fixpointMap = map;
   };
+  // The share link is selected whole when focused, ready to copy.
+  var share = document.getElementById("share-link");
+  if (share) { share.addEventListener("focus", function () { this.select(); }); }
 })();

@@ -112,9 +112,25 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+# Every page of every browser test reports each Content-Security-Policy violation (a blocked
+# script, style, image, connection...) to the test, which then fails: a page that only works
+# with a looser policy cannot slip in. Init scripts and bindings are Playwright's own, outside
+# the page's policy.
+CSP_WATCH = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__fixpointCspViolation({
+    directive: event.effectiveDirective, blocked: event.blockedURI, page: document.URL,
+    source: event.sourceFile, line: event.lineNumber, sample: event.sample,
+    disposition: event.disposition,
+  });
+});
+"""
+
+
 @dataclass
 class JsErrors:
-    """Uncaught exceptions and console errors of the test's pages, checked after the test."""
+    """Uncaught exceptions, console errors and Content-Security-Policy violations of the test's
+    pages, checked after the test."""
 
     origin: str  # the live server's; console errors about other origins are expected
     messages: list[str] = field(default_factory=list)
@@ -123,10 +139,21 @@ class JsErrors:
         page.on("pageerror", self._on_page_error)
         page.on("console", self._on_console)
 
+    def watch_csp(self, context: BrowserContext) -> None:
+        context.expose_function("__fixpointCspViolation", self._on_csp_violation)
+        context.add_init_script(CSP_WATCH)
+
     def take(self) -> list[str]:
         """The errors so far, forgotten: for a test that provokes and checks errors itself."""
         taken, self.messages = self.messages, []
         return taken
+
+    def _on_csp_violation(self, v: dict[str, Any]) -> None:
+        where = f"{v['source']}:{v['line']}" if v.get("source") else "inline"
+        self.messages.append(
+            f"CSP violation ({v['disposition']}) on {v['page']}: {v['directive']} blocked "
+            f"{v['blocked'] or 'inline'} at {where} {v.get('sample') or ''}".rstrip()
+        )
 
     def _on_page_error(self, error: PlaywrightError) -> None:
         self.messages.append(f"uncaught {error.name}: {error.message}")
@@ -142,7 +169,7 @@ class JsErrors:
 
 def _fail_on(errors: JsErrors) -> None:
     if messages := errors.take():
-        pytest.fail("JavaScript errors:\n" + "\n".join(messages), pytrace=False)
+        pytest.fail("JavaScript errors or CSP violations:\n" + "\n".join(messages), pytrace=False)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -192,6 +219,7 @@ def _open_page(
 ) -> Iterator[Page]:
     context = _new_context(browser, live_server.url, **options)
     context.on("page", js_errors.watch)  # popups too, not only the first page
+    js_errors.watch_csp(context)
     yield context.new_page()
     # Closed before pytest-django flushes the database, so no request of this test's pages is
     # still being answered by then.

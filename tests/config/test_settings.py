@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 PRODUCTION = {
     "SECRET_KEY": "k8Qz-production-like-secret-key-with-plenty-of-entropy-9f3b2c1d0e",
+    "FIELD_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1saWtlLWZpZWxkLWtleS0wMTIzNDU=",
     "DEBUG": "false",
     "ALLOWED_HOSTS": "fixpoint.example.org",
     "DATABASE_URL": "postgres://fixpoint:secret@db.internal:5432/fixpoint",
@@ -56,6 +57,26 @@ def test_without_secret_key_and_debug_off_start_up_fails_with_one_line():
     assert result.stderr.strip().splitlines() == [
         "Fixpoint: SECRET_KEY is not set. Set SECRET_KEY to a long random string "
         "(or DEBUG=true for local development)."
+    ]
+
+
+def test_without_field_encryption_keys_and_debug_off_start_up_fails_with_one_line():
+    result = _manage("check", env={**PRODUCTION, "FIELD_ENCRYPTION_KEYS": ""})
+
+    assert result.returncode != 0
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("Fixpoint: FIELD_ENCRYPTION_KEYS is not set.")
+
+
+def test_a_field_encryption_key_that_is_not_a_fernet_key_stops_start_up_naming_it():
+    keys = PRODUCTION["FIELD_ENCRYPTION_KEYS"] + ",not-a-key"
+
+    result = _manage("check", env={**PRODUCTION, "FIELD_ENCRYPTION_KEYS": keys})
+
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "Fixpoint: key 2 of FIELD_ENCRYPTION_KEYS is not a Fernet key "
+        "(32 random bytes in URL-safe base64, 44 characters)."
     ]
 
 

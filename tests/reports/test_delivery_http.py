@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -171,6 +172,25 @@ def test_a_webhook_resent_after_a_worker_died_carries_the_same_key_so_the_counci
 
     assert (summary.recovered, summary.sent) == (1, 1)
     assert len(council.requests) == 2 and list(council.accepted) == [sent.idempotency_key]
+
+
+def test_a_webhook_whose_secret_no_configured_key_decrypts_waits_unsent_with_the_reason(
+    tiny_city, council, settings, django_capture_on_commit_callbacks
+):
+    send_to(tiny_city, DeliveryMethod.WEBHOOK, council.url, webhook_secret=SECRET)
+    configured = settings.FIELD_ENCRYPTION_KEYS
+    settings.FIELD_ENCRYPTION_KEYS = [base64.urlsafe_b64encode(b"w" * 32).decode()]  # wrong
+    with django_capture_on_commit_callbacks(execute=True):
+        report = file_report(tiny_city)
+
+    waiting = Delivery.objects.get(report=report)
+    assert council.requests == []  # never signed with an empty or wrong secret
+    assert waiting.status == DeliveryStatus.PENDING
+    assert "cannot be decrypted" in waiting.last_error and SECRET not in waiting.last_error
+    settings.FIELD_ENCRYPTION_KEYS = [*settings.FIELD_ENCRYPTION_KEYS, *configured]  # mended
+    delivery.deliveries_send_due(ignore_backoff=True)
+    assert Delivery.objects.get(report=report).status == DeliveryStatus.SENT
+    assert council.signature_ok(council.requests[0]["headers"], council.requests[0]["body"])
 
 
 # --- Open311 -------------------------------------------------------------------------------------
