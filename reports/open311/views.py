@@ -25,6 +25,7 @@ from authorities import routing
 from authorities.exceptions import InvalidLocation, NoAuthorityHere
 from authorities.models import Category, RoutingVersion
 from config.errors import ApplicationError
+from config.replica import replica_reads
 from reports.models import Report, ReportState
 from reports.services import report_create
 
@@ -67,6 +68,7 @@ def open311(*methods: str) -> Callable[[View], View]:
 # --- endpoints -------------------------------------------------------------------------------
 
 
+@replica_reads
 @open311("GET")
 def discovery(request: HttpRequest, fmt: str) -> HttpResponse:
     stamp = RoutingVersion.objects.filter(pk=1).values_list("changed_at", flat=True).first()
@@ -88,6 +90,7 @@ def discovery(request: HttpRequest, fmt: str) -> HttpResponse:
     return respond(body, fmt, root="discovery")
 
 
+@replica_reads
 @open311("GET")
 def service_list(request: HttpRequest, fmt: str) -> HttpResponse:
     point = _point(request)
@@ -103,6 +106,7 @@ def service_list(request: HttpRequest, fmt: str) -> HttpResponse:
     return respond(rows, fmt, root="services", item="service")
 
 
+@replica_reads
 @open311("GET")
 def service_definition(request: HttpRequest, fmt: str, service_code: str) -> HttpResponse:
     category = (
@@ -133,6 +137,7 @@ def service_definition(request: HttpRequest, fmt: str, service_code: str) -> Htt
     return respond(body, fmt, root="service_definition")
 
 
+@replica_reads
 @open311("GET", "POST")
 def requests(request: HttpRequest, fmt: str) -> HttpResponse:
     if request.method == "POST":
@@ -153,6 +158,7 @@ def requests(request: HttpRequest, fmt: str) -> HttpResponse:
     return _requests_response(request, fmt, rows)
 
 
+@replica_reads
 @open311("GET")
 def request_detail(request: HttpRequest, fmt: str, service_request_id: str) -> HttpResponse:
     report = selectors.service_request(service_request_id)
@@ -161,6 +167,7 @@ def request_detail(request: HttpRequest, fmt: str, service_request_id: str) -> H
     return _requests_response(request, fmt, [report])
 
 
+@replica_reads
 @open311("GET")
 def token(request: HttpRequest, fmt: str, token: str) -> HttpResponse:
     # Requests are created at once, so the token handed out is the service_request_id itself.
@@ -170,6 +177,7 @@ def token(request: HttpRequest, fmt: str, token: str) -> HttpResponse:
     return respond(body, fmt, root="service_requests", item="request")
 
 
+@replica_reads
 @open311("GET", "POST")
 def request_updates(request: HttpRequest, fmt: str) -> HttpResponse:
     if request.method == "POST":
