@@ -57,18 +57,17 @@ def seed_demo_city(
     after: Callable[[int], None] | None = None,
     tables: Sequence[str] = (),
 ) -> str:
-    """Migrate, load the demo's Barcelona (authorities and categories) and top the reports up to
-    n: rows(count, first index, city, districts, categories) makes them, after(first index) adds
-    related rows. Returns a line saying what it did."""
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    """Migrate, load the demo's Barcelona (authorities, neighbourhoods, categories) and top the
+    reports up to n: rows(count, first index, city, districts, categories) makes them,
+    after(first index) adds related rows. Returns a line saying what it did."""
+    migrate()
     existing = report_count()
     if existing >= n:
         return "database reused"
-    from reports.demo import _load_authorities
+    from reports.demo import _load_authorities, _load_neighbourhoods
 
     city, districts = _load_authorities(lambda _: None)
+    _load_neighbourhoods(city)  # filing finds a report's neighbourhood, as in production
     categories = demo_categories(city, districts)
     started = time.perf_counter()
     write_reports(columns, rows(n - existing, existing, city, districts, categories))
@@ -78,10 +77,23 @@ def seed_demo_city(
     return f"{n - existing:,} reports seeded in {time.perf_counter() - started:.0f} s"
 
 
+def migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
 def report_count() -> int:
     from reports.models import Report
 
     return Report.objects.count()
+
+
+def seeded_count() -> int:
+    """The reports seeded by the scripts (titled "Bench report ..."), not those a run filed."""
+    from reports.models import Report
+
+    return Report.objects.filter(title__startswith="Bench report").count()
 
 
 def write_reports(columns: Sequence[str], rows: Iterator[tuple[Any, ...]]) -> None:
