@@ -11,6 +11,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -70,9 +71,15 @@ def seed_demo_city(
     _load_neighbourhoods(city)  # filing finds a report's neighbourhood, as in production
     categories = demo_categories(city, districts)
     started = time.perf_counter()
-    write_reports(columns, rows(n - existing, existing, city, districts, categories))
-    if after is not None:
-        after(existing)
+    from django.db import transaction
+
+    # A load at least as big as the table: its indexes are built once afterwards, not row by
+    # row (about twice as fast at millions of rows).
+    bulk = tables if n - existing >= existing else ()
+    with transaction.atomic(), indexes_built_after(*bulk):
+        write_reports(columns, rows(n - existing, existing, city, districts, categories))
+        if after is not None:
+            after(existing)
     analyze(*tables)
     return f"{n - existing:,} reports seeded in {time.perf_counter() - started:.0f} s"
 
@@ -130,6 +137,32 @@ def _copy(names: str, extra: tuple[Any, ...], rows: Iterator[tuple[Any, ...]]) -
         with cursor.cursor.copy(f"COPY reports_report ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row((*row, *extra))
+
+
+@contextmanager
+def indexes_built_after(*tables: str) -> Iterator[None]:
+    """Drop the tables' indexes that back no constraint, and create them again after the block
+    (in the caller's transaction, on PostgreSQL)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql" or not tables:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = 'public'"
+            " AND i.tablename = ANY(%s) AND NOT EXISTS (SELECT 1 FROM pg_constraint c"
+            " WHERE c.conname = i.indexname)",
+            [list(tables)],
+        )
+        indexes = cursor.fetchall()
+        for name, _ in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')  # names from the catalogue
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        for _, definition in indexes:
+            cursor.execute(definition)
 
 
 def rebuild_stats_rollup() -> None:
