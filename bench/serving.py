@@ -80,21 +80,24 @@ class Gunicorn:
     """Fixpoint (plus the bare view) under gunicorn's sync workers, on a free port of 127.0.0.1,
     in a process group of its own; stop() ends the group."""
 
-    def __init__(self, tmp: Path, env: dict[str, str], *, workers: int = 2, name: str = "") -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        env: dict[str, str],
+        *,
+        workers: int = 2,
+        name: str = "",
+        port: int = 0,
+        settings: str = "",
+    ) -> None:
         self.tmp, self.env, self.workers = tmp, env, workers
-        self.port = free_port()
+        self.port = port or free_port()
+        self.settings = settings  # more lines for the settings module
         self.process: subprocess.Popen[bytes] | None = None
         self.log = tmp / f"gunicorn{name}.log"
 
     def start(self) -> None:
-        (self.tmp / "bench_bare_settings.py").write_text(SETTINGS)
-        (self.tmp / "bench_bare_urls.py").write_text(URLCONF)
-        env = {
-            **os.environ,
-            **self.env,
-            "DJANGO_SETTINGS_MODULE": "bench_bare_settings",
-            "PYTHONPATH": os.pathsep.join([str(self.tmp), str(ROOT)]),
-        }
+        env = {**os.environ, **self.env, **settings_module(self.tmp, self.settings)}
         command = [
             sys.executable, "-m", "gunicorn", "config.wsgi:application",
             f"--bind={HOST}:{self.port}", f"--workers={self.workers}", "--worker-class=sync",
@@ -112,6 +115,12 @@ class Gunicorn:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         return [int(pid) for pid in children.read_text().split()]
 
+    def kill(self) -> None:
+        """kill -9 the master and its workers, as a machine that dies."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
@@ -121,6 +130,17 @@ class Gunicorn:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
+
+
+def settings_module(tmp: Path, more: str = "") -> dict[str, str]:
+    """Write the settings module with the bare view (and ``more`` lines) to ``tmp``; the
+    environment variables that make a Django process use it."""
+    (tmp / "bench_bare_settings.py").write_text(SETTINGS + more)
+    (tmp / "bench_bare_urls.py").write_text(URLCONF)
+    return {
+        "DJANGO_SETTINGS_MODULE": "bench_bare_settings",
+        "PYTHONPATH": os.pathsep.join([str(tmp), str(ROOT)]),
+    }
 
 
 def wait_for_http(
