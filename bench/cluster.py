@@ -47,6 +47,7 @@ delivery sent) and checks:
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import pwd
@@ -82,6 +83,7 @@ for _job in ("follow-up-filed-reports", "send-pending-deliveries", "send-due-not
 FIXPOINT_DELIVERY_STUCK_MINUTES = 0.25
 """
 MAX_LAG = 1.0  # seconds
+LOST = (OSError, http.client.HTTPException)  # no answer, or half of one: the client retries
 TITLE = "Cluster filing "
 SINK = """
 import sys, time
@@ -565,7 +567,7 @@ class Run:
             filing.attempts += 1
             try:
                 status, answer = self._http("POST", "/api/v1/reports/", body, headers)
-            except OSError:
+            except LOST:
                 status, answer = 0, b""
             filing.answers.append(status)
             if status == 201:
@@ -596,7 +598,7 @@ class Run:
         for _ in range(40):  # errors of the machinery (a node going down), not a 404
             try:
                 status, answer = self._http("GET", path)
-            except OSError:
+            except LOST:
                 status = 0
             if status and status < 500:
                 return status, answer
@@ -612,7 +614,7 @@ class Run:
                                f"/map/reports.json?bbox={box}&zoom=15"])  # fmt: skip
             try:
                 status, _ = self._http("GET", path)
-            except OSError:
+            except LOST:
                 status = 0
             self.reads["ok" if status == 200 else f"status {status or 'connection error'}"] += 1
 
