@@ -165,19 +165,7 @@ def _environment(database_url: str, redis_url: str) -> dict[str, str]:
         "CACHE_URL": redis_url,  # throttle counters, as in production
         "CELERY_BROKER_URL": redis_url,  # deliveries are queued, never sent (no worker runs)
         "EMAIL_URL": "dummymail://",
-        "DEBUG": "false",
-        "SECRET_KEY": "bench-only-" + "x" * 50,
-        "ALLOWED_HOSTS": serving.HOST,
-        "SECURE_HTTPS": "false",
-        "STATIC_MANIFEST": "false",  # no collectstatic for a benchmark; the API renders no pages
-        # Throttles and rate limits stay on (their cache round trips are part of every
-        # request), out of reach.
-        "API_RATE_ANON": "100000000/min",
-        "API_RATE_USER": "100000000/min",
-        "API_RATE_CLIENT": "100000000/min",
-        "REPORT_RATE_LIMIT": "100000000",
-        "LOG_LEVEL": "WARNING",
-        "DJANGO_LOG_LEVEL": "ERROR",
+        **serving.server_env(),
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
 

@@ -128,13 +128,7 @@ def _configure(database_url: str, cache_url: str) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "DATABASE_CONN_MAX_AGE": "3600",
         "CACHE_URL": cache_url,
-        "DEBUG": "false",  # no query logging, production code paths
-        "SECRET_KEY": "bench-only-" + "x" * 50,
-        "ALLOWED_HOSTS": serving.HOST,
-        "SECURE_HTTPS": "false",
-        "STATIC_MANIFEST": "false",
-        "LOG_LEVEL": "WARNING",
-        "DJANGO_LOG_LEVEL": "ERROR",
+        **serving.server_env(),
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     os.environ.update(env)

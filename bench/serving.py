@@ -132,6 +132,25 @@ class Gunicorn:
             self.process.wait(timeout=10)
 
 
+def server_env() -> dict[str, str]:
+    """What every benchmarked Fixpoint process runs with besides its database, cache and broker:
+    production code paths (DEBUG off), plain HTTP on 127.0.0.1, and the throttles and rate
+    limits on (their cache round trips are part of every request) with rates nobody reaches."""
+    return {
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-only-" + "x" * 50,
+        "ALLOWED_HOSTS": f"{HOST},localhost",
+        "SECURE_HTTPS": "false",
+        "STATIC_MANIFEST": "false",  # no collectstatic for a benchmark
+        "API_RATE_ANON": "100000000/min",
+        "API_RATE_USER": "100000000/min",
+        "API_RATE_CLIENT": "100000000/min",
+        "REPORT_RATE_LIMIT": "100000000",
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_LOG_LEVEL": "ERROR",
+    }
+
+
 def settings_module(tmp: Path, more: str = "") -> dict[str, str]:
     """Write the settings module with the bare view (and ``more`` lines) to ``tmp``; the
     environment variables that make a Django process use it."""
@@ -370,11 +389,11 @@ def load_generator_check(rows: Sequence[Row]) -> str:
     ratio = fastest.bare.rps / fastest.ours.rps if fastest.ours.rps else float("inf")
     if ratio >= 2:
         return (
-            f"load generator: the bare view ran {ratio:.1f}x as fast as the fastest endpoint"
+            f"load generator: the bare view ran {ratio:.2f}x as fast as the fastest endpoint"
             f" ({fastest.name}): wrk leaves room to measure (at least 2x needed)"
         )
     return (
-        f"WARNING: the bare view ran only {ratio:.1f}x as fast as the fastest endpoint"
+        f"WARNING: the bare view ran only {ratio:.2f}x as fast as the fastest endpoint"
         f" ({fastest.name}); at least 2x is needed for the shares to mean anything: the load"
         " generator or the machine bounds the bare view: use a quieter machine."
     )
