@@ -1,22 +1,37 @@
-"""API throughput: the native API and Open311 against a bare Django JSON view, on gunicorn.
+"""API throughput: the native API and Open311 against a bare Django JSON view, on gunicorn,
+loaded by wrk.
 
-    python bench/api.py [--reports 1000000] [--database-url URL] [--redis-url URL] [--reuse]
-                        [--requests 1000] [--threads 4] [--rounds 4] [--only locate,...]
+    python bench/api.py [--reports 1000000[,10000000]] [--database-url URL] [--redis-url URL]
+                        [--reuse] [--seconds 20] [--rounds 4] [--threads 2] [--connections 32]
+                        [--only locate,...]
+
+Needs Debian's `wrk` (apt-get install wrk): a C load generator, so that the client does not bound
+the bare view (a Python client on the same cores did, and inflated every share).
 
 It creates its own PostgreSQL database (`fixpoint_bench_api` by default; dropped and created
 again unless --reuse, and only if its name contains "bench"), migrates it, loads the Barcelona
-demo's boundaries and categories, and seeds N reports spread over the city by COPY, each with its
-history (one or two state changes). Then it starts gunicorn on a free port of 127.0.0.1 (2 sync
-workers, persistent database connections, DEBUG off, throttles on with rates nobody reaches,
-cache and Celery broker in Redis as in production) with a bare view added for the run by a
-settings module and URLconf written to a temporary directory, so nothing in the project changes:
+demo's boundaries, neighbourhoods and categories, and seeds reports spread over the city by COPY
+(bench/seeding.py), each with its history (one or two state changes). With several sizes
+(--reports 1000000,10000000) it measures at each, topping the reports up in between, and prints
+how each figure grows.
 
-    bare       GET /bench/bare.json -> JsonResponse({"ok": True}), through the same middleware
-    locate     GET /api/v1/locate?lat=&lon=  (points the city covers)
-    list bbox  GET /api/v1/reports/?bbox=w,s,e,n  (about 1 km x 1 km, first page of 50)
-    311 list   GET /open311/v2/requests.json?page_size=100&page=P  (the last 90 days)
-    311 one    GET /open311/v2/requests/{id}.json
-    create     POST /api/v1/reports/  (JSON, a write API key acting for a user)
+Then it starts gunicorn on a free port of 127.0.0.1 (2 sync workers, persistent database
+connections, DEBUG off, throttles on with rates nobody reaches, cache and Celery broker in Redis
+as in production) with a bare view added for the run (bench/serving.py):
+
+    bare              GET /bench/bare.json -> JsonResponse({"ok": True}), same middleware
+    locate            GET /api/v1/locate?lat=&lon=  (points the city covers)
+    list bbox         GET /api/v1/reports/?bbox=w,s,e,n  (about 1 km x 1 km, first page of 50)
+    list bbox geojson the same, ?format=geojson
+    311 list          GET /open311/v2/requests.json?page_size=100&page=P  (the last 90 days)
+    311 one           GET /open311/v2/requests/{id}.json
+    create            POST /api/v1/reports/  (JSON, a write API key acting for a user)
+    311 create        POST /open311/v2/requests.json  (form, api_key)
+
+and then, after stopping it, a second gunicorn without CELERY_BROKER_URL (the `make run`
+default: delivery runs in the request) for "create (no broker)" and "311 create (no broker)".
+Every POST has a fresh body (its own title and spot), and an Idempotency-Key header of its own
+when the server honours one (probed first: the same key sent twice gives the same report).
 
 With a broker and a cache the workers share (both Redis here), a filing leaves its follow-up
 (the reporter's subscription, area alerts, the delivery row, the map tiles) to a Celery worker.
@@ -24,31 +39,26 @@ No worker runs while gunicorn is measured, so that work is not on the web's cloc
 afterwards this process does it for every filing of the run, as a worker would, and prints how
 long it took.
 
-Each endpoint is loaded with --requests requests from --threads client threads (http.client;
-gunicorn's sync workers close every connection, so each request connects anew, the bare view's
-too), in --rounds rounds that alternate with the same number of bare requests, so both see the
-same machine. It prints requests/second, p50/p95 latency, the share of the bare view's
-throughput and the target. gunicorn is stopped at the end, also after an error or Ctrl-C; the
-Redis database given is flushed at the end (default 7, which nothing else in Fixpoint uses).
+Each endpoint is loaded by `wrk -t2 -c32` for --seconds, in --rounds turns alternating with as
+many seconds of the bare view, so both see the same machine. It prints requests/second,
+latency percentiles (p50, p95, p99, over all turns), the share of the bare view's throughput and
+the issue's target, met or missed, and warns when the bare view is not at least twice as fast
+as the fastest endpoint (then the machine or wrk bounds it, and the shares mean little). gunicorn
+is stopped at the end, also after an error or Ctrl-C; the Redis database given is flushed at
+the end (default 7, which nothing else in Fixpoint uses).
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
-import math
 import os
 import random
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -56,11 +66,12 @@ from typing import Any
 from urllib.parse import urlencode, urlparse
 
 import seeding  # bench/seeding.py: this script's folder is on sys.path
+import serving
+from serving import Load, Row
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-HOST = "127.0.0.1"
 COLUMNS = (
     "ref",
     "title",
@@ -78,47 +89,43 @@ COLUMNS = (
     "authority_id",
     "category_id",
 )
-TARGETS = {"locate": 0.40, "311 list": 0.10, "311 one": 0.30, "create": 0.15}
-SETTINGS = """\
-from config.settings import *  # noqa: F403
-
-ROOT_URLCONF = "bench_api_urls"
-"""
-URLCONF = """\
-from django.http import JsonResponse
-from django.urls import path
-
-from config.urls import urlpatterns as fixpoint
-
-
-def bare(request):
-    return JsonResponse({"ok": True})
-
-
-urlpatterns = [path("bench/bare.json", bare), *fixpoint]
-"""
+# Shares of the bare view (issue 18, "Targets"), at 1M reports.
+TARGETS = {
+    "locate": 0.50,
+    "311 one": 0.50,
+    "311 list": 0.15,
+    "list bbox": 0.15,
+    "list bbox geojson": 0.15,
+    "create": 0.12,
+    "311 create": 0.12,
+    "create (no broker)": 0.06,
+    "311 create (no broker)": 0.06,
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--reports", type=int, default=1_000_000)
+    parser.add_argument("--reports", default="1000000", help="a size, or sizes: 1000000,10000000")
     parser.add_argument(
         "--database-url", default="postgres://postgres@127.0.0.1:5432/fixpoint_bench_api"
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/7")
     parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
-    parser.add_argument("--requests", type=int, default=1000, help="per endpoint (and bare)")
-    parser.add_argument("--threads", type=int, default=4, help="client threads")
+    parser.add_argument("--seconds", type=float, default=20, help="per endpoint (and bare)")
     parser.add_argument("--rounds", type=int, default=4, help="alternations with the bare view")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--only", default="", help="comma-separated endpoints to measure, e.g. 'locate,311 one'"
     )
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress, also to a file
-    _check_local(args.database_url, args.redis_url)
+    serving.require_wrk()
+    serving.local_only(args.database_url, args.redis_url)
+    sizes = sorted(int(size) for size in args.reports.split(","))
     if not args.reuse:
         _fresh_postgres(args.database_url)
     env = _environment(args.database_url, args.redis_url)
@@ -126,33 +133,22 @@ def main() -> None:
     import django
 
     django.setup()
-    print(f"{_seed(args.reports, args.seed)}; {seeding.report_count():,} reports in the database")
-    load = _load_plan(args.requests, args.seed)
-    if args.only:
-        wanted = {"bare", *(name.strip() for name in args.only.split(","))}
-        load = [endpoint for endpoint in load if endpoint.name in wanted]
-    with tempfile.TemporaryDirectory(prefix="fixpoint-bench-api-") as tmp:
-        server = Gunicorn(Path(tmp), env)
-        try:
-            server.start()
-            results = _run(server.port, load, args)
-        finally:
-            server.stop()
-        try:
-            follow_up = _follow_up()
-        finally:
-            _flush(args.redis_url)
-    _report(results, args)
-    print(follow_up)
+    seeding.migrate()
+    measured: dict[int, list[Row]] = {}
+    for size in sizes:
+        seeded = seeding.seeded_count()
+        if seeded > size:
+            print(f"Skipping {size:,} reports: the database holds {seeded:,} (drop --reuse).")
+            continue
+        print(f"{_seed(size, args.seed)}; {seeding.report_count():,} reports in the database")
+        measured[size] = _measure(args, env)
+        print(f"\nAt {size:,} reports:\n{serving.table(measured[size])}")
+        print(serving.load_generator_check(measured[size]))
+    if len(measured) > 1:
+        print(_growth(measured))
 
 
 # --- the database ------------------------------------------------------------------------------
-
-
-def _check_local(*urls: str) -> None:
-    for url in urls:
-        if urlparse(url).hostname not in ("127.0.0.1", "localhost"):
-            sys.exit(f"Refusing {url}: the benchmark talks to 127.0.0.1 only.")
 
 
 def _fresh_postgres(database_url: str) -> None:
@@ -169,17 +165,7 @@ def _environment(database_url: str, redis_url: str) -> dict[str, str]:
         "CACHE_URL": redis_url,  # throttle counters, as in production
         "CELERY_BROKER_URL": redis_url,  # deliveries are queued, never sent (no worker runs)
         "EMAIL_URL": "dummymail://",
-        "DEBUG": "false",
-        "SECRET_KEY": "bench-only-" + "x" * 50,
-        "ALLOWED_HOSTS": HOST,
-        "SECURE_HTTPS": "false",
-        "STATIC_MANIFEST": "false",  # no collectstatic for a benchmark; the API renders no pages
-        # Throttles stay on (their cache round trips are part of every request), out of reach.
-        "API_RATE_ANON": "100000000/min",
-        "API_RATE_USER": "100000000/min",
-        "API_RATE_CLIENT": "100000000/min",
-        "LOG_LEVEL": "WARNING",
-        "DJANGO_LOG_LEVEL": "ERROR",
+        **serving.server_env(),
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
 
@@ -245,61 +231,89 @@ def _history(after: int) -> None:
 
 
 @dataclass
-class Load:
-    name: str
-    requests: list[tuple[str, str, bytes | None, dict[str, str], int]]  # method, path, body, …
+class Plan:
+    spots: list[tuple[float, float, str]]  # (lat, lon, category slug) routable, no question
+    refs: list[str]  # public reports
+    key: str  # a write API key acting for a user
 
 
-def _load_plan(count: int, seed: int) -> list[Load]:
+def _plan(seed: int) -> Plan:
     from accounts.models import User
     from accounts.services import api_client_create
     from reports.models import Report
 
     rng = random.Random(seed)
-    spots = _routable_spots(rng, 500)
     user, _ = User.objects.get_or_create(email="bench-api@example.org")
     _, key = api_client_create(name=f"bench {time.time():.0f}", scope="write", user=user)
     refs = list(
         Report.objects.public().order_by("?").values_list("ref", flat=True)[:1000]
     )  # ORDER BY random() over the table: once, before measuring
+    return Plan(_routable_spots(rng, 500), refs, key)
+
+
+def _loads(plan: Plan, seed: int, idempotency: bool) -> list[Load]:
+    rng = random.Random(seed)
     json_get = {"Accept": "application/json"}
-    write = {**json_get, "Content-Type": "application/json", "X-API-Key": key}
 
-    def many(make: Any) -> list[tuple[str, str, bytes | None, dict[str, str], int]]:
-        return [make() for _ in range(count)]
+    def point() -> tuple[float, float]:
+        lat, lon, _ = rng.choice(plan.spots)
+        return lat, lon
 
-    def locate() -> tuple[str, str, None, dict[str, str], int]:
-        lat, lon, _ = rng.choice(spots)
-        return "GET", f"/api/v1/locate?{urlencode({'lat': lat, 'lon': lon})}", None, json_get, 200
-
-    def bbox() -> tuple[str, str, None, dict[str, str], int]:
-        lat, lon, _ = rng.choice(spots)
+    def bbox() -> str:
+        lat, lon = point()
         box = (lon - 0.006, lat - 0.0045, lon + 0.006, lat + 0.0045)  # about 1 km x 1 km
-        query = urlencode({"bbox": ",".join(f"{v:.6f}" for v in box)})
-        return "GET", f"/api/v1/reports/?{query}", None, json_get, 200
+        return f"/api/v1/reports/?{urlencode({'bbox': ','.join(f'{v:.6f}' for v in box)})}"
 
-    def open311_list() -> tuple[str, str, None, dict[str, str], int]:
-        query = urlencode({"page_size": 100, "page": rng.randint(1, 20)})
-        return "GET", f"/open311/v2/requests.json?{query}", None, {}, 200
+    def located() -> str:
+        lat, lon = point()
+        return f"/api/v1/locate?{urlencode({'lat': lat, 'lon': lon})}"
 
-    def open311_one() -> tuple[str, str, None, dict[str, str], int]:
-        return "GET", f"/open311/v2/requests/{rng.choice(refs)}.json", None, {}, 200
-
-    def create() -> tuple[str, str, bytes, dict[str, str], int]:
-        lat, lon, category = rng.choice(spots)
-        body = {"title": "Broken bench", "description": "Benchmark.", "category": category,
-                "latitude": lat, "longitude": lon}  # fmt: skip
-        return "POST", "/api/v1/reports/", json.dumps(body).encode(), write, 201
-
-    bare = ("GET", "/bench/bare.json", None, json_get, 200)
+    many = range(2000)
     return [
-        Load("bare", [bare] * count),
-        Load("locate", many(locate)),
-        Load("list bbox", many(bbox)),
-        Load("311 list", many(open311_list)),
-        Load("311 one", many(open311_one)),
-        Load("create", many(create)),
+        Load("locate", [located() for _ in many], headers=json_get),
+        Load("list bbox", [bbox() for _ in many], headers=json_get),
+        Load(
+            "list bbox geojson", [bbox() for _ in many], headers={"Accept": "application/geo+json"}
+        ),
+        Load(
+            "311 list",
+            [f"/open311/v2/requests.json?page_size=100&page={rng.randint(1, 20)}" for _ in many],
+        ),
+        Load("311 one", [f"/open311/v2/requests/{rng.choice(plan.refs)}.json" for _ in many]),
+        *_filings(plan, "", idempotency),
     ]
+
+
+def _filings(plan: Plan, suffix: str, idempotency: bool) -> list[Load]:
+    """A fresh filing each time: title numbered by wrk's thread and counter, a spot in turn."""
+    spots = "spots = {" + ", ".join(
+        f"{{{lat:.6f}, {lon:.6f}, {json.dumps(slug)}}}" for lat, lon, slug in plan.spots
+    ) + "}"  # fmt: skip
+    spot = "spots[n % #spots + 1]"
+    rest = (
+        '{"title": "Bench filing %d-%d", "description": "Benchmark.", "category": "%s",'
+        ' "latitude": %f, "longitude": %f}'
+    )
+    form = (
+        "api_key=%s&service_code=%s&lat=%f&long=%f&email=bench%%40example.org"
+        "&description=Bench+filing+%d-%d"
+    )
+    return [
+        Load(
+            f"create{suffix}", ["/api/v1/reports/"], expected=201,
+            headers={"Accept": "application/json", "Content-Type": "application/json",
+                     "X-API-Key": plan.key},
+            lua_data=spots, idempotency_key=idempotency,
+            body=f"string.format({json.dumps(rest)}, id, n, {spot}[3], {spot}[1], {spot}[2])",
+        ),
+        Load(
+            f"311 create{suffix}", ["/open311/v2/requests.json"], expected=200,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            lua_data=spots, idempotency_key=idempotency,
+            body=(f"string.format({json.dumps(form)}, {json.dumps(plan.key)}, {spot}[3],"
+                  f" {spot}[1], {spot}[2], id, n)"),
+        ),
+    ]  # fmt: skip
 
 
 def _routable_spots(rng: random.Random, count: int) -> list[tuple[float, float, str]]:
@@ -325,76 +339,85 @@ def _routable_spots(rng: random.Random, count: int) -> list[tuple[float, float, 
     return spots[:count]
 
 
-# --- the server ------------------------------------------------------------------------------
+# --- measuring ---------------------------------------------------------------------------------
 
 
-class Gunicorn:
-    def __init__(self, tmp: Path, env: dict[str, str]) -> None:
-        self.tmp = tmp
-        self.env = env
-        self.port = _free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log = tmp / "gunicorn.log"
-
-    def start(self) -> None:
-        (self.tmp / "bench_api_settings.py").write_text(SETTINGS)
-        (self.tmp / "bench_api_urls.py").write_text(URLCONF)
-        env = {
-            **os.environ,
-            **self.env,
-            "DJANGO_SETTINGS_MODULE": "bench_api_settings",
-            "PYTHONPATH": os.pathsep.join([str(self.tmp), str(ROOT)]),
-        }
-        command = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            f"--bind={HOST}:{self.port}",
-            "--workers=2",
-            "--worker-class=sync",
-            "--timeout=120",
-            f"--error-logfile={self.log}",
-            "--log-level=warning",
-            f"--chdir={ROOT}",
-        ]
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(  # noqa: S603 (our own venv's gunicorn)
-                command, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-        self._wait_until_up()
-        print(f"gunicorn (pid {self.process.pid}) on http://{HOST}:{self.port}/, 2 sync workers")
-
-    def _wait_until_up(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise SystemExit(f"gunicorn exited:\n{self.log.read_text()[-3000:]}")
-            try:
-                if _get(self.port, "/bench/bare.json") == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise SystemExit(f"gunicorn did not answer within 60 s:\n{self.log.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)  # graceful: the master stops its workers
+def _measure(args: argparse.Namespace, env: dict[str, str]) -> list[Row]:
+    plan = _plan(args.seed)
+    wanted = {name.strip() for name in args.only.split(",") if name.strip()}
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="fixpoint-bench-api-") as tmp:
         try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        print(f"gunicorn (pid {self.process.pid}) stopped")
+            rows += _on_server(Path(tmp), env, plan, args, wanted, broker=True)
+            print(_follow_up())
+            without = {**env, "CELERY_BROKER_URL": ""}  # unset: tasks run in the request
+            rows += _on_server(Path(tmp), without, plan, args, wanted, broker=False)
+        finally:
+            _flush(args.redis_url)
+    return rows
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
+def _on_server(
+    tmp: Path,
+    env: dict[str, str],
+    plan: Plan,
+    args: argparse.Namespace,
+    wanted: set[str],
+    *,
+    broker: bool,
+) -> list[Row]:
+    server = serving.Gunicorn(tmp, env, workers=2, name="-broker" if broker else "-no-broker")
+    server.start()
+    try:
+        mode = "with a Celery broker (Redis)" if broker else "without a broker (make run)"
+        print(f"gunicorn on port {server.port}, 2 sync workers, {mode}")
+        idempotency = _idempotency_supported(server.port, plan)
+        if broker:
+            print(
+                f"Idempotency-Key: {'honoured, sent' if idempotency else 'not honoured, not sent'}"
+            )
+            loads = _loads(plan, args.seed, idempotency)
+        else:
+            loads = _filings(plan, " (no broker)", idempotency)
+        loads = [load for load in loads if not wanted or load.name in wanted]
+        return [_endpoint(server.port, load, args) for load in loads]
+    finally:
+        server.stop()
+
+
+def _endpoint(port: int, load: Load, args: argparse.Namespace) -> Row:
+    bare = serving.bare_load()
+    kwargs = {"threads": args.threads, "connections": args.connections}
+    warm = serving.wrk(port, load, 1, **kwargs)  # the routing index, connections, code paths
+    if warm.errors.get("non-2xx/3xx"):
+        raise SystemExit(
+            f"{load.name}: {warm.error_line()} while warming up: {_sample(port, load)}"
+        )
+    print(f"  {load.name}: measuring ({serving.machine_line()})")
+    ours, base = serving.alternate(port, load, bare, args.seconds, args.rounds, **kwargs)
+    return Row(load.name, ours, base, TARGETS.get(load.name))
+
+
+def _sample(port: int, load: Load) -> str:
+    if load.body:
+        return "(a POST: see the gunicorn log)"
+    status, body = serving.request(port, "GET", load.paths[0], headers=load.headers)
+    return f"GET {load.paths[0]} -> {status} {body[:300]!r}"
+
+
+def _idempotency_supported(port: int, plan: Plan) -> bool:
+    """Whether the server answers a filing sent twice with the same Idempotency-Key with the same
+    report (then every filing is sent with a key of its own)."""
+    lat, lon, slug = plan.spots[0]
+    body = json.dumps({"title": "Idempotency probe", "description": "Benchmark.",
+                       "category": slug, "latitude": lat, "longitude": lon}).encode()  # fmt: skip
+    headers = {"Content-Type": "application/json", "Accept": "application/json",
+               "X-API-Key": plan.key, "Idempotency-Key": f"probe-{time.time_ns()}"}  # fmt: skip
+    answers = [serving.request(port, "POST", "/api/v1/reports/", body, headers) for _ in range(2)]
+    if any(status != 201 for status, _ in answers):
+        raise SystemExit(f"Filing failed: {answers[0][0]} {answers[0][1][:300]!r}")
+    first, second = (json.loads(answer)["id"] for _, answer in answers)
+    return bool(first == second)
 
 
 def _follow_up() -> str:
@@ -416,111 +439,28 @@ def _follow_up() -> str:
     )
 
 
-def _get(port: int, path: str) -> int:
-    conn = http.client.HTTPConnection(HOST, port, timeout=5)
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        response.read()
-        return response.status
-    finally:
-        conn.close()
-
-
 def _flush(redis_url: str) -> None:
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()  # only the benchmark's own database number
 
 
-# --- measuring ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Stats:
-    name: str
-    latencies: list[float] = field(default_factory=list)
-    wall: float = 0.0
-    bytes: int = 0
-
-    @property
-    def rps(self) -> float:
-        return len(self.latencies) / self.wall
-
-    def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1)]
-
-    def add(self, other: Stats) -> None:
-        self.latencies += other.latencies
-        self.wall += other.wall
-        self.bytes += other.bytes
-
-
-def _measure(port: int, name: str, requests: list[Any], threads: int) -> Stats:
-    chunks = [requests[i::threads] for i in range(threads)]
-    started = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
-        parts = list(pool.map(lambda chunk: _client(port, name, chunk), chunks))
-    stats = Stats(name, wall=time.perf_counter() - started)
-    for latencies, size in parts:
-        stats.latencies += latencies
-        stats.bytes += size
-    return stats
-
-
-def _client(port: int, name: str, requests: list[Any]) -> tuple[list[float], int]:
-    conn = http.client.HTTPConnection(HOST, port, timeout=60)
-    latencies, size = [], 0
-    try:
-        for method, path, body, headers, expected in requests:
-            started = time.perf_counter()
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            data = response.read()  # the connection closes itself after a "Connection: close"
-            latencies.append(time.perf_counter() - started)
-            size += len(data)
-            if response.status != expected:
-                raise SystemExit(f"{name}: {method} {path} -> {response.status} {data[:300]!r}")
-    finally:
-        conn.close()
-    return latencies, size
-
-
-def _run(port: int, loads: list[Load], args: argparse.Namespace) -> list[tuple[Stats, Stats]]:
-    bare, *endpoints = loads
-    print(f"load average before measuring: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
-    for load in loads:  # warm up: the routing index, connections, code paths of each worker
-        _measure(port, load.name, load.requests[: 10 * args.threads], args.threads)
-    results = []
-    for load in endpoints:
-        ours, base = Stats(load.name), Stats("bare")
-        size = math.ceil(len(load.requests) / args.rounds)
-        for start in range(0, len(load.requests), size):
-            for into, batch in ((ours, load.requests), (base, bare.requests)):
-                into.add(_measure(port, into.name, batch[start : start + size], args.threads))
-        results.append((ours, base))
-        print(f"  measured {load.name} (load average {os.getloadavg()[0]:.2f})")
-    return results
-
-
-def _report(results: list[tuple[Stats, Stats]], args: argparse.Namespace) -> None:
-    print(
-        f"\n{args.requests} requests per endpoint from {args.threads} client threads, in "
-        f"{args.rounds} rounds alternating with as many bare-view requests "
-        f"({os.cpu_count()} CPUs shared by clients, gunicorn and PostgreSQL)"
-    )
-    print(f"  {'endpoint':<12} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'KB/resp':>8}"
-          f" {'bare req/s':>11} {'share':>7} {'target':>7}")  # fmt: skip
-    for ours, bare in results:
-        share = ours.rps / bare.rps
-        target = TARGETS.get(ours.name)
-        verdict = f">= {target:.0%}" + (" ok" if share >= target else " MISSED") if target else ""
-        print(
-            f"  {ours.name:<12} {ours.rps:8,.0f} {ours.percentile(50) * 1e3:8.1f}"
-            f" {ours.percentile(95) * 1e3:8.1f} {ours.bytes / len(ours.latencies) / 1024:8.1f}"
-            f" {bare.rps:11,.0f} {share:7.0%} {verdict}"
-        )
+def _growth(measured: dict[int, list[Row]]) -> str:
+    sizes = sorted(measured)
+    head = "".join(f" {f'{size:,} reports':>22}" for size in sizes)
+    lines = [f"\nHow the figures grow (req/s, p95 ms, share):\n  {'endpoint':<24}{head}"]
+    names = [row.name for row in measured[sizes[0]]]
+    for name in names:
+        cells = []
+        for size in sizes:
+            row = next((r for r in measured[size] if r.name == name), None)
+            cells.append(
+                f" {row.ours.rps:>7,.0f} {row.ours.percentile(95) * 1e3:6.1f} {row.share:6.1%}"
+                if row
+                else f" {'-':>22}"
+            )
+        lines.append(f"  {name:<24}{''.join(cells)}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

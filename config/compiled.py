@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.models import Model, QuerySet
 
 M = TypeVar("M", bound=Model)
@@ -36,7 +36,9 @@ class CompiledQuery:
         params = params.copy()
         for (slot, prepare), value in zip(slots, values, strict=True):
             params[slot] = prepare(value)
-        with fixed_statement_cursor(compiler.using) as cursor:
+        # Where the router sends a read of this model: the replica inside a view that opted in
+        # (config.replica), the primary everywhere else. The SQL is the same on both.
+        with fixed_statement_cursor(router.db_for_read(compiler.query.model)) as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         if converters:  # e.g. SQLite's datetimes arrive as text

@@ -143,6 +143,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # was 0.44 ms of an Open311 lookup's 0.58 ms in PostgreSQL. A pooler in transaction mode that
 # cannot keep prepared statements (PgBouncer before 1.21) needs this off.
 FIXPOINT_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
+# A streaming read replica for the reads that may be a second stale (views marked with
+# config.replica.replica_reads); writes, and a client's reads for a few seconds after it wrote,
+# stay on the primary. See config/replica.py and docs/deployment.md.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **env.db("DATABASE_REPLICA_URL"),
+        "CONN_MAX_AGE": env.int("DATABASE_REPLICA_CONN_MAX_AGE", default=60),
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"MIRROR": "default"},  # a test run reads its own test database
+    }
+    if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["replica"]["ENGINE"] = "config.postgresql"
+    DATABASE_ROUTERS = ["config.replica.ReplicaRouter"]
+    MIDDLEWARE.insert(0, "config.replica.ReplicaPinMiddleware")  # outermost: sees every write
+# How long a client that wrote reads from the primary only (cookie); above the replica's lag.
+FIXPOINT_REPLICA_PIN_SECONDS = env.int("DATABASE_REPLICA_PIN_SECONDS", default=5)
 
 # --- Cache, e-mail, Celery ------------------------------------------------------------------
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}

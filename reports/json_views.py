@@ -13,6 +13,7 @@ from shapely.geometry import mapping, shape
 from authorities import routing
 from authorities.models import Authority, CategoryQuestion
 from config.errors import ApplicationError
+from config.replica import replica_reads
 
 from . import mapdata, selectors
 from .photos import PhotoRejected, extract_gps
@@ -153,6 +154,7 @@ def photo_gps(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"latitude": gps[0], "longitude": gps[1]} if gps else {})
 
 
+@replica_reads
 @require_GET
 def viewport_list(request: HttpRequest) -> JsonResponse:
     """The reports in the visible part of the map, newest or nearest first, for the list."""

@@ -60,10 +60,12 @@ import json
 import math
 import secrets
 import threading
+import time
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import accumulate
@@ -91,8 +93,10 @@ from django.views.decorators.http import require_GET
 
 from authorities.models import Category
 from config import cache as shared_cache
+from config import replica
 from config.aftercommit import after_commit
 from config.errors import ApplicationError
+from config.replica import replica_reads
 
 from .models import HIDDEN_STATES, Report, ReportState
 
@@ -527,8 +531,18 @@ def _point_feature(lon: float, lat: float, properties: dict[str, Any]) -> dict[s
 
 
 def _new_token() -> int:
-    # An int: Django's Redis backend stores ints as such, without pickling.
-    return secrets.randbits(62)
+    # An int: Django's Redis backend stores ints as such, without pickling. Random in its low
+    # bits; above them, when it was made (ms), for _changed_within.
+    return _now_ms() << 62 | secrets.randbits(62)
+
+
+def _changed_within(stamp: Stamp, seconds: float) -> bool:
+    """Whether either token of the stamp was made in the last ``seconds``."""
+    return max(stamp) >> 62 > _now_ms() - seconds * 1000
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
 def _version_key(zoom: int, tile: TileKey) -> str:
@@ -627,7 +641,11 @@ def _compute_and_store(
     stamps: dict[TileKey, Stamp],
     data_keys: dict[TileKey, str],
 ) -> dict[TileKey, Tile]:
-    computed = _compute_tiles(grid, missing, filters, now)
+    # With a read replica: a tile changed within the pin window may lack the change there, and
+    # would be cached under the new stamp without it, so it is computed from the primary.
+    recent = any(_changed_within(stamps[tile], replica.pin_seconds()) for tile in missing)
+    with replica.primary_reads() if recent else nullcontext():
+        computed = _compute_tiles(grid, missing, filters, now)
     cache.set_many({data_keys[t]: (stamps[t], computed[t]) for t in missing}, DATA_TTL)
     for tile in missing:
         _local.put(data_keys[tile], stamps[tile], computed[tile])
@@ -695,6 +713,7 @@ def _viewport_json_features(
     return [text for tile in ordered for text in _clipped(tile, tiles[tile], cells)]
 
 
+@replica_reads
 @require_GET
 def viewport_json(request: HttpRequest) -> HttpResponse:
     """GET /map/reports.json?bbox=w,s,e,n&zoom=Z[&category=..][&state=..][&age=..]

@@ -25,6 +25,7 @@ from accounts.models import User
 from authorities import routing
 from authorities.models import Area, Authority, Category, CategoryQuestion
 from config.errors import ApplicationError
+from config.replica import replica_reads
 
 from . import notifications, ratelimit, selectors, services
 from .answers import clean_answers
@@ -42,6 +43,7 @@ AGE_FILTERS = [
 ]
 
 
+@replica_reads
 def home(request: HttpRequest) -> HttpResponse:
     """The map. Without JavaScript it still lists the newest reports."""
     categories = Category.objects.filter(is_active=True).order_by("group", "order", "name")

@@ -32,6 +32,7 @@ from accounts.models import ApiClient, User
 from authorities import routing
 from authorities.models import Authority, Category
 from config.api import error
+from config.replica import replica_reads
 from reports import delivery, ratelimit, services
 from reports.exceptions import NotAllowed
 from reports.filers import filer_for
@@ -155,6 +156,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def get_serializer_class(self) -> Any:
         return s.ReportDetailSerializer if self.action == "retrieve" else s.ReportSerializer
 
+    @replica_reads
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         # The serializers document the shape; output.ReportWriter writes it, several times faster.
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
@@ -430,6 +432,7 @@ class AuthorityViewSet(viewsets.ReadOnlyModelViewSet[Authority]):
         ],
         examples=[*examples.AUTHORITIES, *examples.AUTHORITIES_WITH_BOUNDARY],
     )
+    @replica_reads
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
@@ -437,6 +440,7 @@ class AuthorityViewSet(viewsets.ReadOnlyModelViewSet[Authority]):
         parameters=[SLUG_PATH], responses={200: s.StatsSerializer}, examples=examples.STATS
     )
     @action(detail=True, methods=["get"])
+    @replica_reads
     def stats(self, request: Request, slug: str) -> Response:
         """Public statistics of one authority's reports."""
         authority = self.get_object()

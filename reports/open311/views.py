@@ -28,6 +28,7 @@ from authorities import routing
 from authorities.exceptions import InvalidLocation, NoAuthorityHere
 from authorities.models import Category, RoutingVersion
 from config.errors import ApplicationError
+from config.replica import replica_reads
 from reports import ratelimit
 from reports.filers import filer_for
 from reports.models import Report, ReportState
@@ -74,6 +75,7 @@ def open311(*methods: str) -> Callable[[View], View]:
 # --- endpoints -------------------------------------------------------------------------------
 
 
+@replica_reads
 @open311("GET")
 def discovery(request: HttpRequest, fmt: str) -> HttpResponse:
     stamp = RoutingVersion.objects.filter(pk=1).values_list("changed_at", flat=True).first()
@@ -95,6 +97,7 @@ def discovery(request: HttpRequest, fmt: str) -> HttpResponse:
     return respond(body, fmt, root="discovery")
 
 
+@replica_reads
 @open311("GET")
 def service_list(request: HttpRequest, fmt: str) -> HttpResponse:
     point = _point(request)
@@ -110,6 +113,7 @@ def service_list(request: HttpRequest, fmt: str) -> HttpResponse:
     return respond(rows, fmt, root="services", item="service")
 
 
+@replica_reads
 @open311("GET")
 def service_definition(request: HttpRequest, fmt: str, service_code: str) -> HttpResponse:
     category = (
@@ -140,6 +144,7 @@ def service_definition(request: HttpRequest, fmt: str, service_code: str) -> Htt
     return respond(body, fmt, root="service_definition")
 
 
+@replica_reads
 @open311("GET", "POST")
 def requests(request: HttpRequest, fmt: str) -> HttpResponse:
     if request.method == "POST":
@@ -160,6 +165,7 @@ def requests(request: HttpRequest, fmt: str) -> HttpResponse:
     return _requests_response(request, fmt, rows)
 
 
+@replica_reads
 @open311("GET")
 def request_detail(request: HttpRequest, fmt: str, service_request_id: str) -> HttpResponse:
     report = selectors.service_request(service_request_id)
@@ -168,6 +174,7 @@ def request_detail(request: HttpRequest, fmt: str, service_request_id: str) -> H
     return _requests_response(request, fmt, [report])
 
 
+@replica_reads
 @open311("GET")
 def token(request: HttpRequest, fmt: str, token: str) -> HttpResponse:
     # Requests are created at once, so the token handed out is the service_request_id itself.
@@ -177,6 +184,7 @@ def token(request: HttpRequest, fmt: str, token: str) -> HttpResponse:
     return respond(body, fmt, root="service_requests", item="request")
 
 
+@replica_reads
 @open311("GET", "POST")
 def request_updates(request: HttpRequest, fmt: str) -> HttpResponse:
     if request.method == "POST":

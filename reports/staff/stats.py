@@ -48,6 +48,7 @@ from django.db.models.functions import Coalesce, Floor, Trunc
 from django.utils import timezone
 
 from authorities.models import Category
+from config.replica import read_connection
 from reports.models import HIDDEN_STATES, Report, StatsDay, StatsKind, Support
 
 PERCENTILES = (0.5, 0.9)
@@ -354,7 +355,7 @@ def _postgres_percentiles(
         f" {within} FILTER (WHERE kind = 'fixed_at')"
         f" FROM ({inner}) AS durations GROUP BY ROLLUP (category_id)"
     )
-    with connection.cursor() as cursor:
+    with read_connection(Report).cursor() as cursor:  # raw SQL: the router's choice by hand
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     return {

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from authorities.models import Authority
+from config.replica import replica_reads
 
 from . import exports, selectors
 from .decorators import staff_required
@@ -78,6 +79,7 @@ class StatsForm(forms.Form):
 
 @staff_required
 @require_GET
+@replica_reads
 def stats_page(request: HttpRequest) -> HttpResponse:
     """Statistics of the user's authorities (or one of them) for a period."""
     authorities = selectors.staff_authorities(request.user)
@@ -93,6 +95,8 @@ def stats_page(request: HttpRequest) -> HttpResponse:
         ids = None  # every authority, without listing them in the query
     else:
         ids = list(authorities.values_list("pk", flat=True))
+        if not ids:  # staff_required found one: a replica that has not replayed it yet did not
+            raise Http404("No authority among yours yet.")  # so the primary is asked
     figures = statistics(authority_ids=ids, period=form.period(timezone.localdate()))
     return render(
         request,
@@ -112,6 +116,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 @require_GET
+@replica_reads(own_writes_unread=True)  # its audit row is never read back here
 def export_csv(request: HttpRequest) -> HttpResponseBase:
     """The queue's reports (its filters, the user's scope) as CSV, streamed row by row."""
     try:
