@@ -4,9 +4,11 @@ gazetteer does not know. Off unless GEOCODER_URL is set.
 The providers' usage policies (Nominatim's: an identifying user agent, at most one request a
 second, results cached) are kept here for every process at once:
 - every request names the site in its User-Agent (GEOCODER_USER_AGENT);
-- requests start at least 1/GEOCODER_RATE_LIMIT seconds apart across all processes that share
-  the cache: each claims a numbered time slot with one atomic `cache.add` and waits for the
-  slot's start; with no free slot within GEOCODER_MAX_WAIT seconds it does not ask at all;
+- each request takes its own slot of 1/GEOCODER_RATE_LIMIT seconds, shared by all processes
+  that share the cache (one atomic `cache.add` per slot), and starts no earlier than its slot:
+  never more than the rate. A request waits for the next slot, and for later ones up to
+  GEOCODER_MAX_WAIT seconds; with none free it does not ask at all. geopy's own retries are off
+  (a retry would take no slot);
 - answers, empty ones too, are kept in Django's cache for GEOCODER_CACHE_SECONDS, so a question
   asked again is not sent again; a 429 pauses all requests for its Retry-After.
 A provider that fails or times out makes the search answer from the local gazetteer alone.
@@ -24,6 +26,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
+from geopy.adapters import RequestsAdapter
 from geopy.exc import GeocoderRateLimited, GeopyError
 from geopy.geocoders import Nominatim, Photon
 from geopy.location import Location
@@ -99,12 +102,14 @@ def _cached(key: str, ask: Any) -> list[Hit]:
 
 def _wait_for_turn() -> bool:
     """Claim the next free slot of 1/rate seconds, shared by every process through the cache, and
-    sleep until it starts. Each slot is claimed once, so requests start at least 1/rate apart."""
+    sleep until it starts. Each slot is claimed once and its request starts at the slot's start,
+    so requests start at least 1/rate apart (processes on several machines need synchronised
+    clocks). Slots up to GEOCODER_MAX_WAIT ahead are tried, and always the next one."""
     interval = 1.0 / settings.FIXPOINT_GEOCODER_RATE_LIMIT
     now = time.time()
     first = math.ceil(now / interval)
-    last = math.floor((now + settings.FIXPOINT_GEOCODER_MAX_WAIT) / interval)
-    for slot in range(first, max(first, last) + 1):
+    last = math.floor((now + max(settings.FIXPOINT_GEOCODER_MAX_WAIT, interval)) / interval)
+    for slot in range(first, last + 1):
         if cache.add(f"geocoder:slot:{slot}", 1, timeout=math.ceil(interval) + 60):
             delay = slot * interval - time.time()
             if delay > 0:
@@ -137,10 +142,20 @@ def _client() -> Any:
     if client is None:
         kind = Photon if settings.FIXPOINT_GEOCODER_PROTOCOL == "photon" else Nominatim
         client = kind(
-            domain=config[2], scheme=config[1], user_agent=config[3], timeout=float(config[4])
+            domain=config[2],
+            scheme=config[1],
+            user_agent=config[3],
+            timeout=float(config[4]),
+            adapter_factory=_adapter,
         )
         _clients[config] = client
     return client
+
+
+def _adapter(*, proxies: Any, ssl_context: Any) -> RequestsAdapter:
+    # No retries inside geopy: a retry would be a request that took no turn (the rate limit),
+    # and it would ignore a 429's Retry-After. The next search asks again.
+    return RequestsAdapter(proxies=proxies, ssl_context=ssl_context, max_retries=0)
 
 
 def user_agent() -> str:
