@@ -1,13 +1,13 @@
 """The local gazetteer: search by text, and the nearest address or place to a point.
 
 Search finds *names* first: streets and places through a text index (PostgreSQL: trigram word
-similarity over a GIN index; SQLite: FTS5 prefix queries, with misspelt words replaced by the
-indexed words one or two edits away), areas (authorities, neighbourhoods) in this process's
-memory. A street's addresses are then found by number through the (street, number) index, and
-a postcode through the (postcode, lat, lon) index. The text index therefore holds the streets of
-a city, not each of its address points, which keeps a search within a few milliseconds at a
-million addresses. The databases only fetch candidates; `text.score` ranks them, identically on
-both.
+distance, nearest first, from a GiST index; SQLite: FTS5 prefix queries, with misspelt words
+replaced by the indexed words one or two edits away), areas (authorities, neighbourhoods) in
+this process's memory. A street's addresses are then found by number through the (street,
+number) index, and a postcode through the (postcode, lat, lon) index. The text index therefore
+holds the streets of a city, not each of its address points, which keeps a search within a few
+milliseconds at a million addresses. The databases only fetch candidates; `text.score` ranks
+them, identically on both.
 
 The nearest address to a point comes from a box around it on the (latitude, longitude) index,
 ordered by distance in the database; places by their bounding boxes, measured with shapely (a
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import shapely
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Avg, F, Q
 from geopy.distance import distance as geodesic
 from rapidfuzz import process
@@ -34,7 +34,7 @@ from shapely.geometry import shape
 
 from .. import routing
 from ..models import AddressPoint, Area, Place, address_label
-from .text import STOPWORDS, Query, normalise, score, typos_allowed
+from .text import Query, normalise, score, typos_allowed
 
 CANDIDATES = 30  # names fetched from each index, then ranked here
 MIN_SCORE = 0.5  # below this a name is not an answer
@@ -44,7 +44,6 @@ STREETS_FOR_NUMBERS = 5  # best streets whose addresses are looked up by number
 KIND_PRIOR = {"address": 0.05, "place": 0.03, "area": 0.02, "street": 0.0}
 # An address whose number was asked for explains more of the question than a name alone.
 EXACT_NUMBER, NUMBER_PREFIX = 0.1, 0.04
-TRIGRAM_THRESHOLD = 0.3  # PostgreSQL candidates: pg_trgm word similarity at least this
 REVERSE_STEPS_M = (50, 200, 1000)  # boxes tried in turn for the nearest address or place
 METRES_PER_DEGREE = 111_320.0
 
@@ -78,9 +77,10 @@ def search(query: Query, limit: int) -> list[Hit]:
     house_numbers = tuple(n for n in query.numbers if n not in postcodes)
     hits: list[Hit] = []
     if query.words:
-        streets = _streets(query)
+        street_rows, place_rows = _name_candidates(query)
+        streets = _streets(street_rows, query)
         hits += [s.hit for s in streets]
-        hits += _places(query)
+        hits += _places(place_rows, query)
         hits += _areas(query)
         if house_numbers and streets:
             hits += _addresses(streets[:STREETS_FOR_NUMBERS], house_numbers, postcodes)
@@ -109,8 +109,7 @@ class _Street:
     hit: Hit
 
 
-def _streets(query: Query) -> list[_Street]:
-    rows = _candidates("authorities_street", "name, city, latitude, longitude", query)
+def _streets(rows: list[tuple[Any, ...]], query: Query) -> list[_Street]:
     found = []
     for id_, search_text, name, city, lat, lon in rows:
         # The name alone, or with its city when the city was asked for too.
@@ -122,8 +121,7 @@ def _streets(query: Query) -> list[_Street]:
     return found
 
 
-def _places(query: Query) -> list[Hit]:
-    rows = _candidates("authorities_place", "name, alt_names, latitude, longitude", query)
+def _places(rows: list[tuple[Any, ...]], query: Query) -> list[Hit]:
     found = []
     for _id, search_text, name, alt_names, lat, lon in rows:
         names = [name, *(_json_list(alt_names))]
@@ -140,25 +138,31 @@ def _json_list(value: Any) -> list[str]:
     return [str(v) for v in value or []]
 
 
-def _candidates(table: str, columns: str, query: Query) -> list[tuple[Any, ...]]:
+STREET_COLUMNS = ("authorities_street", "name, city, latitude, longitude")
+PLACE_COLUMNS = ("authorities_place", "name, alt_names, latitude, longitude")
+
+
+def _name_candidates(query: Query) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Rows (id, search_text, ...) of the streets and places the text index offers."""
     if connection.vendor == "postgresql":
-        return _trigram_candidates(table, columns, query)
-    return _fts_candidates(table, columns, query)
+        return _trigram_candidates(query)
+    return _fts_candidates(*STREET_COLUMNS, query), _fts_candidates(*PLACE_COLUMNS, query)
 
 
-def _trigram_candidates(table: str, columns: str, query: Query) -> list[tuple[Any, ...]]:
+def _trigram_candidates(query: Query) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The names nearest the asked words by pg_trgm's word distance, nearest first, from the
+    GiST index (migration 0006): no threshold, so a short misspelt word still finds its name."""
     text = " ".join(query.words)
-    sql = (
-        f"SELECT id, search_text, {columns} FROM {table} "  # noqa: S608 (names are ours)
-        "WHERE %s <%% search_text "
-        "ORDER BY word_similarity(%s, search_text) DESC, length(search_text) LIMIT %s"
-    )
-    # The threshold is set for this transaction only: a session-wide SET would outlive a
-    # rolled-back transaction on a pooled connection, or be undone by one.
-    with transaction.atomic(using=DEFAULT_DB_ALIAS), connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL pg_trgm.word_similarity_threshold = {TRIGRAM_THRESHOLD}")
-        cursor.execute(sql, [text, text, CANDIDATES])
-        return list(cursor.fetchall())
+    found = []
+    with connection.cursor() as cursor:
+        for table, columns in (STREET_COLUMNS, PLACE_COLUMNS):
+            cursor.execute(
+                f"SELECT id, search_text, {columns} FROM {table} "  # noqa: S608 (names are ours)
+                "ORDER BY %s <<-> search_text LIMIT %s",
+                [text, CANDIDATES],
+            )
+            found.append(list(cursor.fetchall()))
+    return found[0], found[1]
 
 
 def _fts_candidates(table: str, columns: str, query: Query) -> list[tuple[Any, ...]]:
@@ -168,7 +172,7 @@ def _fts_candidates(table: str, columns: str, query: Query) -> list[tuple[Any, .
         f"JOIN {table} t ON t.id = {fts}.rowid WHERE {fts} MATCH %s ORDER BY rank LIMIT %s"
     )
     with connection.cursor() as cursor:
-        groups = _fts_groups(cursor, table, query.words)
+        groups = [_fts_group(cursor, table, word) for word in query.key_words]
         if not groups:
             return []
         cursor.execute(sql, [" AND ".join(groups), CANDIDATES])
@@ -180,16 +184,11 @@ def _fts_candidates(table: str, columns: str, query: Query) -> list[tuple[Any, .
         return rows
 
 
-def _fts_groups(cursor: Any, table: str, words: tuple[str, ...]) -> list[str]:
-    """One FTS5 group per asked word: the word as a prefix, or any indexed word within its typo
-    allowance. Stop words are left out when there are other words ("carrer de mallorca" finds
-    "Carrer Mallorca" too). Words are normalised: letters and digits only, safe in quotes."""
-    significant = [w for w in words if w not in STOPWORDS] or list(words)
-    groups = []
-    for word in significant:
-        options = [f'"{word}"*', *(f'"{w}"' for w in _close_words(cursor, table, word))]
-        groups.append("(" + " OR ".join(options) + ")")
-    return groups
+def _fts_group(cursor: Any, table: str, word: str) -> str:
+    """An FTS5 group for an asked word: the word as a prefix, or any indexed word within its
+    typo allowance. Words are normalised (letters and digits only), so safe in quotes."""
+    options = [f'"{word}"*', *(f'"{w}"' for w in _close_words(cursor, table, word))]
+    return "(" + " OR ".join(options) + ")"
 
 
 def _close_words(cursor: Any, table: str, word: str) -> list[str]:

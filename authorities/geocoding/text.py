@@ -40,6 +40,16 @@ STOPWORDS = frozenset(
     ).split()
 )
 
+# Kinds of street: so common that they find almost every name; a name is looked up by its other
+# words when there are any (they still count in the score).
+GENERIC = frozenset(
+    (  # noqa: SIM905
+        "carrer c calle cl avinguda av avda avenida passeig pg paseo placa pl plaza passatge ptge "
+        "pasaje ronda travessera via rambla baixada bajada cami camino carretera ctra street st "
+        "road rd avenue ave square"
+    ).split()
+)
+
 
 def normalise(text: str) -> str:
     """Lower case, no accents, words separated by one space: "Plaça de l'Àngel" is
@@ -68,6 +78,13 @@ class Query:
     @property
     def is_empty(self) -> bool:
         return not self.words and not self.numbers
+
+    @property
+    def key_words(self) -> tuple[str, ...]:
+        """The words a text index is asked for: without stop words and kinds of street, unless
+        nothing else was asked."""
+        plain = tuple(w for w in self.words if w not in STOPWORDS)
+        return tuple(w for w in plain if w not in GENERIC) or plain or self.words
 
 
 def parse(text: str) -> Query:

@@ -1,8 +1,12 @@
 """Text indexes for the gazetteer's search (authorities.geocoding.local).
 
 PostgreSQL: the pg_trgm extension (trusted since PostgreSQL 13: the database's owner may create
-it) and a GIN trigram index on the normalised search text of streets and places, used by
-`%s <% search_text` (word similarity: a typo or a half-typed word still matches).
+it) and a GiST trigram index on the normalised search text of streets and places, read in order
+of word distance (`ORDER BY %s <<-> search_text LIMIT n`: a typo or a half-typed word still
+comes near). A GIN index with the `<%` threshold operator was measured first: at 25,000 streets a
+common word let a thousand rows through to the recheck, 15-40 ms; the GiST index's nearest-first
+scan stops after n rows (5-10 ms). A signature of 128 bytes (the default is 12) keeps the scan
+from visiting most of the tree for names of a few words.
 
 SQLite: an FTS5 table per searched table, with external content (the text is stored once, in the
 table), the `unicode61 remove_diacritics 2` tokenizer and prefix indexes for 2 and 3 letters, kept
@@ -61,7 +65,7 @@ def forwards(apps: Any, schema_editor: Any) -> None:
         for table in SEARCHED:
             schema_editor.execute(
                 f"CREATE INDEX IF NOT EXISTS {table}_trgm ON {table} "
-                "USING gin (search_text gin_trgm_ops)"
+                "USING gist (search_text gist_trgm_ops(siglen=128))"
             )
     elif vendor == "sqlite":
         with schema_editor.connection.cursor() as cursor:
