@@ -206,3 +206,21 @@ def test_reverse_uses_the_bounding_box_index_and_a_fixed_number_of_queries(
 ):
     with django_assert_max_num_queries(2):  # the address and the place of the first box
         reverse_geocode(*SAGRADA)
+
+
+def test_sqlite_search_triggers_dropped_by_a_table_rebuild_come_back_after_migrate(gazetteer):
+    from django.apps import apps
+    from django.db import connection
+
+    from authorities.geocoding.local import repair_sqlite_search
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's FTS5 triggers; PostgreSQL's index needs none")
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER authorities_street_fts_ins")
+    gazetteer_import(rows=[_address("Carrer Nou de Trinca", "1", 41.39, 2.17)], source="test")
+    assert not _labels("trinca")  # the index missed the new street
+
+    repair_sqlite_search(apps.get_app_config("authorities"))
+
+    assert _labels("trinca")[0] == ("Carrer Nou de Trinca, Barcelona", "street")
