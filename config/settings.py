@@ -285,6 +285,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # config/api.py: only /api/v1/ is documented; the introduction, auth schemes and tags.
     "PREPROCESSING_HOOKS": ["config.api.api_operations_only"],
+    # Geocoding's kinds of answer, not to be confused with the authorities' kinds.
+    "ENUM_NAME_OVERRIDES": {"GeocodeKindEnum": "reports.api.geocode.KINDS"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api.describe_api",

@@ -97,7 +97,7 @@ def gazetteer_import(
         for row in rows:
             job.summary.rows += 1
             _take(job, row)
-            if len(job.addresses) >= BATCH:
+            if len(job.addresses) >= BATCH or len(job.places) >= BATCH:
                 _flush(job)
             if progress and job.summary.rows % BATCH == 0:
                 progress(job.summary.rows)
