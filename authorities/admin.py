@@ -14,13 +14,16 @@ from . import services
 from .exceptions import InvalidBoundary
 from .geometry import check_boundary
 from .models import (
+    AddressPoint,
     Area,
     Authority,
     AuthorityCategory,
     Category,
     CategoryQuestion,
+    Place,
     RoutingVersion,
     StaffMembership,
+    Street,
 )
 
 
@@ -286,3 +289,29 @@ class AreaAdmin(AuthorityScopedAdmin):
 class RoutingVersionAdmin(ReadOnlyAdminMixin, AuthorityScopedAdmin):
     superuser_only = True
     list_display = ("version", "changed_at")
+
+
+# --- The gazetteer: loaded by manage.py import_addresses, shown here ---------------------------
+
+
+@admin.register(Street)
+class StreetAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "city", "address_count")
+    search_fields = ("name", "search_text")
+    list_filter = ("city",)
+
+
+@admin.register(AddressPoint)
+class AddressPointAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("street", "number", "unit", "postcode", "latitude", "longitude", "source")
+    list_select_related = ("street",)
+    search_fields = ("street__search_text", "number", "postcode")
+    list_filter = ("source",)
+    show_full_result_count = False  # a million rows: no COUNT(*) per page
+
+
+@admin.register(Place)
+class PlaceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "kind", "latitude", "longitude", "source")
+    search_fields = ("name", "search_text")
+    list_filter = ("kind", "source")

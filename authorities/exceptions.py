@@ -33,3 +33,7 @@ class BoundaryImportError(ApplicationError):
 
 class InvalidAuthority(ApplicationError):
     code = "invalid_authority"
+
+
+class GazetteerImportError(ApplicationError):
+    code = "gazetteer_import_error"

@@ -18,6 +18,14 @@ from .exceptions import InvalidBoundary
 logger = logging.getLogger(__name__)
 
 POLYGONAL = ("Polygon", "MultiPolygon")
+# What GeoJSON files say for WGS84 longitude/latitude in their (pre-RFC 7946) "crs" member.
+WGS84_NAMES = {
+    "urn:ogc:def:crs:OGC:1.3:CRS84",
+    "urn:ogc:def:crs:OGC::CRS84",
+    "urn:ogc:def:crs:EPSG::4326",
+    "EPSG:4326",
+    "CRS84",
+}
 
 
 @dataclass(frozen=True)

@@ -287,3 +287,111 @@ class RoutingVersion(models.Model):
 
     def __str__(self) -> str:
         return f"routing v{self.version}"
+
+
+# --- The gazetteer: addresses and named places, for search and reverse look-up -----------------
+
+
+class Street(models.Model):
+    """A street of the gazetteer: the address points with one street name in one city. The
+    import (authorities.geocoding.services) keeps it; search finds a street by its name and then
+    its addresses by number, so the text index holds streets, not every address point."""
+
+    name = models.CharField(_("name"), max_length=200)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    key = models.CharField(
+        _("key"), max_length=320, unique=True, help_text=_("city/name, normalised")
+    )
+    search_text = models.CharField(_("search text"), max_length=320)
+    # The centre of its addresses and how many there are, refreshed by every import.
+    latitude = models.FloatField(_("centre latitude"), default=0)
+    longitude = models.FloatField(_("centre longitude"), default=0)
+    address_count = models.PositiveIntegerField(_("addresses"), default=0)
+
+    class Meta:
+        verbose_name = _("street")
+        verbose_name_plural = _("streets")
+        ordering: ClassVar = ["name", "city"]
+
+    def __str__(self) -> str:
+        return f"{self.name}, {self.city}" if self.city else self.name
+
+
+class AddressPoint(models.Model):
+    """An address (a street, a number, maybe a unit) and where its entrance is."""
+
+    street = models.ForeignKey(Street, on_delete=models.CASCADE, related_name="addresses")
+    number = models.CharField(_("number"), max_length=20, blank=True)
+    number_key = models.CharField(_("number as matched"), max_length=20, blank=True)
+    unit = models.CharField(_("unit"), max_length=50, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=20, blank=True)
+    latitude = models.FloatField(_("latitude"))
+    longitude = models.FloatField(_("longitude"))
+    source = models.CharField(_("source"), max_length=100, blank=True)
+    source_id = models.CharField(_("id in the source"), max_length=100, blank=True)
+    imported_at = models.DateTimeField(_("imported at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+        constraints: ClassVar = [
+            # One point per address: a re-import updates it (and serves the search by number).
+            models.UniqueConstraint(
+                fields=["street", "number_key", "unit"], name="address_once_per_street"
+            ),
+        ]
+        indexes: ClassVar = [
+            models.Index(fields=["latitude", "longitude"], name="address_lat_lon"),  # reverse
+            models.Index(fields=["postcode", "latitude", "longitude"], name="address_postcode"),
+            models.Index(fields=["source", "imported_at"], name="address_source"),  # --replace
+        ]
+
+    def __str__(self) -> str:
+        return address_label(
+            self.street.name, self.number, self.unit, self.postcode, self.street.city
+        )
+
+
+def address_label(street: str, number: str, unit: str, postcode: str, city: str) -> str:
+    """ "Carrer de Mallorca 401, 08013 Barcelona" """
+    head = " ".join(filter(None, (street, number)))
+    if unit:
+        head = f"{head} ({unit})"
+    tail = " ".join(filter(None, (postcode, city)))
+    return f"{head}, {tail}" if tail else head
+
+
+class Place(models.Model):
+    """A named place: a landmark, a park, a square, a beach... a point or a polygon (GeoJSON),
+    with a representative point inside it and its bounding box for the reverse look-up."""
+
+    name = models.CharField(_("name"), max_length=200)
+    alt_names = models.JSONField(_("other names"), default=list, blank=True)
+    kind = models.CharField(_("kind"), max_length=50, default="place")
+    key = models.CharField(
+        _("key"), max_length=320, unique=True, help_text=_("The id in the source, else kind:name")
+    )
+    search_text = models.CharField(_("search text"), max_length=1000)
+    geometry = models.JSONField(
+        _("geometry"), help_text=_("GeoJSON Point, Polygon or MultiPolygon")
+    )
+    latitude = models.FloatField(_("latitude"))
+    longitude = models.FloatField(_("longitude"))
+    south = models.FloatField()
+    west = models.FloatField()
+    north = models.FloatField()
+    east = models.FloatField()
+    source = models.CharField(_("source"), max_length=100, blank=True)
+    imported_at = models.DateTimeField(_("imported at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("place")
+        verbose_name_plural = _("places")
+        ordering: ClassVar = ["name"]
+        indexes: ClassVar = [
+            models.Index(fields=["south", "north", "west", "east"], name="place_bbox"),
+            models.Index(fields=["source", "imported_at"], name="place_source"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -383,6 +383,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # config/api.py: only /api/v1/ is documented; the introduction, auth schemes and tags.
     "PREPROCESSING_HOOKS": ["config.api.api_operations_only"],
+    # Geocoding's kinds of answer, not to be confused with the authorities' kinds.
+    "ENUM_NAME_OVERRIDES": {"GeocodeKindEnum": "reports.api.geocode.KINDS"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api.describe_api",
@@ -430,6 +432,20 @@ FIXPOINT_GAMIFICATION = env.bool("GAMIFICATION", default=True)
 FIXPOINT_UPDATE_BATCH_MINUTES = env.float(
     "UPDATE_BATCH_MINUTES", default=0.0 if CELERY_TASK_ALWAYS_EAGER else 5.0
 )
+# An external geocoder for what the local gazetteer does not know (authorities.geocoding.external):
+# off while GEOCODER_URL is empty. Its usage policy: an identifying user agent, at most
+# GEOCODER_RATE_LIMIT requests a second from all processes together, answers cached.
+FIXPOINT_GEOCODER_URL = env.str("GEOCODER_URL", default="")
+FIXPOINT_GEOCODER_PROTOCOL = env.str("GEOCODER_PROTOCOL", default="nominatim")
+FIXPOINT_GEOCODER_USER_AGENT = env.str("GEOCODER_USER_AGENT", default="")
+FIXPOINT_GEOCODER_RATE_LIMIT = env.float("GEOCODER_RATE_LIMIT", default=1.0)
+FIXPOINT_GEOCODER_MAX_WAIT = env.float("GEOCODER_MAX_WAIT", default=2.0)
+FIXPOINT_GEOCODER_TIMEOUT = env.float("GEOCODER_TIMEOUT", default=5.0)
+FIXPOINT_GEOCODER_CACHE_SECONDS = env.int("GEOCODER_CACHE_SECONDS", default=7 * 24 * 3600)
+if FIXPOINT_GEOCODER_PROTOCOL not in ("nominatim", "photon"):
+    raise SystemExit("Fixpoint: GEOCODER_PROTOCOL must be nominatim or photon.")
+if FIXPOINT_GEOCODER_RATE_LIMIT <= 0:
+    raise SystemExit("Fixpoint: GEOCODER_RATE_LIMIT must be a number of requests a second above 0.")
 
 LOGGING = {
     "version": 1,

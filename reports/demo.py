@@ -25,6 +25,8 @@ from django.utils import timezone
 from accounts.models import User
 from authorities import routing
 from authorities import services as authority_services
+from authorities.geocoding.files import open_gazetteer_file
+from authorities.geocoding.services import gazetteer_import
 from authorities.models import Authority, AuthorityKind, Category, CategoryQuestion, StaffRole
 from authorities.services import BoundaryFeature
 
@@ -323,6 +325,7 @@ def demo_load(
     with transaction.atomic():
         city, districts = _load_authorities(progress)
         _load_neighbourhoods(city)
+        _load_gazetteer()
         summary.authorities = 1 + len(districts)
         categories = _load_categories(city, districts)
         summary.categories = len(categories)
@@ -370,6 +373,14 @@ def _load_neighbourhoods(city: Authority) -> None:
         for n, f in enumerate(data["features"], 1)
     ]
     authority_services.areas_import(features=features, kind="neighbourhood", authority=city)
+
+
+def _load_gazetteer() -> None:
+    """Well-known places and a few addresses, so that search finds them out of the box (their
+    source and licence: README, "Data and licences"). A second run updates them in place."""
+    for name in ("places.geojson", "addresses.csv"):
+        opened = open_gazetteer_file(DATA_DIR / "gazetteer" / name)
+        gazetteer_import(rows=opened.rows, source="barcelona-demo-" + name.split(".")[0])
 
 
 def _load_categories(city: Authority, districts: list[Authority]) -> list[Category]:

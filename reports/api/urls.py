@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from . import views
+from . import geocode, views
 
 router = DefaultRouter()
 router.register("reports", views.ReportViewSet, basename="report")
@@ -10,6 +10,8 @@ router.register("authorities", views.AuthorityViewSet, basename="authority")
 
 urlpatterns = [
     path("locate", views.LocateView.as_view(), name="api-locate"),
+    path("geocode", geocode.GeocodeView.as_view(), name="api-geocode"),
+    path("geocode/reverse", geocode.ReverseGeocodeView.as_view(), name="api-geocode-reverse"),
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
     path("", include(router.urls)),
 ]

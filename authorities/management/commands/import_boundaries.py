@@ -9,16 +9,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from authorities.exceptions import BoundaryImportError
+from authorities.geometry import WGS84_NAMES
 from authorities.models import Authority, AuthorityKind
 from authorities.services import BoundaryFeature, areas_import, boundaries_import
-
-WGS84_NAMES = {
-    "urn:ogc:def:crs:OGC:1.3:CRS84",
-    "urn:ogc:def:crs:OGC::CRS84",
-    "urn:ogc:def:crs:EPSG::4326",
-    "EPSG:4326",
-    "CRS84",
-}
 
 
 class Command(BaseCommand):
