@@ -14,6 +14,7 @@ with an error that says so (`SecretUnreadable`), never an empty or wrong secret.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -104,6 +105,17 @@ class Secret:
 
     def __repr__(self) -> str:
         return f"<Secret {'stored' if self else 'empty'}>"
+
+    def __eq__(self, other: object) -> bool:
+        """The same secret: the same token as read from the database (no key needed), else the
+        same text, compared in constant time."""
+        if not isinstance(other, Secret):
+            return NotImplemented
+        if self._token is not None and self._token == other._token:
+            return True
+        return hmac.compare_digest(self.reveal().encode(), other.reveal().encode())
+
+    __hash__ = None  # type: ignore[assignment]  # equal secrets may have different tokens
 
 
 class SecretAttribute(models.query_utils.DeferredAttribute):

@@ -328,3 +328,12 @@ def test_the_admin_form_keeps_a_secret_left_empty_replaces_a_typed_one_and_remov
     link = AuthorityCategory.objects.get(pk=destination.pk)
     assert (link.api_key.reveal(), link.webhook_secret.reveal()) == ("new-key", "")
     assert raw_columns(link)[1] == ""
+
+
+def test_a_secret_read_twice_is_the_same_secret_and_a_different_one_is_not(tiny_city: Any) -> None:
+    link = AuthorityCategory.objects.filter(authority=tiny_city.west).first()
+    AuthorityCategory.objects.filter(pk=link.pk).update(webhook_secret="s3cret")
+    first, second = (AuthorityCategory.objects.get(pk=link.pk).webhook_secret for _ in range(2))
+
+    assert first == second and first == Secret(text="s3cret")
+    assert first != Secret(text="other") and Secret(text="") == Secret(token="")
