@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations
 
 SEARCHED = ("authorities_street", "authorities_place")
@@ -62,6 +61,7 @@ def create_sqlite_search(cursor: Any) -> None:
 def forwards(apps: Any, schema_editor: Any) -> None:
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
+        schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         for table in SEARCHED:
             schema_editor.execute(
                 f"CREATE INDEX IF NOT EXISTS {table}_trgm ON {table} "
@@ -87,7 +87,7 @@ def backwards(apps: Any, schema_editor: Any) -> None:
 class Migration(migrations.Migration):
     dependencies = [("authorities", "0006_gazetteer")]
 
-    operations = [
-        TrigramExtension(),
-        migrations.RunPython(forwards, backwards),
-    ]
+    # The extension is created in forwards() rather than by TrigramExtension: that operation's
+    # backwards asks pg_extension on every database, so migrating back failed on SQLite. Going
+    # back leaves the extension in place (something else may use it; it costs nothing).
+    operations = [migrations.RunPython(forwards, backwards)]
