@@ -11,7 +11,7 @@ import json
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 
 SINGULAR = {
     "attributes": "attribute",
@@ -44,6 +44,15 @@ def respond(
 def error_response(error: Open311Error, fmt: str) -> HttpResponse:
     body = [{"code": error.status, "description": error.description}]
     return respond(body, fmt, root="errors", item="error", status=error.status)
+
+
+def refusal_for(request: HttpRequest, status: int, message: str) -> HttpResponse | None:
+    """An error for a request refused before its view ran (config.params.refusal), in the
+    spec's format of the URL's extension; None for requests that are not Open311's."""
+    if not request.path.startswith("/open311/"):
+        return None
+    fmt = "xml" if request.path.endswith(".xml") else "json"
+    return error_response(Open311Error(status, message), fmt)
 
 
 def _xml(data: Any, root: str, item: str | None) -> bytes:
