@@ -17,6 +17,7 @@ from django.forms import ChoiceField
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -364,7 +365,15 @@ def report_support(request: HttpRequest, ref: str) -> HttpResponse:
             if added
             else _("You had already supported this report."),
         )
-    return redirect(request.POST.get("next") or report.get_absolute_url())
+    return redirect(_local_or(request.POST.get("next", ""), report.get_absolute_url()))
+
+
+def _local_or(url: str, default: str) -> str:
+    """`url` if it is a path on this site, else `default`: redirect() took any text as a view
+    name (a 500) and any address elsewhere (an open redirect)."""
+    if url.startswith("/") and url_has_allowed_host_and_scheme(url, allowed_hosts=None):
+        return url
+    return default
 
 
 @require_POST

@@ -166,3 +166,57 @@ def test_a_json_body_nested_deeper_than_the_limit_is_refused_but_a_normal_one_is
     assert deep.status_code == 400
     assert "nested deeper" in deep.json()["error"]["message"]
     assert fine.status_code == 201
+
+
+# --- found by tests/config/test_fuzz_routes.py ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url", ["/players/99999999999999999999999/", "/staff/reports/99999999999999999999999/"]
+)
+def test_an_id_in_an_address_too_large_for_the_database_is_a_404(tiny_city, client, url):
+    client.force_login(tiny_city.west_staff)
+
+    assert client.get(url).status_code == 404
+
+
+def test_an_empty_to_field_in_the_admin_means_the_primary_key(tiny_city, client):
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    client.force_login(factories.UserFactory.create(is_staff=True, is_superuser=True))
+
+    response = client.get(f"/admin/reports/report/{report.pk}/change/?_to_field=")
+
+    assert response.status_code == 200
+
+
+def test_the_schema_ignores_a_version_that_would_break_its_headers(client):
+    response = client.get("/api/schema/", {"version": "\x01\r\nX-Injected: 1"})
+
+    assert response.status_code == 200
+    assert "X-Injected" not in response
+
+
+def test_api_routes_have_no_format_suffix_twins_that_crash(tiny_city, client):
+    """`.json` twins of the API's actions passed the suffix to actions that take none (500)."""
+    assert client.get(f"/api/v1/authorities/{tiny_city.west.slug}/stats.json").status_code == 404
+    assert (
+        client.get(f"/api/v1/authorities/{tiny_city.west.slug}/stats/?format=json").status_code
+        == 200
+    )
+
+
+@pytest.mark.parametrize(
+    ("next_url", "lands_on_the_report"),
+    [("1", True), ("https://evil.example/", True), ("//evil.example/", True), ("/alerts/", False)],
+)
+def test_support_goes_back_only_to_a_page_of_this_site(
+    tiny_city, client, next_url, lands_on_the_report
+):
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    client.force_login(factories.UserFactory.create())
+
+    response = client.post(f"/reports/{report.ref}/support/", {"next": next_url})
+
+    assert response.status_code == 302
+    expected = report.get_absolute_url() if lands_on_the_report else next_url
+    assert response["Location"] == expected
