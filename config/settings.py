@@ -324,6 +324,8 @@ FIXPOINT_DUPLICATE_RADIUS_M = 50
 FIXPOINT_DELIVERY_REPORTER_CONTACT = env.bool("DELIVERY_REPORTER_CONTACT", default=True)
 FIXPOINT_DELIVERY_REPLY_TO = env.str("DELIVERY_REPLY_TO", default="")
 FIXPOINT_DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=12)
+# An unexpected error (a bug, not the remote side) is retried only so many attempts.
+FIXPOINT_DELIVERY_MAX_UNEXPECTED_ATTEMPTS = env.int("DELIVERY_MAX_UNEXPECTED_ATTEMPTS", default=3)
 FIXPOINT_DELIVERY_TIMEOUT_SECONDS = env.int("DELIVERY_TIMEOUT_SECONDS", default=30)
 FIXPOINT_DELIVERY_STUCK_MINUTES = env.int("DELIVERY_STUCK_MINUTES", default=10)
 # Points, badges, challenges and prizes (gamification); off hides them and awards nothing.

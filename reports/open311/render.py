@@ -13,6 +13,8 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 
 from django.http import HttpRequest, HttpResponse
 
+from config.text import xml_safe
+
 SINGULAR = {
     "attributes": "attribute",
     "values": "value",
@@ -77,4 +79,6 @@ def _fill(element: Element, value: Any) -> None:
     elif isinstance(value, bool):
         element.text = "true" if value else "false"
     elif value is not None:
-        element.text = str(value)
+        # Stored text is clean (config.text); this keeps a row written some other way, or a
+        # refused value quoted in an error, from making the whole answer invalid XML.
+        element.text = xml_safe(str(value))
