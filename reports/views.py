@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any, cast
 
@@ -32,6 +33,7 @@ from .forms import AlertForm, EmailForm, PasswordForm, ReportEditForm, ReportFor
 from .models import Report, ReportPhoto, ReportState, Subscription, SubscriptionKind
 from .staff.selectors import membership_role
 
+PHOTO_TOKEN = re.compile("[0-9a-f]{32}")
 STATE_FILTERS = [("open", _("Open")), ("fixed", _("Fixed")), ("all", _("All"))]
 AGE_FILTERS = [
     ("", _("Any time")),
@@ -200,7 +202,7 @@ def _create(
 
 def _keep_photos(request: HttpRequest, form: ReportForm | UpdateForm) -> list[str] | None:
     """Store new uploads at once, so a form shown again (for any reason) keeps them."""
-    tokens = [t for t in (form.data.get("photo_tokens") or "").split(",") if t]
+    tokens = _photo_tokens(form)
     files = request.FILES.getlist("photos")
     if len(tokens) + len(files) > settings.FIXPOINT_PHOTOS_PER_REPORT:
         form.add_error(
@@ -221,8 +223,15 @@ def _keep_photos(request: HttpRequest, form: ReportForm | UpdateForm) -> list[st
     return tokens if ok else None
 
 
+def _photo_tokens(form: ReportForm | UpdateForm) -> list[str]:
+    """The upload tokens the form carries back: only what photo_upload makes (hex), so a forged
+    value (a NUL, which PostgreSQL refuses even in a lookup) matches nothing."""
+    given = (form.data.get("photo_tokens") or "").split(",")
+    return [t for t in given if PHOTO_TOKEN.fullmatch(t)]
+
+
 def _pending_photos(form: ReportForm | UpdateForm) -> list[ReportPhoto]:
-    tokens = [t for t in (form.data.get("photo_tokens") or "").split(",") if t]
+    tokens = _photo_tokens(form)
     return list(ReportPhoto.objects.filter(upload_token__in=tokens, report__isnull=True))
 
 
