@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import statistics
 from datetime import UTC, timedelta
@@ -491,8 +492,8 @@ def _coordinate(request: Request, name: str) -> float:
 
 def _find_report(text: str) -> Report | None:
     query = Q(ref=text.strip().upper())
-    if text.strip().isdigit():
-        query |= Q(pk=int(text))
+    with contextlib.suppress(params.InvalidParameter):  # a ref, not an id
+        query |= Q(pk=params.whole_number(text, "duplicate_of"))
     return Report.objects.filter(query).first()
 
 

@@ -3,6 +3,8 @@ shape, never a 500 (issue 13, finding 6). tests/config/test_fuzz_routes.py close
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -220,3 +222,32 @@ def test_support_goes_back_only_to_a_page_of_this_site(
     assert response.status_code == 302
     expected = report.get_absolute_url() if lands_on_the_report else next_url
     assert response["Location"] == expected
+
+
+def test_a_unicode_digit_as_the_original_of_a_duplicate_is_not_a_500(tiny_city, client):
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    client.force_login(tiny_city.west_staff)
+
+    response = client.post(
+        f"/api/v1/reports/{report.pk}/transition/",
+        {"state": "duplicate", "duplicate_of": "²"},
+        content_type="application/json",
+    )
+
+    assert 400 <= response.status_code < 500
+    assert response.json()["error"]["message"]
+
+
+def test_numbers_are_read_from_text_only_through_config_params():
+    """`str.isdigit()` is true for "²", which int() refuses: every parser of ids and counts is
+    config.params.whole_number, so no view can fall into it again."""
+    root = Path(__file__).resolve().parents[2]
+    found = [
+        f"{path.relative_to(root)}:{number}"
+        for app in ("accounts", "authorities", "reports", "gamification", "config")
+        for path in (root / app).rglob("*.py")
+        if "migrations" not in path.parts and path.name != "params.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\.is(digit|decimal|numeric)\(", line)
+    ]
+    assert found == []
