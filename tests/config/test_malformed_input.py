@@ -238,16 +238,19 @@ def test_a_unicode_digit_as_the_original_of_a_duplicate_is_not_a_500(tiny_city, 
     assert response.json()["error"]["message"]
 
 
-def test_numbers_are_read_from_text_only_through_config_params():
-    """`str.isdigit()` is true for "²", which int() refuses: every parser of ids and counts is
-    config.params.whole_number, so no view can fall into it again."""
+def test_no_code_trusts_str_isdigit_before_int():
+    """`str.isdigit()` is true for "²", which int() refuses: numbers from text are read with
+    config.params.whole_number. Flags an isdigit()/isdecimal()/isnumeric() check with an int()
+    on the same line or the three after (telling digits from letters in a word is fine)."""
     root = Path(__file__).resolve().parents[2]
-    found = [
-        f"{path.relative_to(root)}:{number}"
-        for app in ("accounts", "authorities", "reports", "gamification", "config")
-        for path in (root / app).rglob("*.py")
-        if "migrations" not in path.parts and path.name != "params.py"
-        for number, line in enumerate(path.read_text().splitlines(), 1)
-        if re.search(r"\.is(digit|decimal|numeric)\(", line)
-    ]
+    found = []
+    for app in ("accounts", "authorities", "reports", "gamification", "config"):
+        for path in (root / app).rglob("*.py"):
+            if "migrations" in path.parts or path.name == "params.py":
+                continue
+            lines = path.read_text().splitlines()
+            for number, line in enumerate(lines):
+                after = "\n".join(lines[number : number + 4])
+                if re.search(r"\.is(digit|decimal|numeric)\(", line) and "int(" in after:
+                    found.append(f"{path.relative_to(root)}:{number + 1}")
     assert found == []
