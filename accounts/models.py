@@ -8,6 +8,8 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from config.text import LineField
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -30,7 +32,10 @@ class User(AbstractUser):
 
     username = None  # type: ignore[assignment]
     email = models.EmailField(_("e-mail address"), unique=True)
-    display_name = models.CharField(
+    # AbstractUser's, as one line of clean text (config.text).
+    first_name = LineField(_("first name"), max_length=150, blank=True)
+    last_name = LineField(_("last name"), max_length=150, blank=True)
+    display_name = LineField(
         _("public name"), max_length=100, blank=True, help_text=_("Shown next to what you post.")
     )
 
@@ -64,7 +69,7 @@ class ApiClient(models.Model):
     by that account, for the account itself or for a citizen the request names (docs/api.md).
     """
 
-    name = models.CharField(_("name"), max_length=100)
+    name = LineField(_("name"), max_length=100)
     prefix = models.CharField(_("key prefix"), max_length=12, unique=True, editable=False)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     scope = models.CharField(_("scope"), max_length=10, choices=ApiScope.choices)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.encryption import EncryptedTextField
+from config.text import JSONField, LineField, TextField
 
 
 class AuthorityKind(models.TextChoices):
@@ -26,7 +27,7 @@ class Authority(models.Model):
     memory (authorities.routing), so there is no spatial database to install.
     """
 
-    name = models.CharField(_("name"), max_length=200)
+    name = LineField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=100, unique=True)
     code = models.CharField(
         _("external code"),
@@ -46,7 +47,7 @@ class Authority(models.Model):
         related_name="children",
     )
     email = models.EmailField(_("contact e-mail"), blank=True)
-    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    phone = LineField(_("phone"), max_length=40, blank=True)
     website = models.URLField(_("website"), blank=True)
     boundary = models.JSONField(
         _("boundary"),
@@ -80,10 +81,10 @@ HEX_COLOUR = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1f77b4."
 class Category(models.Model):
     """A kind of problem (Open311: a service)."""
 
-    name = models.CharField(_("name"), max_length=100)
+    name = LineField(_("name"), max_length=100)
     slug = models.SlugField(_("slug"), max_length=100, unique=True)
-    group = models.CharField(_("group"), max_length=100, help_text=_("e.g. Roads, Lighting, Waste"))
-    description = models.TextField(_("description"), blank=True)
+    group = LineField(_("group"), max_length=100, help_text=_("e.g. Roads, Lighting, Waste"))
+    description = TextField(_("description"), blank=True)
     icon = models.CharField(_("icon"), max_length=50, blank=True, help_text=_("An icon name."))
     colour = models.CharField(_("colour"), max_length=7, default="#1f77b4", validators=[HEX_COLOUR])
     order = models.PositiveSmallIntegerField(_("order"), default=0)
@@ -127,13 +128,13 @@ class CategoryQuestion(models.Model):
 
     category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="questions")
     code = models.SlugField(_("code"), max_length=50)
-    label = models.CharField(_("question"), max_length=200)
-    help_text = models.CharField(_("help text"), max_length=300, blank=True)
+    label = LineField(_("question"), max_length=200)
+    help_text = LineField(_("help text"), max_length=300, blank=True)
     datatype = models.CharField(
         _("answer type"), max_length=20, choices=QuestionDatatype.choices, default="string"
     )
     required = models.BooleanField(_("required"), default=False)
-    values = models.JSONField(
+    values = JSONField(
         _("choices"),
         default=list,
         blank=True,
@@ -245,7 +246,7 @@ class Area(models.Model):
     """A named place that is not an authority, e.g. a neighbourhood: for search, alerts and
     statistics. Routing never sends anything to an area."""
 
-    name = models.CharField(_("name"), max_length=200)
+    name = LineField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=100, unique=True)
     kind = models.CharField(_("kind"), max_length=30, default="neighbourhood")
     code = models.CharField(_("external code"), max_length=50, blank=True)

@@ -14,6 +14,8 @@ SKIP_ADMIN_OF = {"leaflet"}
 class FixpointAdminConfig(SimpleAdminConfig):
     """The admin, discovering every app's admin.py except those that would need GDAL."""
 
+    default_site = "config.admin_site.FixpointAdminSite"
+
     def ready(self) -> None:
         super().ready()
         for app_config in apps.get_app_configs():

@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.params.RefuseNulMiddleware",  # before anything looks a NUL up in the database
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -351,6 +352,11 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "config.api.ApiSchema",  # error responses and examples for every view
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PARSER_CLASSES": [  # config.parsers.JSONParser refuses bodies nested too deep
+        "config.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.api_auth.ApiKeyAuthentication",
         "rest_framework.authentication.TokenAuthentication",
@@ -423,6 +429,8 @@ FIXPOINT_DUPLICATE_RADIUS_M = 50
 FIXPOINT_DELIVERY_REPORTER_CONTACT = env.bool("DELIVERY_REPORTER_CONTACT", default=True)
 FIXPOINT_DELIVERY_REPLY_TO = env.str("DELIVERY_REPLY_TO", default="")
 FIXPOINT_DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=12)
+# An unexpected error (a bug, not the remote side) is retried only so many attempts.
+FIXPOINT_DELIVERY_MAX_UNEXPECTED_ATTEMPTS = env.int("DELIVERY_MAX_UNEXPECTED_ATTEMPTS", default=3)
 FIXPOINT_DELIVERY_TIMEOUT_SECONDS = env.int("DELIVERY_TIMEOUT_SECONDS", default=30)
 FIXPOINT_DELIVERY_STUCK_MINUTES = env.int("DELIVERY_STUCK_MINUTES", default=10)
 # Points, badges, challenges and prizes (gamification); off hides them and awards nothing.

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from authorities.models import Area, Category
+from config.text import LineField, TextField
 from reports.models import AppendOnlyModel, Report, ReportUpdate
 
 
@@ -74,7 +75,7 @@ class Player(models.Model):
         _("plays"), default=True, help_text=_("Off: earns nothing and appears nowhere.")
     )
     is_public = models.BooleanField(_("on public leaderboards"), default=False)
-    board_name = models.CharField(_("name on leaderboards"), max_length=40, blank=True)
+    board_name = LineField(_("name on leaderboards"), max_length=40, blank=True)
     # The newest entry the player has been told about (the "+10 points" notice).
     seen_entry_id = models.BigIntegerField(default=0)
 
@@ -113,7 +114,7 @@ class PointEntry(AppendOnlyModel):
     rule = models.CharField(_("rule"), max_length=30, choices=Rule.choices)
     # Unique per rule, user and object: an award can only ever happen once.
     key = models.CharField(max_length=120, unique=True)
-    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    reason = LineField(_("reason"), max_length=200, blank=True)
     report = models.ForeignKey(
         Report, on_delete=models.SET_NULL, null=True, blank=True, related_name="point_entries"
     )
@@ -155,7 +156,7 @@ class BadgeAward(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="badges"
     )
     code = models.CharField(_("badge"), max_length=60)
-    name = models.CharField(_("name"), max_length=100)
+    name = LineField(_("name"), max_length=100)
     level = models.PositiveSmallIntegerField(_("level"), default=1)
     awarded_at = models.DateTimeField(_("awarded"), default=timezone.now)
 
@@ -185,8 +186,8 @@ class Metric(models.TextChoices):
 class Challenge(models.Model):
     """A goal set by administrators for a time window, settled once after the settling period."""
 
-    title = models.CharField(_("title"), max_length=150)
-    description = models.TextField(_("description"), blank=True)
+    title = LineField(_("title"), max_length=150)
+    description = TextField(_("description"), blank=True)
     starts_at = models.DateTimeField(_("starts"))
     ends_at = models.DateTimeField(_("ends"))
     area = models.ForeignKey(
@@ -198,7 +199,7 @@ class Challenge(models.Model):
     metric = models.CharField(_("metric"), max_length=30, choices=Metric.choices)
     target = models.PositiveIntegerField(_("target"))
     bonus_points = models.PositiveIntegerField(_("bonus points"), default=0)
-    badge_name = models.CharField(_("badge for completing it"), max_length=100, blank=True)
+    badge_name = LineField(_("badge for completing it"), max_length=100, blank=True)
     is_collective = models.BooleanField(
         _("collective"),
         default=False,
@@ -226,9 +227,9 @@ class Challenge(models.Model):
 class Reward(models.Model):
     """A prize in the catalogue. Sponsors get redemption codes, never who redeemed them."""
 
-    title = models.CharField(_("title"), max_length=150)
-    description = models.TextField(_("description"), blank=True)
-    sponsor = models.CharField(_("sponsor or partner"), max_length=150, blank=True)
+    title = LineField(_("title"), max_length=150)
+    description = TextField(_("description"), blank=True)
+    sponsor = LineField(_("sponsor or partner"), max_length=150, blank=True)
     cost = models.PositiveIntegerField(_("cost in points"))
     stock = models.PositiveIntegerField(_("stock left"))
     per_user_limit = models.PositiveIntegerField(_("per person"), default=1)

@@ -1,5 +1,7 @@
 from django.urls import path
 
+import config.converters  # noqa: F401  (registers <id:...>)
+
 from . import views
 
 app_name = "gamification"
@@ -8,8 +10,8 @@ urlpatterns = [
     path("me/points/", views.profile, name="profile"),
     path("me/points/preferences/", views.preferences, name="preferences"),
     path("rewards/", views.rewards, name="rewards"),
-    path("rewards/<int:reward_id>/redeem/", views.redeem, name="redeem"),
+    path("rewards/<id:reward_id>/redeem/", views.redeem, name="redeem"),
     path("leaderboards/", views.leaderboards, name="leaderboards"),
     path("challenges/", views.challenges, name="challenges"),
-    path("players/<int:user_id>/", views.player, name="player"),
+    path("players/<id:user_id>/", views.player, name="player"),
 ]

@@ -31,3 +31,8 @@ class ReportsConfig(AppConfig):
         from .staff import audit
 
         audit.connect_signals()  # staff changes and staff log-ins leave audit rows
+        from config.params import ERROR_SHAPES
+
+        from .open311.render import refusal_for
+
+        ERROR_SHAPES.append(refusal_for)  # Open311's requests are refused in the spec's shape

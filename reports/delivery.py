@@ -57,6 +57,13 @@ def max_attempts() -> int:
     return int(senders.setting("FIXPOINT_DELIVERY_MAX_ATTEMPTS", 12))
 
 
+def max_unexpected_attempts() -> int:
+    """An unexpected error (a bug, not the remote side) is retried, so that a glitch delays a
+    delivery and never loses it, but only this many attempts: a bug that repeats fails the
+    delivery with its reason, for staff to resend once it is fixed."""
+    return int(senders.setting("FIXPOINT_DELIVERY_MAX_UNEXPECTED_ATTEMPTS", 3))
+
+
 def stuck_after() -> timedelta:
     return timedelta(minutes=float(senders.setting("FIXPOINT_DELIVERY_STUCK_MINUTES", 10)))
 
@@ -158,9 +165,10 @@ def delivery_send(
         remote_id = senders.send(delivery)
     except senders.DeliveryFailure as exc:
         return _failed(delivery, exc.reason, permanent=exc.permanent)
-    except Exception as exc:  # a bug must delay a delivery, never lose it
+    except Exception as exc:  # a bug must delay a delivery, never lose it; retried a few times
         logger.exception("Delivery %s failed unexpectedly", delivery_id)
-        return _failed(delivery, f"{type(exc).__name__}: {exc}", permanent=False)
+        reason = f"Unexpected error: {type(exc).__name__}: {exc}"
+        return _failed(delivery, reason, permanent=False, limit=max_unexpected_attempts())
     sent_at = timezone.now()
     _finish(delivery, DeliveryStatus.SENT, remote_id=remote_id, sent_at=sent_at)
     Report.objects.filter(pk=delivery.report_id, sent_at__isnull=True).update(sent_at=sent_at)
@@ -184,8 +192,8 @@ def _claim(delivery_id: int, now: datetime, ignore_backoff: bool) -> Delivery | 
     ).get(pk=delivery_id)
 
 
-def _failed(delivery: Delivery, reason: str, *, permanent: bool) -> str:
-    if permanent or delivery.attempts >= max_attempts():
+def _failed(delivery: Delivery, reason: str, *, permanent: bool, limit: int | None = None) -> str:
+    if permanent or delivery.attempts >= min(limit or max_attempts(), max_attempts()):
         if not permanent:
             reason = f"Gave up after {delivery.attempts} attempts. {reason}"
         logger.error("Delivery %s failed: %s", delivery.pk, reason)

@@ -10,11 +10,16 @@ from django.http import Http404, HttpRequest
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
 
+from config.text import xml_safe
+
 from . import selectors
 from .models import Report, ReportState
 
 
 class ReportFeed(Feed):
+    """Every text goes through xml_safe: stored text is clean (config.text), and a row written
+    some other way must not make the feed fail (a control character was a 500)."""
+
     feed_type = Atom1Feed
 
     def get_object(self, request: HttpRequest, ref: str) -> Report:
@@ -24,13 +29,13 @@ class ReportFeed(Feed):
         return report
 
     def title(self, obj: Report) -> str:
-        return obj.title
+        return xml_safe(obj.title)
 
     def link(self, obj: Report) -> str:
         return obj.get_absolute_url()
 
     def subtitle(self, obj: Report) -> str:
-        return f"{obj.category.name} · {obj.authority.name}"
+        return xml_safe(f"{obj.category.name} · {obj.authority.name}")
 
     def items(self, obj: Report) -> list[Any]:
         changes = [c for c in obj.history.all() if c.to_state != ReportState.UNCONFIRMED]
@@ -43,7 +48,7 @@ class ReportFeed(Feed):
         return str(_("Update from a citizen"))
 
     def item_description(self, item: Any) -> str:
-        return str(getattr(item, "public_note", None) or getattr(item, "text", ""))
+        return xml_safe(str(getattr(item, "public_note", None) or getattr(item, "text", "")))
 
     def item_link(self, item: Any) -> str:
         return f"{item.report.get_absolute_url()}#{type(item).__name__.lower()}-{item.pk}"

@@ -12,6 +12,7 @@ from shapely.geometry import mapping, shape
 
 from authorities import routing
 from authorities.models import Authority, CategoryQuestion
+from config import params
 from config.errors import ApplicationError
 from config.replica import replica_reads
 
@@ -24,10 +25,11 @@ def _error(code: str, message: str, status: int = 400) -> JsonResponse:
 
 
 def _float(request: HttpRequest, name: str) -> float:
-    try:
-        return float(request.GET[name])
-    except (KeyError, ValueError):
-        raise ApplicationError(f"Give {name} as a number.") from None
+    """lat or lon: a finite number in its range (an infinite one broke the nearest sort)."""
+    parse = params.latitude if name == "lat" else params.longitude
+    if name not in request.GET:
+        raise params.InvalidParameter(name, f"Give {name} as a number.")
+    return parse(request.GET[name], name)
 
 
 @require_GET

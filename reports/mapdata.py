@@ -93,7 +93,7 @@ from django.views.decorators.http import require_GET
 
 from authorities.models import Category
 from config import cache as shared_cache
-from config import replica
+from config import params, replica
 from config.aftercommit import after_commit
 from config.errors import ApplicationError
 from config.replica import replica_reads
@@ -207,12 +207,14 @@ def _parse_categories(values: Sequence[str]) -> tuple[int, ...]:
 
 
 def _parse_age(text: str) -> int | None:
-    text = text.strip()
-    if not text:
+    if not text.strip():
         return None
-    if not text.isdigit() or not 1 <= int(text) <= MAX_AGE_DAYS:
-        raise InvalidMapQuery("invalid_age", "age must be a whole number of days, 1 or more.")
-    return int(text)
+    try:
+        return params.whole_number(text, "age", minimum=1, maximum=MAX_AGE_DAYS)
+    except params.InvalidParameter:
+        raise InvalidMapQuery(
+            "invalid_age", "age must be a whole number of days, 1 or more."
+        ) from None
 
 
 def category_ids() -> dict[str, int]:
@@ -234,13 +236,11 @@ def parse_bbox(text: str | None) -> Box:
     if not text:
         raise InvalidMapQuery("invalid_bbox", "Give bbox=west,south,east,north in degrees.")
     try:
-        west, south, east, north = (float(v) for v in text.split(","))
-    except ValueError:
+        west, south, east, north = params.numbers(text, "bbox", 4)
+    except params.InvalidParameter:
         raise InvalidMapQuery(
             "invalid_bbox", "bbox must be four numbers: west,south,east,north in degrees."
         ) from None
-    if not all(math.isfinite(v) for v in (west, south, east, north)):
-        raise InvalidMapQuery("invalid_bbox", "bbox must be four finite numbers.")
     if west > east or south > north:
         raise InvalidMapQuery(
             "invalid_bbox", "bbox must be west,south,east,north with west <= east, south <= north."
@@ -255,11 +255,11 @@ def _clamp(value: float, limit: float) -> float:
 
 def parse_zoom(text: str | None) -> int:
     try:
-        zoom = float(text or "")
-    except ValueError:
-        raise InvalidMapQuery("invalid_zoom", "Give zoom as a number (the map's zoom).") from None
-    if not 0 <= zoom <= MAX_ZOOM_PARAM:  # also false for NaN
-        raise InvalidMapQuery("invalid_zoom", f"zoom must be between 0 and {MAX_ZOOM_PARAM}.")
+        zoom = params.finite_number(text or "", "zoom", minimum=0, maximum=MAX_ZOOM_PARAM)
+    except params.InvalidParameter:
+        raise InvalidMapQuery(
+            "invalid_zoom", f"Give zoom as a number between 0 and {MAX_ZOOM_PARAM}."
+        ) from None
     return math.floor(zoom)
 
 

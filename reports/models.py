@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from authorities.models import Area, Authority, Category, DeliveryMethod
+from config.text import JSONField, LineField, TextField
 
 from .notes import NOTE_MAX_LENGTH, NoteTooLong
 
@@ -90,8 +91,8 @@ class Report(models.Model):
     # Unique through Meta.constraints, not unique=True: on PostgreSQL that also built a second,
     # LIKE-pattern index that no query uses, and every filing paid for it.
     ref = models.CharField(_("reference"), max_length=12, editable=False)
-    title = models.CharField(_("title"), max_length=150)
-    description = models.TextField(_("description"), max_length=5000)
+    title = LineField(_("title"), max_length=150)
+    description = TextField(_("description"), max_length=5000)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="reports")
     latitude = models.FloatField(_("latitude"))
     longitude = models.FloatField(_("longitude"))
@@ -110,7 +111,7 @@ class Report(models.Model):
         blank=True,
         related_name="reports",
     )
-    extra = models.JSONField(_("answers to extra questions"), default=dict, blank=True)
+    extra = JSONField(_("answers to extra questions"), default=dict, blank=True)
     reporter = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -118,7 +119,7 @@ class Report(models.Model):
         blank=True,
         related_name="reports",
     )
-    reporter_name = models.CharField(_("reporter's name"), max_length=100, blank=True)
+    reporter_name = LineField(_("reporter's name"), max_length=100, blank=True)
     reporter_email = models.EmailField(_("reporter's e-mail"), blank=True)
     show_name = models.BooleanField(_("show my name publicly"), default=False)
     state = models.CharField(
@@ -228,8 +229,8 @@ class ReportStateChange(AppendOnlyModel):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
     actor_kind = models.CharField(max_length=20, choices=Actor.choices)
-    public_note = models.TextField(_("public note"), blank=True)
-    internal_note = models.TextField(_("internal note"), blank=True)
+    public_note = TextField(_("public note"), blank=True)
+    internal_note = TextField(_("internal note"), blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
@@ -261,8 +262,8 @@ class ReportUpdate(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
-    author_name = models.CharField(max_length=100, blank=True)
-    text = models.TextField(_("update"), max_length=5000)
+    author_name = LineField(max_length=100, blank=True)
+    text = TextField(_("update"), max_length=5000)
     opinion = models.CharField(max_length=20, choices=Opinion.choices, blank=True, default="")
     show_name = models.BooleanField(default=False)
     is_hidden = models.BooleanField(_("hidden by a moderator"), default=False)
@@ -419,14 +420,14 @@ class Notification(models.Model):
     )
     report = models.ForeignKey(Report, on_delete=models.CASCADE, null=True, blank=True)
     kind = models.CharField(max_length=40)
-    subject = models.CharField(max_length=200)
-    body = models.TextField()
+    subject = LineField(max_length=200)
+    body = TextField()
     unsubscribe_url = models.URLField(max_length=500, blank=True)
     status = models.CharField(
         max_length=20, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
     )
     attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
+    last_error = TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     send_after = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -476,7 +477,7 @@ class Delivery(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
     claimed_at = models.DateTimeField(_("sending since"), null=True, blank=True)
-    last_error = models.TextField(_("last error"), blank=True)
+    last_error = TextField(_("last error"), blank=True)
     remote_id = models.CharField(_("id on the remote side"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
@@ -520,7 +521,7 @@ class StatusPoll(models.Model):
         help_text=_("When the last successful poll started."),
     )
     attempted_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
-    last_error = models.TextField(_("last error"), blank=True)
+    last_error = TextField(_("last error"), blank=True)
 
     class Meta:
         verbose_name = _("Open311 status poll")
@@ -536,8 +537,8 @@ class ResponseTemplate(models.Model):
     Empty authority, category or state means "any": the most specific templates are offered first.
     """
 
-    title = models.CharField(_("title"), max_length=100)
-    text = models.TextField(_("response"), max_length=NOTE_MAX_LENGTH)
+    title = LineField(_("title"), max_length=100)
+    text = TextField(_("response"), max_length=NOTE_MAX_LENGTH)
     authority = models.ForeignKey(
         Authority,
         on_delete=models.CASCADE,
@@ -603,7 +604,7 @@ class AuditEntry(AppendOnlyModel):
     action = models.CharField(_("action"), max_length=20, choices=AuditAction.choices)
     object_type = models.CharField(_("object type"), max_length=50, blank=True)
     object_id = models.CharField(_("object id"), max_length=50, blank=True)
-    object_repr = models.CharField(_("object"), max_length=200, blank=True)
+    object_repr = LineField(_("object"), max_length=200, blank=True)
     authority = models.ForeignKey(
         Authority,
         on_delete=models.SET_NULL,

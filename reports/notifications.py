@@ -31,7 +31,9 @@ from authorities.models import Area, Authority
 from config import broker
 from config.aftercommit import after_commit
 from config.compiled import CompiledQuery, field_names, instance
+from config.text import header_safe
 
+from . import senders
 from .exceptions import NotAllowed
 from .models import (
     Frequency,
@@ -458,8 +460,12 @@ def notification_send(*, notification_id: int, now: datetime | None = None) -> b
         batch = _batch(notification)
         try:
             _deliver(notification, *_compose(notification, batch))
-        except (smtplib.SMTPException, OSError) as exc:
-            _failed(notification, exc)
+        except senders.DeliveryFailure as exc:
+            _failed(notification, exc.reason, permanent=exc.permanent)
+            return False
+        except Exception as exc:  # a bug delays an e-mail a few times, then fails it visibly
+            logger.exception("E-mail %s failed unexpectedly", notification.pk)
+            _failed(notification, f"Unexpected error: {type(exc).__name__}: {exc}", limit=3)
             return False
         _mark_sent(notification, batch, now)
         return True
@@ -557,26 +563,43 @@ def _compose_digest(email: str, items: list[Notification], now: datetime) -> Non
 
 
 def _deliver(notification: Notification, subject: str, body: str) -> None:
+    """Send it; a SMTP error is a senders.DeliveryFailure (refused for good: permanent), and so
+    is a message that cannot be built (permanent: building it again builds the same)."""
     headers = {}
     if notification.unsubscribe_url:
         # RFC 8058: mail clients show an unsubscribe button that works with one click.
         headers["List-Unsubscribe"] = f"<{notification.unsubscribe_url}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    EmailMessage(
-        subject=subject,
-        body=body,
-        to=[notification.to_email],
-        headers=headers,
-    ).send()
+    message = senders.built(
+        "e-mail",
+        lambda: senders.checked(
+            EmailMessage(
+                subject=header_safe(subject),
+                body=body,
+                to=[notification.to_email],
+                headers=headers,
+            )
+        ),
+    )
+    try:
+        message.send()
+    except (smtplib.SMTPException, OSError) as exc:
+        raise senders.smtp_failure(exc) from exc
 
 
-def _failed(notification: Notification, exc: Exception) -> None:
+def _failed(
+    notification: Notification, reason: str, *, permanent: bool = False, limit: int | None = None
+) -> None:
+    """A permanent failure stops at once; a temporary one is retried with backoff, up to
+    MAX_ATTEMPTS (or `limit`, for an unexpected error)."""
     notification.attempts += 1
-    notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-    if notification.attempts >= MAX_ATTEMPTS:
+    notification.last_error = reason[:2000]
+    if permanent or notification.attempts >= min(limit or MAX_ATTEMPTS, MAX_ATTEMPTS):
         notification.status = NotificationStatus.FAILED
     # Exponential backoff: 1, 2, 4 ... minutes, at most a day.
     delay = min(2 ** (notification.attempts - 1), 24 * 60)
     notification.send_after = timezone.now() + timedelta(minutes=delay)
     notification.save(update_fields=["attempts", "last_error", "status", "send_after"])
-    logger.warning("E-mail %s failed (attempt %s): %s", notification.pk, notification.attempts, exc)
+    logger.warning(
+        "E-mail %s failed (attempt %s): %s", notification.pk, notification.attempts, reason
+    )

@@ -21,17 +21,20 @@ import smtplib
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from datetime import timedelta
 from email.utils import parseaddr
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
+from django.db import DatabaseError
 from django.template.loader import render_to_string
 
 from authorities.models import AuthorityCategory, DeliveryMethod
 from config.encryption import Secret, SecretUnreadable
+from config.text import header_safe
 
 from .models import Delivery, Report
 
@@ -52,6 +55,38 @@ class PermanentFailure(DeliveryFailure):
     """Trying again will not help: somebody must fix the destination or the report."""
 
     permanent = True
+
+
+T = TypeVar("T")
+
+
+def built(what: str, build: Callable[[], T]) -> T:
+    """What `build` makes from stored data (a message, a body): building it again builds the
+    same thing, so a failure here is permanent (a header that cannot be written, a template
+    error), never retried as temporary. A database error meanwhile is not about the data: it
+    stays an unexpected, temporary one."""
+    try:
+        return build()
+    except (DeliveryFailure, DatabaseError):
+        raise
+    except Exception as exc:
+        raise PermanentFailure(
+            f"The {what} could not be built: {type(exc).__name__}: {exc}. Fix the report or the "
+            "destination, then resend it."
+        ) from exc
+
+
+def smtp_failure(exc: smtplib.SMTPException | OSError) -> DeliveryFailure:
+    """An SMTP error as a failure: refused for good (5xx, every recipient) is permanent, anything
+    else (4xx, the server down or unreachable) temporary. Also for citizens' e-mail."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        failure = PermanentFailure if codes and all(c >= 500 for c in codes) else TemporaryFailure
+        return failure(f"SMTP refused the address: {_smtp_reason(exc.recipients)}")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        failure = PermanentFailure if exc.smtp_code >= 500 else TemporaryFailure
+        return failure(f"SMTP {exc.smtp_code}: {_text(exc.smtp_error)}")
+    return TemporaryFailure(f"SMTP unavailable: {type(exc).__name__}: {exc}")
 
 
 def setting(name: str, default: Any) -> Any:
@@ -146,19 +181,19 @@ def _reporter_contact(report: Report) -> dict[str, str] | None:
 def send_email(delivery: Delivery, destination: AuthorityCategory) -> str:
     if not destination.email:
         raise PermanentFailure("This category has no delivery e-mail address at this authority.")
-    message = compose_email(delivery, destination.email)
+    email = destination.email
+    message = built("e-mail", lambda: checked(compose_email(delivery, email)))
     try:
         message.send()
-    except smtplib.SMTPRecipientsRefused as exc:
-        codes = [code for code, _ in exc.recipients.values()]
-        failure = PermanentFailure if all(c >= 500 for c in codes) else TemporaryFailure
-        raise failure(f"SMTP refused the address: {_smtp_reason(exc.recipients)}") from exc
-    except smtplib.SMTPResponseException as exc:
-        failure = PermanentFailure if exc.smtp_code >= 500 else TemporaryFailure
-        raise failure(f"SMTP {exc.smtp_code}: {_text(exc.smtp_error)}") from exc
     except (smtplib.SMTPException, OSError) as exc:
-        raise TemporaryFailure(f"SMTP unavailable: {type(exc).__name__}: {exc}") from exc
+        raise smtp_failure(exc) from exc
     return str(message.extra_headers["Message-ID"])
+
+
+def checked(message: EmailMessage) -> Any:
+    """`message` once Django has written it (its headers are checked then, not when made)."""
+    message.message()
+    return message
 
 
 def compose_email(delivery: Delivery, to: str) -> EmailMultiAlternatives:
@@ -167,7 +202,7 @@ def compose_email(delivery: Delivery, to: str) -> EmailMultiAlternatives:
     domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "fixpoint.localhost"
     context = {"r": facts, "site_name": settings.FIXPOINT_SITE_NAME}
     message = EmailMultiAlternatives(
-        subject=f"[{report.ref}] {report.category.name}: {report.title}",
+        subject=header_safe(f"[{report.ref}] {report.category.name}: {report.title}"),
         body=render_to_string("emails/delivery.txt", context),
         to=[to],
         reply_to=[reply_to_address(report)],
@@ -245,7 +280,7 @@ def _call(url: str, method: str, body: bytes | None, headers: dict[str, str]) ->
 def send_webhook(delivery: Delivery, destination: AuthorityCategory) -> str:
     if not destination.endpoint_url or not destination.webhook_secret:
         raise PermanentFailure("This webhook destination needs an endpoint URL and a secret.")
-    body = webhook_body(delivery)
+    body = built("webhook body", lambda: webhook_body(delivery))
     timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json",
@@ -304,7 +339,9 @@ def send_open311(delivery: Delivery, destination: AuthorityCategory) -> str:
         # For receivers that honour it (a second Fixpoint does); GeoReport v2 has none.
         "Idempotency-Key": delivery.idempotency_key,
     }
-    body = urlencode(open311_params(delivery, destination)).encode()
+    body = built(
+        "Open311 request", lambda: urlencode(open311_params(delivery, destination)).encode()
+    )
     return _open311_request_id(post(open311_requests_url(destination), body, headers))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any, cast
 
@@ -17,6 +18,7 @@ from django.forms import ChoiceField
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -34,6 +36,7 @@ from .models import Report, ReportPhoto, ReportState, Subscription, Subscription
 from .photos import PixelBudget
 from .staff.selectors import membership_role
 
+PHOTO_TOKEN = re.compile("[0-9a-f]{32}")
 STATE_FILTERS = [("open", _("Open")), ("fixed", _("Fixed")), ("all", _("All"))]
 AGE_FILTERS = [
     ("", _("Any time")),
@@ -230,7 +233,7 @@ def _keep_photos(request: HttpRequest, form: ReportForm | UpdateForm) -> list[st
     """Decode and store new uploads, so a form shown again after this keeps them. Called only
     once the rest of the form is valid and the rate limit allows: decoding is the costly part.
     The photos of one request share one pixel budget (FIXPOINT_PHOTO_MAX_REQUEST_PIXELS)."""
-    tokens = [t for t in (form.data.get("photo_tokens") or "").split(",") if t]
+    tokens = _photo_tokens(form)
     files = request.FILES.getlist("photos")
     if len(tokens) + len(files) > settings.FIXPOINT_PHOTOS_PER_REPORT:
         form.add_error(
@@ -261,8 +264,15 @@ def _photos_not_read(request: HttpRequest, form: ReportForm | UpdateForm) -> Non
         )
 
 
+def _photo_tokens(form: ReportForm | UpdateForm) -> list[str]:
+    """The upload tokens the form carries back: only what photo_upload makes (hex), so a forged
+    value (a NUL, which PostgreSQL refuses even in a lookup) matches nothing."""
+    given = (form.data.get("photo_tokens") or "").split(",")
+    return [t for t in given if PHOTO_TOKEN.fullmatch(t)]
+
+
 def _pending_photos(form: ReportForm | UpdateForm) -> list[ReportPhoto]:
-    tokens = [t for t in (form.data.get("photo_tokens") or "").split(",") if t]
+    tokens = _photo_tokens(form)
     return list(ReportPhoto.objects.filter(upload_token__in=tokens, report__isnull=True))
 
 
@@ -419,7 +429,15 @@ def report_support(request: HttpRequest, ref: str) -> HttpResponse:
             if added
             else _("You had already supported this report."),
         )
-    return redirect(request.POST.get("next") or report.get_absolute_url())
+    return redirect(_local_or(request.POST.get("next", ""), report.get_absolute_url()))
+
+
+def _local_or(url: str, default: str) -> str:
+    """`url` if it is a path on this site, else `default`: redirect() took any text as a view
+    name (a 500) and any address elsewhere (an open redirect)."""
+    if url.startswith("/") and url_has_allowed_host_and_scheme(url, allowed_hosts=None):
+        return url
+    return default
 
 
 @require_POST

@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 from . import views
 
 router = DefaultRouter(trailing_slash=True)
+router.include_format_suffixes = False  # as in reports.api.urls
 router.include_root_view = False  # reports.api.urls has the API's root
 router.register("rewards", views.RewardViewSet, basename="reward")
 

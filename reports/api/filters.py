@@ -12,18 +12,16 @@ from django.db.models import QuerySet
 from django_filters.fields import IsoDateTimeField
 from rest_framework.exceptions import ValidationError
 
+from config import params
 from reports.models import Report, ReportState
 from reports.selectors import search_reports_queryset
 
 
 def _floats(value: str, count: int, name: str) -> list[float]:
     try:
-        numbers = [float(v) for v in value.split(",")]
-    except ValueError:
-        numbers = []
-    if len(numbers) != count or not all(math.isfinite(n) for n in numbers):
-        raise ValidationError({name: f"Expected {count} comma-separated numbers."})
-    return numbers
+        return params.numbers(value, name, count)
+    except params.InvalidParameter:
+        raise ValidationError({name: f"Expected {count} comma-separated numbers."}) from None
 
 
 ISO = "ISO 8601 with an offset, e.g. 2026-05-01T10:30:00+02:00"

@@ -3,7 +3,10 @@ from rest_framework.routers import DefaultRouter
 
 from . import geocode, views
 
+# No `.json` twins of the routes: undocumented, and the actions' twins crashed (a 500, the
+# suffix arriving as an argument no action takes). `?format=` chooses the format.
 router = DefaultRouter()
+router.include_format_suffixes = False
 router.register("reports", views.ReportViewSet, basename="report")
 router.register("categories", views.CategoryViewSet, basename="category")
 router.register("authorities", views.AuthorityViewSet, basename="authority")

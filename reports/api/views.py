@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 import statistics
 from datetime import UTC, timedelta
 from typing import Any, cast
@@ -20,6 +19,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, Throttled
 from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import Cursor, CursorPagination
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -31,7 +31,9 @@ from accounts.idempotency import idempotent_action
 from accounts.models import ApiClient, User
 from authorities import routing
 from authorities.models import Authority, Category
+from config import params
 from config.api import error
+from config.parsers import JSONParser
 from config.replica import replica_reads
 from reports import delivery, ratelimit, services
 from reports.exceptions import NotAllowed
@@ -451,6 +453,7 @@ class TokenView(ObtainAuthToken):
     """POST /api/v1/auth/token/: DRF's token view, documented with the API's error responses."""
 
     permission_classes = (AllowAny,)  # as DRF's empty tuple; lets the schema say "no auth needed"
+    parser_classes = (JSONParser, FormParser, MultiPartParser)  # DRF's names its own JSONParser
     # DRF's token view turns throttling off; password guessing must be limited like the rest:
     # per IP address here, and per account as the web login (TokenCredentials).
     throttle_classes = (VisitorRates,)
@@ -506,15 +509,9 @@ def _validator(serializer_class: Any) -> Any:
 
 
 def _coordinate(request: Request, name: str) -> float:
-    from config.errors import ApplicationError
-
-    try:
-        number = float(request.query_params[name])
-    except (KeyError, ValueError):
-        number = math.nan
-    if not math.isfinite(number):  # inf and nan would also break the JSON of the error
-        raise ApplicationError(f"Give {name} as a number.")
-    return number
+    if name not in request.query_params:
+        raise params.InvalidParameter(name, f"Give {name} as a number.")
+    return params.finite_number(request.query_params[name], name)
 
 
 def _error(code: str, message: str) -> Response:

@@ -11,7 +11,9 @@ import json
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
+
+from config.text import xml_safe
 
 SINGULAR = {
     "attributes": "attribute",
@@ -46,6 +48,15 @@ def error_response(error: Open311Error, fmt: str) -> HttpResponse:
     return respond(body, fmt, root="errors", item="error", status=error.status)
 
 
+def refusal_for(request: HttpRequest, status: int, message: str) -> HttpResponse | None:
+    """An error for a request refused before its view ran (config.params.refusal), in the
+    spec's format of the URL's extension; None for requests that are not Open311's."""
+    if not request.path.startswith("/open311/"):
+        return None
+    fmt = "xml" if request.path.endswith(".xml") else "json"
+    return error_response(Open311Error(status, message), fmt)
+
+
 def _xml(data: Any, root: str, item: str | None) -> bytes:
     element = Element(root)
     if isinstance(data, list):
@@ -68,4 +79,6 @@ def _fill(element: Element, value: Any) -> None:
     elif isinstance(value, bool):
         element.text = "true" if value else "false"
     elif value is not None:
-        element.text = str(value)
+        # Stored text is clean (config.text); this keeps a row written some other way, or a
+        # refused value quoted in an error, from making the whole answer invalid XML.
+        element.text = xml_safe(str(value))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from functools import wraps
 from typing import Any, cast
 
@@ -16,7 +16,6 @@ from django.core.files.storage import default_storage
 from django.core.validators import validate_email
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import Truncator
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.permissions import SAFE_METHODS
@@ -27,6 +26,7 @@ from accounts.services import KeyRefused, api_client_authorize
 from authorities import routing
 from authorities.exceptions import InvalidLocation, NoAuthorityHere
 from authorities.models import Category, RoutingVersion
+from config import params
 from config.errors import ApplicationError
 from config.replica import replica_reads
 from reports import ratelimit
@@ -41,6 +41,7 @@ from .states import DETAILED_STATUS, INCOMING_STATUS, open311_status
 
 JURISDICTION = "fixpoint"
 MAX_RESULTS = 1000
+MAX_PAGE = 1_000_000  # page x page_size stays far inside a bigint OFFSET
 DEFAULT_SPAN = timedelta(days=90)
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
 ATTRIBUTE = re.compile(r"attribute\[([^\]]+)\](\[\])?")
@@ -64,6 +65,8 @@ def open311(*methods: str) -> Callable[[View], View]:
                 if any("\x00" in str(value) for value in kwargs.values()):
                     raise Open311Error(404, "There is nothing at this address.")
                 return view(request, fmt, **kwargs)
+            except params.InvalidParameter as exc:
+                return error_response(Open311Error(400, exc.message), fmt)
             except Open311Error as error:
                 return error_response(error, fmt)
 
@@ -464,15 +467,7 @@ def _check_jurisdiction(request: HttpRequest) -> None:
 
 def _float(request: HttpRequest, name: str) -> float | None:
     value = _param(request, name)
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        raise Open311Error(400, f"{name} must be a number, not {value!r}.") from None
-    if number != number or number in (float("inf"), float("-inf")):
-        raise Open311Error(400, f"{name} must be a finite number.")
-    return number
+    return None if value is None else params.finite_number(value, name)
 
 
 def _point(request: HttpRequest) -> tuple[float, float] | None:
@@ -490,20 +485,7 @@ def _point(request: HttpRequest) -> tuple[float, float] | None:
 
 def _datetime(request: HttpRequest, name: str) -> datetime | None:
     value = _param(request, name)
-    if value is None:
-        return None
-    parsed = parse_datetime(value.replace(" ", "+"))  # an unescaped "+" arrives as a space
-    if parsed is None:
-        day = parse_date(value)
-        parsed = datetime.combine(day, time.min) if day else None
-    if parsed is None:
-        raise Open311Error(400, f"{name} must be a date and time like 2026-05-01T10:30:00Z.")
-    aware = parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
-    try:
-        # In UTC: PostgreSQL refuses offsets Python accepts (e.g. +20:41).
-        return aware.astimezone(UTC)
-    except OverflowError:
-        raise Open311Error(400, f"{name} is out of range.") from None
+    return None if value is None else params.moment(value, name)
 
 
 def _created_range(request: HttpRequest) -> tuple[datetime | None, datetime | None]:
@@ -543,11 +525,7 @@ def _paging(request: HttpRequest) -> tuple[int, int]:
 
 def _positive(request: HttpRequest, name: str) -> int | None:
     value = _param(request, name)
-    if value is None:
-        return None
-    if not value.isdigit() or int(value) < 1:
-        raise Open311Error(400, f"{name} must be a whole number from 1.")
-    return int(value)
+    return None if value is None else params.whole_number(value, name, minimum=1, maximum=MAX_PAGE)
 
 
 def _bbox(request: HttpRequest) -> tuple[float, float, float, float] | None:
@@ -555,8 +533,8 @@ def _bbox(request: HttpRequest) -> tuple[float, float, float, float] | None:
     if value is None:
         return None
     try:
-        west, south, east, north = (float(part) for part in value.split(","))
-    except ValueError:
+        west, south, east, north = params.numbers(value, "bbox", 4)
+    except params.InvalidParameter:
         raise Open311Error(400, "bbox must be west,south,east,north in degrees.") from None
     if west > east or south > north:
         raise Open311Error(400, "bbox must be west,south,east,north with west <= east.")

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from authorities.models import Area, Authority, Category
+from config.params import DayField
 from reports.models import Priority, Report, ReportPhoto, ReportState
 from reports.selectors import search_reports_queryset
 
@@ -42,6 +43,10 @@ def _areas(request: HttpRequest | None) -> QuerySet[Area]:
     return Area.objects.defer("boundary").order_by("name")
 
 
+class DayFilter(django_filters.DateFilter):
+    field_class = DayField
+
+
 class StaffReportFilter(django_filters.FilterSet):
     """Filters over `reports_visible_to(request.user)`; without a queryset that is the default,
     so a filter value can never widen what the user may see."""
@@ -58,10 +63,10 @@ class StaffReportFilter(django_filters.FilterSet):
         queryset=_assignees, label=_("Assigned to"), null_label=_("Nobody")
     )
     age = django_filters.ChoiceFilter(choices=AGES, label=_("Age"), method="filter_age")
-    created_after = django_filters.DateFilter(
+    created_after = DayFilter(
         field_name="created_at", lookup_expr="date__gte", label=_("Created from")
     )
-    created_before = django_filters.DateFilter(
+    created_before = DayFilter(
         field_name="created_at", lookup_expr="date__lte", label=_("Created until")
     )
     has_photos = django_filters.BooleanFilter(

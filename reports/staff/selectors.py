@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from authorities.models import Authority, Category, StaffMembership, StaffRole
+from config import params
 from reports.exceptions import NoSuchOriginal
 from reports.models import (
     HIDDEN_STATES,
@@ -82,8 +84,9 @@ def find_duplicate_original(actor: Any, reference: str) -> Report:
     text = reference.strip().upper()
     candidates = duplicate_originals(actor)
     original = candidates.filter(ref=text).first()
-    if original is None and text.isdigit() and len(text) < 19:  # refs are tried first
-        original = candidates.filter(pk=int(text)).first()
+    if original is None:  # refs are tried first
+        with contextlib.suppress(params.InvalidParameter):
+            original = candidates.filter(pk=params.whole_number(text, "duplicate_of")).first()
     if original is None:
         raise NoSuchOriginal()
     return original

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from authorities.models import Authority
+from config.params import DayField
 from config.replica import replica_reads
 
 from . import exports, selectors
@@ -38,10 +39,10 @@ class StatsForm(forms.Form):
         queryset=Authority.objects.none(), required=False, empty_label=_("All my authorities")
     )
     preset = forms.ChoiceField(label=_("Period"), choices=PRESETS, required=False)
-    date_from = forms.DateField(
+    date_from = DayField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    date_to = forms.DateField(
+    date_to = DayField(
         label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
@@ -111,6 +112,8 @@ def stats_page(request: HttpRequest) -> HttpResponse:
             "heat_cells": [[c.south, c.west, c.north, c.east, c.count] for c in figures.heat],
             "busiest": figures.heat[:15],
         },
+        # The page shows what was wrong next to the fields, over the default period's figures.
+        status=400 if form.is_bound and not form.is_valid() else 200,
     )
 
 

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
+from config import params
 from config.errors import ApplicationError
 from reports import services
 from reports.models import (
@@ -115,10 +116,12 @@ def _bulk_form(request: HttpRequest, ids: list[int], data: Any = None) -> forms.
 @require_POST
 def bulk(request: HttpRequest) -> HttpResponse:
     """One action on the selected reports: each is its own audited transition."""
+    try:
+        ticked = [params.whole_number(v, "reports") for v in request.POST.getlist("reports")]
+    except params.InvalidParameter:  # the queue's form only sends ids: a forged request
+        return params.refusal(request, 400, _("Each ticked report must be a report's id."))
     visible = selectors.reports_visible_to(request.user)
-    ids = list(
-        visible.filter(pk__in=_ints(request.POST.getlist("reports"))).values_list("pk", flat=True)
-    )
+    ids = list(visible.filter(pk__in=ticked).values_list("pk", flat=True))
     data = request.POST.copy()
     data.setlist("reports", [str(pk) for pk in ids])  # what the user may not see is left out
     form = _bulk_form(request, ids, data)
@@ -142,7 +145,14 @@ def bulk(request: HttpRequest) -> HttpResponse:
 
 
 def _ints(values: list[str]) -> list[int]:
-    return [int(v) for v in values if v.isdigit() and len(v) < 12]
+    """The ids among these values; anything else is left out (the choices were checked)."""
+    ids = []
+    for value in values:
+        try:
+            ids.append(params.whole_number(value, "id"))
+        except params.InvalidParameter:
+            continue
+    return ids
 
 
 def _errors(form: Any) -> str:

@@ -33,9 +33,9 @@ def test_locate_answers_like_the_locate_command(barcelona, api):
     ("params", "status", "code"),
     [
         ({"lat": 41.35, "lon": 2.25}, 422, "no_authority_here"),
-        ({"lat": "x", "lon": 2.1}, 400, "error"),
+        ({"lat": "x", "lon": 2.1}, 400, "invalid"),
         ({"lat": 95, "lon": 2.1}, 400, "invalid_location"),
-        ({}, 400, "error"),
+        ({}, 400, "invalid"),
     ],
 )
 def test_locate_errors_have_one_shape_and_never_a_500(barcelona, api, params, status, code):

@@ -331,7 +331,7 @@ def test_the_admin_form_keeps_a_secret_left_empty_replaces_a_typed_one_and_remov
 
 
 def test_a_secret_read_twice_is_the_same_secret_and_a_different_one_is_not(tiny_city: Any) -> None:
-    link = AuthorityCategory.objects.filter(authority=tiny_city.west).first()
+    link = link_of(tiny_city)
     AuthorityCategory.objects.filter(pk=link.pk).update(webhook_secret="s3cret")
     first, second = (AuthorityCategory.objects.get(pk=link.pk).webhook_secret for _ in range(2))
 

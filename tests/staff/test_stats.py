@@ -232,7 +232,7 @@ def test_bad_periods_get_a_clear_error_and_the_default_period(client, known, par
 
     response = client.get(URL, params)
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert message in response.content.decode()
     assert response.context["stats"].period.days == 30
 
