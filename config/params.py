@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime, time
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -154,16 +154,22 @@ ErrorShape = Callable[[HttpRequest, int, str], HttpResponse | None]
 ERROR_SHAPES: list[ErrorShape] = []
 
 
-def refusal(request: HttpRequest, status: int, message: str) -> HttpResponse:
+def refusal(
+    request: HttpRequest, status: int, message: str, fields: dict[str, list[str]] | None = None
+) -> HttpResponse:
     """A 4xx for `request` in its surface's shape: a registered one (Open311), the JSON error
-    shape for the API and the site's JSON (`{"error": {"code", "message"}}`), else a page."""
+    shape for the API and the site's JSON (`{"error": {"code", "message", "fields"?}}`, as the
+    API answers any invalid input), else a page."""
     for shape in ERROR_SHAPES:
         answer = shape(request, status, message)
         if answer is not None:
             return answer
     if request.path.startswith("/api/") or request.path.endswith(".json"):
         code = "not_found" if status == 404 else "invalid"
-        return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+        error: dict[str, object] = {"code": code, "message": message}
+        if fields:
+            error["fields"] = fields
+        return JsonResponse({"error": error}, status=status)
     if status == 404:
         return page_not_found(request, ApplicationError(message))
     return render(request, "400.html", {"message": message}, status=status)
@@ -183,5 +189,12 @@ class RefuseNulMiddleware:
             return refusal(request, 404, "There is nothing at this address.")
         query = request.META.get("QUERY_STRING", "")
         if "%00" in query or "\x00" in query:
-            return refusal(request, 400, "A parameter contains a NUL character.")
+            message = "A parameter contains a NUL character."
+            named = [
+                name or "(no name)"
+                for name, values in QueryDict(query).lists()
+                if "\x00" in name or any("\x00" in value for value in values)
+            ]
+            fields = {name.replace("\x00", ""): [message] for name in named}
+            return refusal(request, 400, message, fields)
         return self.get_response(request)
