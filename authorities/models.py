@@ -298,8 +298,8 @@ class Street(models.Model):
     import (authorities.geocoding.services) keeps it; search finds a street by its name and then
     its addresses by number, so the text index holds streets, not every address point."""
 
-    name = models.CharField(_("name"), max_length=200)
-    city = models.CharField(_("city"), max_length=100, blank=True)
+    name = LineField(_("name"), max_length=200)
+    city = LineField(_("city"), max_length=100, blank=True)
     key = models.CharField(
         _("key"), max_length=320, unique=True, help_text=_("city/name, normalised")
     )
@@ -322,10 +322,10 @@ class AddressPoint(models.Model):
     """An address (a street, a number, maybe a unit) and where its entrance is."""
 
     street = models.ForeignKey(Street, on_delete=models.CASCADE, related_name="addresses")
-    number = models.CharField(_("number"), max_length=20, blank=True)
+    number = LineField(_("number"), max_length=20, blank=True)
     number_key = models.CharField(_("number as matched"), max_length=20, blank=True)
-    unit = models.CharField(_("unit"), max_length=50, blank=True)
-    postcode = models.CharField(_("postcode"), max_length=20, blank=True)
+    unit = LineField(_("unit"), max_length=50, blank=True)
+    postcode = LineField(_("postcode"), max_length=20, blank=True)
     latitude = models.FloatField(_("latitude"))
     longitude = models.FloatField(_("longitude"))
     source = models.CharField(_("source"), max_length=100, blank=True)
@@ -366,8 +366,8 @@ class Place(models.Model):
     """A named place: a landmark, a park, a square, a beach... a point or a polygon (GeoJSON),
     with a representative point inside it and its bounding box for the reverse look-up."""
 
-    name = models.CharField(_("name"), max_length=200)
-    alt_names = models.JSONField(_("other names"), default=list, blank=True)
+    name = LineField(_("name"), max_length=200)
+    alt_names = JSONField(_("other names"), default=list, blank=True)
     kind = models.CharField(_("kind"), max_length=50, default="place")
     key = models.CharField(
         _("key"), max_length=320, unique=True, help_text=_("The id in the source, else kind:name")

@@ -186,4 +186,4 @@ def test_keys_that_may_not_write_are_refused_on_every_unsafe_route_and_change_no
 
     assert not wrong, "\n".join(wrong)
     assert _snapshot() == before
-    assert len(paths) > 40  # the walk found the routes
+    assert len(paths) > 30  # the walk found the routes (34 since the API lost its .json twins)
