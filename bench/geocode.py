@@ -24,7 +24,6 @@ import random
 import statistics
 import sys
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,20 +70,8 @@ def main() -> None:
 
 
 def _configure(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ["CACHE_URL"] = "locmemcache://"
-    os.environ["DEBUG"] = "false"  # no query logging, production code paths
-    os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 50)
-    os.environ["SECURE_HTTPS"] = "false"  # the test client speaks plain HTTP
-    os.environ["STATIC_MANIFEST"] = "false"
-    os.environ["GEOCODER_URL"] = ""  # the local gazetteer only
-    os.environ["API_RATE_ANON"] = "1000000/min"  # measured, not throttled
-    os.environ.setdefault("DJANGO_LOG_LEVEL", "ERROR")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    warnings.filterwarnings("ignore", message="No directory at")
-    import django
-
-    django.setup()
+    # The local gazetteer only; measured, not throttled.
+    seeding.configure_in_process(database_url, GEOCODER_URL="", API_RATE_ANON="1000000/min")
 
 
 # --- seeding -------------------------------------------------------------------------------------

@@ -29,6 +29,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import seeding  # bench/seeding.py: this script's folder is on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 BARE = "/bench/bare.json"
@@ -138,7 +140,7 @@ def server_env() -> dict[str, str]:
     limits on (their cache round trips are part of every request) with rates nobody reaches."""
     return {
         "DEBUG": "false",
-        "SECRET_KEY": "bench-only-" + "x" * 50,
+        **seeding.BENCH_KEYS,
         "ALLOWED_HOSTS": f"{HOST},localhost",
         "SECURE_HTTPS": "false",
         "STATIC_MANIFEST": "false",  # no collectstatic for a benchmark

@@ -28,7 +28,6 @@ import random
 import resource
 import sys
 import time
-import warnings
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from functools import partial
@@ -91,18 +90,7 @@ def main() -> None:
 
 
 def _configure(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ["CACHE_URL"] = "locmemcache://"
-    os.environ["DEBUG"] = "false"  # no query logging, production code paths
-    os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 50)
-    os.environ["SECURE_HTTPS"] = "false"  # the test client speaks plain HTTP
-    os.environ["STATIC_MANIFEST"] = "false"  # no collectstatic for a benchmark
-    os.environ.setdefault("DJANGO_LOG_LEVEL", "ERROR")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    warnings.filterwarnings("ignore", message="No directory at")  # no collectstatic here
-    import django
-
-    django.setup()
+    seeding.configure_in_process(database_url)
 
 
 # --- seeding -------------------------------------------------------------------------------------
