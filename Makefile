@@ -55,6 +55,7 @@ lint: dev
 	$(VENV)/bin/ruff check .
 	DEBUG=true $(VENV)/bin/mypy .
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/lint-imports
 
 format: dev
 	$(VENV)/bin/ruff format .

@@ -6,6 +6,7 @@ class AuthoritiesConfig(AppConfig):
     verbose_name = "Authorities and routing"
 
     def ready(self) -> None:
+        from celery.signals import task_prerun
         from django.core.signals import request_started
         from django.db.models.signals import post_delete, post_migrate, post_save
 
@@ -15,6 +16,8 @@ class AuthoritiesConfig(AppConfig):
 
         # One cheap version check per request keeps every web process's index current.
         request_started.connect(routing.request_freshness_check, dispatch_uid="routing-freshness")
+        # A worker lives for days: each task must see boundary edits made by other processes.
+        task_prerun.connect(routing.request_freshness_check, dispatch_uid="routing-freshness-task")
         # SQLite drops a table's triggers when Django rebuilds it: the search index needs them.
         post_migrate.connect(repair_sqlite_search, dispatch_uid="gazetteer-repair-fts")
         # The index holds each category's questions (filing reads them there), and questions are

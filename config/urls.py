@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from reports.views import healthz
+from config.health import healthz
 
 admin.site.site_header = settings.FIXPOINT_SITE_NAME
 admin.site.site_title = settings.FIXPOINT_SITE_NAME

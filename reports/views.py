@@ -12,10 +12,9 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models import Count
 from django.forms import ChoiceField
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -630,11 +629,3 @@ def hide_my_name(request: HttpRequest) -> HttpResponse:
         request, _("Your name is now hidden on everything you posted (%(n)s items).") % {"n": count}
     )
     return redirect("reports:mine")
-
-
-@never_cache
-def healthz(request: HttpRequest) -> JsonResponse:
-    """For load balancers: the process is up and can reach its database."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})

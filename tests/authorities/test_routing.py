@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import shapely
+from celery.signals import task_prerun
 from django.db import transaction
 from django.test import Client
 from shapely.geometry import shape
@@ -189,6 +190,19 @@ def test_with_no_freshness_window_every_request_checks(barcelona, settings):
     Client().get("/healthz")
 
     assert routing.locate(*sagrada).authorities[0].slug == "barcelona"
+
+
+def test_a_worker_task_follows_an_edit_made_by_another_process(barcelona, clock):
+    sagrada = (41.4036, 2.1744)
+    routing.request_freshness_check()
+    assert routing.locate(*sagrada).authorities[0].slug == "eixample"
+    Authority.objects.filter(slug="eixample").update(is_active=False)
+    RoutingVersion.objects.filter(pk=1).update(version=10_000)
+    clock[0] += 1
+
+    task_prerun.send(sender=None, task_id="t", task=None, args=(), kwargs={})
+
+    assert [a.slug for a in routing.locate(*sagrada).authorities] == ["barcelona"]
 
 
 def test_bulk_routing_agrees_with_single_lookups(barcelona):

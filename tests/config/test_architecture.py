@@ -1,0 +1,68 @@
+"""The import picture of docs/architecture.md holds: apps import downwards only, and no circle
+joins the modules and sub-packages of an app. The contracts live in pyproject.toml
+([tool.importlinter]) and `make lint` checks them too; this test keeps them in the suite."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import grimp
+import pytest
+from importlinter.cli import lint_imports
+from importlinter.contracts.acyclic_siblings import AcyclicSiblingsContract
+from importlinter.contracts.layers import LayersContract
+
+ROOT = Path(__file__).resolve().parents[2]
+SETTINGS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+
+
+def _contract(kind: str) -> dict[str, Any]:
+    return next(c for c in SETTINGS["contracts"] if c["type"] == kind)
+
+
+@pytest.fixture(scope="module")
+def tree() -> grimp.ImportGraph:
+    return grimp.build_graph(*SETTINGS["root_packages"], exclude_type_checking_imports=True)
+
+
+@pytest.fixture
+def graph(tree: grimp.ImportGraph) -> grimp.ImportGraph:
+    return copy.deepcopy(tree)
+
+
+def _options(contract: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: value if isinstance(value, list) else [str(value)]
+        for key, value in contract.items()
+        if key not in {"name", "type"}
+    }
+
+
+def _kept(contract_class: type, contract: dict[str, Any], graph: grimp.ImportGraph) -> bool:
+    check = contract_class(
+        name=contract["name"], session_options=SETTINGS, contract_options=_options(contract)
+    ).check(copy.deepcopy(graph), verbose=False)  # a check removes the ignored imports
+    return bool(check.kept)
+
+
+def test_the_tree_keeps_every_import_contract() -> None:
+    assert lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True) == 0
+
+
+def test_a_lower_app_importing_a_higher_one_breaks_the_layers(graph: grimp.ImportGraph) -> None:
+    layers = _contract("layers")
+    assert _kept(LayersContract, layers, graph)
+    graph.add_import(importer="authorities.models", imported="reports.models")
+    assert not _kept(LayersContract, layers, graph)
+
+
+def test_a_circle_between_two_rooms_of_an_app_breaks_the_contract(
+    graph: grimp.ImportGraph,
+) -> None:
+    acyclic = _contract("acyclic_siblings")
+    assert _kept(AcyclicSiblingsContract, acyclic, graph)
+    graph.add_import(importer="reports.models", imported="reports.views")
+    assert not _kept(AcyclicSiblingsContract, acyclic, graph)
