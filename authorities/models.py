@@ -102,6 +102,14 @@ class Category(models.Model):
         blank=True,
         help_text=_("Target time from confirmation to fixed; empty for none."),
     )
+    questionnaires = models.BooleanField(
+        _("ask reporters whether it is fixed"),
+        default=True,
+        help_text=_(
+            "Send reporters of open reports in this category the “Has this been fixed?” "
+            "questionnaire some weeks after filing (QUESTIONNAIRE_WEEKS)."
+        ),
+    )
 
     class Meta:
         verbose_name = _("category")

@@ -205,6 +205,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "accounts.tasks.expire_idempotency_keys",
         "schedule": 3600.0,
     },
+    # "Has this been fixed?" e-mails to reporters of long-open reports (reports.questionnaires).
+    "send-questionnaires": {"task": "reports.tasks.send_questionnaires", "schedule": 3600.0},
     # Challenges whose settling period is over get their bonuses and badges (gamification).
     "settle-challenges": {"task": "gamification.tasks.settle_due_challenges", "schedule": 3600.0},
 }
@@ -433,6 +435,12 @@ FIXPOINT_DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=12)
 FIXPOINT_DELIVERY_MAX_UNEXPECTED_ATTEMPTS = env.int("DELIVERY_MAX_UNEXPECTED_ATTEMPTS", default=3)
 FIXPOINT_DELIVERY_TIMEOUT_SECONDS = env.int("DELIVERY_TIMEOUT_SECONDS", default=30)
 FIXPOINT_DELIVERY_STUCK_MINUTES = env.int("DELIVERY_STUCK_MINUTES", default=10)
+# "Has this been fixed?" questionnaires (reports.questionnaires): the first this many weeks
+# after a report was confirmed, then again every QUESTIONNAIRE_REPEAT_WEEKS while it stays open,
+# at most QUESTIONNAIRE_MAX per report (0: none at all).
+FIXPOINT_QUESTIONNAIRE_WEEKS = env.float("QUESTIONNAIRE_WEEKS", default=4.0)
+FIXPOINT_QUESTIONNAIRE_REPEAT_WEEKS = env.float("QUESTIONNAIRE_REPEAT_WEEKS", default=8.0)
+FIXPOINT_QUESTIONNAIRE_MAX = env.int("QUESTIONNAIRE_MAX", default=3)
 # Points, badges, challenges and prizes (gamification); off hides them and awards nothing.
 FIXPOINT_GAMIFICATION = env.bool("GAMIFICATION", default=True)
 # Changes to a report within this many minutes reach its subscribers as one e-mail. Without a

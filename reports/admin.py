@@ -19,6 +19,7 @@ from .models import (
     Delivery,
     DeliveryStatus,
     Notification,
+    Questionnaire,
     Report,
     ReportPhoto,
     ReportState,
@@ -172,6 +173,15 @@ class ReportUpdateAdmin(AuthorityScopedAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(Questionnaire)
+class QuestionnaireAdmin(ReadOnlyAdminMixin, AuthorityScopedAdmin):
+    authority_field = "report__authority"  # the answers are public on the report's page
+    list_display = ("report", "sent_at", "state_when_sent", "answer", "answered_at")
+    list_filter = ("answer", "state_when_sent")
+    search_fields = ("report__ref", "comment")
+    list_select_related = ("report",)
 
 
 @admin.register(ReportPhoto)

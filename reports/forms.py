@@ -135,6 +135,20 @@ class UpdateForm(forms.Form):
     show_name = forms.BooleanField(label=_("Show my name publicly"), required=False)
 
 
+class QuestionnaireForm(forms.Form):
+    answer = forms.ChoiceField(
+        label=_("Has this been fixed?"),
+        choices=[("yes", _("Yes, it has been fixed")), ("no", _("No, it is still a problem"))],
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label=_("Comment (optional, public)"),
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
 class EmailForm(forms.Form):
     email = forms.EmailField(label=_("Your e-mail"))
 

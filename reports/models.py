@@ -278,6 +278,39 @@ class ReportUpdate(models.Model):
         return f"Update on {self.report_id}"
 
 
+class QuestionnaireAnswer(models.TextChoices):
+    FIXED = "fixed", _("Fixed")
+    NOT_FIXED = "not_fixed", _("Not fixed")
+
+
+class Questionnaire(models.Model):
+    """A "Has this been fixed?" e-mail to a report's reporter (reports.questionnaires), and their
+    answer. The answers are the citizens' fix rate (reports.selectors.questionnaire_fix_rate)."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="questionnaires")
+    sent_at = models.DateTimeField(_("sent"), default=timezone.now)
+    # The report's state when the question was asked and when it was answered.
+    state_when_sent = models.CharField(max_length=20, choices=ReportState.choices)
+    answer = models.CharField(
+        _("answer"), max_length=20, choices=QuestionnaireAnswer.choices, blank=True
+    )
+    state_when_answered = models.CharField(max_length=20, choices=ReportState.choices, blank=True)
+    comment = TextField(_("comment"), max_length=5000, blank=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("questionnaire")
+        verbose_name_plural = _("questionnaires")
+        ordering: ClassVar = ["-sent_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Questionnaire {self.pk} on {self.report_id}"
+
+    @property
+    def is_answered(self) -> bool:
+        return self.answered_at is not None
+
+
 class ReportPhoto(models.Model):
     """A photo of a report or of an update. Until the form it came with is accepted it belongs to
     no report and is found by its upload token, so a form shown again keeps its photos."""

@@ -426,6 +426,18 @@ def _enqueue(
     return notification
 
 
+def email_enqueue(
+    *, to: str, kind: str, subject: str, body: str, report: Report | None = None
+) -> Notification:
+    """A one-off e-mail to a citizen (a questionnaire, an account notice), through the outbox."""
+    return _enqueue(to, kind, subject, body, report=report)
+
+
+def reporter_email(report: Report) -> str:
+    """Where the reporter is reached: their account's address, else the one they gave."""
+    return _reporter_email(report)
+
+
 def account_email_enqueue(*, to: str, subject: str, body: str) -> Notification:
     """An account e-mail rendered by allauth (reports.adapters), sent through the outbox."""
     return _enqueue(to, ACCOUNT_KIND, subject, body)

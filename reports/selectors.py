@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -12,7 +13,15 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from authorities.models import Area, Authority
 
-from .models import OPEN_STATES, Report, ReportPhoto, ReportStateChange, ReportUpdate
+from .models import (
+    OPEN_STATES,
+    Questionnaire,
+    QuestionnaireAnswer,
+    Report,
+    ReportPhoto,
+    ReportStateChange,
+    ReportUpdate,
+)
 from .notifications import distance_m
 
 
@@ -117,3 +126,30 @@ def order_for_list(
         + (F("longitude") - lon) * (F("longitude") - lon) * scale
     )
     return list(nearest.order_by("d2")[:limit])
+
+
+def questionnaire_fix_rate(
+    *, authority_id: int | None, category_id: int | None, since: datetime
+) -> dict[str, Any]:
+    """The citizens' fix rate: of the questionnaires answered since ``since`` about reports of
+    the authority and category (None: all), how many said "fixed". ``fix_rate`` is None when
+    nobody answered (0 answers is no evidence either way).
+
+    Returns ``{"answered": int, "fixed": int, "not_fixed": int, "fix_rate": float | None}``.
+    """
+    answered = Questionnaire.objects.filter(answered_at__gte=since).exclude(answer="")
+    if authority_id is not None:
+        answered = answered.filter(report__authority_id=authority_id)
+    if category_id is not None:
+        answered = answered.filter(report__category_id=category_id)
+    counts = answered.aggregate(
+        answered=Count("pk"),
+        fixed=Count("pk", filter=Q(answer=QuestionnaireAnswer.FIXED)),
+    )
+    total, fixed = counts["answered"], counts["fixed"]
+    return {
+        "answered": total,
+        "fixed": fixed,
+        "not_fixed": total - fixed,
+        "fix_rate": fixed / total if total else None,
+    }

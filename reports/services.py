@@ -177,16 +177,20 @@ def report_transition(
     internal_note: str = "",
     duplicate_of_id: int | None = None,
     at: datetime | None = None,
+    by_reporter_link: bool = False,
 ) -> Report:
     """Move a report to another state, if the transition table lets this actor do it.
 
     The row is locked first: two staff members verifying at the same moment must not both record
-    a change (and, later, both award points for it).
+    a change (and, later, both award points for it). ``by_reporter_link``: the reporter, proven
+    by a signed link sent to their address (a questionnaire), who may have no account.
     """
     public_note = note_clean(public_note, field="public_note")
     internal_note = note_clean(internal_note, field="internal_note")
     report = Report.objects.select_for_update().get(pk=report_id)
-    kind = _actor_kind(report, actor)
+    kind = Actor.REPORTER if by_reporter_link else _actor_kind(report, actor)
+    if by_reporter_link:
+        actor = report.reporter
     _check_allowed(report, to_state, kind)
     if kind == Actor.REPORTER and to_state == ReportState.OPEN and not public_note.strip():
         raise InvalidTransition("Say why the problem is not fixed to reopen the report.")

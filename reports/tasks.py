@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import delivery, followups, notifications, services, status_sync
+from . import delivery, followups, notifications, questionnaires, services, status_sync
 
 
 @shared_task(ignore_result=True)
@@ -55,3 +55,8 @@ def send_pending_deliveries() -> int:
 @shared_task(ignore_result=True)
 def sync_open311_status() -> int:
     return status_sync.open311_statuses_poll().moved
+
+
+@shared_task(ignore_result=True)
+def send_questionnaires() -> int:
+    return questionnaires.questionnaires_send_due()

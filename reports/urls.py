@@ -17,6 +17,7 @@ urlpatterns = [
     path("alerts/", views.alerts, name="alerts"),
     path("alerts/confirm/<str:token>/", views.alert_confirm, name="alert-confirm"),
     path("alerts/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("questionnaire/<str:token>/", views.questionnaire, name="questionnaire"),
     path("my/reports/", views.my_reports, name="mine"),
     path("my/reports/<str:ref>/edit/", views.report_edit, name="edit"),
     path("my/reports/<str:ref>/withdraw/", views.report_withdraw, name="withdraw"),

@@ -28,10 +28,25 @@ from authorities.models import Area, Authority, Category, CategoryQuestion
 from config.errors import ApplicationError
 from config.replica import replica_reads
 
-from . import notifications, ratelimit, selectors, services
+from . import notifications, questionnaires, ratelimit, selectors, services
 from .answers import clean_answers
-from .forms import AlertForm, EmailForm, PasswordForm, ReportEditForm, ReportForm, UpdateForm
-from .models import Report, ReportPhoto, ReportState, Subscription, SubscriptionKind
+from .forms import (
+    AlertForm,
+    EmailForm,
+    PasswordForm,
+    QuestionnaireForm,
+    ReportEditForm,
+    ReportForm,
+    UpdateForm,
+)
+from .models import (
+    Questionnaire,
+    Report,
+    ReportPhoto,
+    ReportState,
+    Subscription,
+    SubscriptionKind,
+)
 from .photos import PixelBudget
 from .staff.selectors import membership_role
 
@@ -554,6 +569,41 @@ def _subscription_from(token: str, action: str) -> Subscription:
         raise Http404(_("This link is not valid.")) from None
     return get_object_or_404(
         Subscription.objects.select_related("report", "area", "authority"), pk=subscription_id
+    )
+
+
+# --- "Has this been fixed?" ---------------------------------------------------------------------
+
+
+@never_cache
+def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
+    """The links in the questionnaire e-mail open this page with the answer chosen; only the
+    form's POST records it, because mail scanners open every link in an e-mail."""
+    try:
+        questionnaire_id = questionnaires.questionnaire_id_from_token(token)
+    except signing.BadSignature:
+        raise Http404(_("This link is not valid.")) from None
+    found = get_object_or_404(Questionnaire.objects.select_related("report"), pk=questionnaire_id)
+    chosen = request.GET.get("answer", "")
+    form = QuestionnaireForm(
+        request.POST or None, initial={"answer": chosen if chosen in ("yes", "no") else None}
+    )
+    if request.method == "POST" and form.is_valid() and not found.is_answered:
+        try:
+            found = questionnaires.questionnaire_answer(
+                questionnaire_id=found.pk,
+                fixed=form.cleaned_data["answer"] == "yes",
+                comment=form.cleaned_data["comment"],
+            )
+        except (ValidationError, ApplicationError) as exc:
+            form.add_error(None, _message(exc))
+        else:
+            messages.success(request, _("Thank you: your answer is recorded."))
+            return redirect(request.path)
+    return render(
+        request,
+        "reports/questionnaire.html",
+        {"questionnaire": found, "report": found.report, "form": form},
     )
 
 
