@@ -95,7 +95,9 @@ def questionnaire_send(*, report_id: int, now: datetime | None = None) -> Questi
     """Write one report's questionnaire and its e-mail, if it is (still) due. The report row is
     locked and the rule asked again under the lock, so two runs at once ask only once."""
     now = now or timezone.now()
-    report = Report.objects.select_for_update().select_related("reporter").get(pk=report_id)
+    report = (
+        Report.objects.select_for_update(of=("self",)).select_related("reporter").get(pk=report_id)
+    )
     if not questionnaires_due(now=now).filter(pk=report.pk).exists():
         return None
     email = notifications.reporter_email(report)
