@@ -232,7 +232,7 @@ class CategoryQuestionInline(admin.StackedInline):
 @admin.register(Category)
 class CategoryAdmin(RoutingSavesThroughServices, AuthorityScopedAdmin):
     authority_field = ""  # public reference data: staff read every category
-    list_display = ("name", "slug", "group", "colour", "is_active", "order")
+    list_display = ("name", "slug", "group", "colour", "is_active", "non_public", "order")
     list_filter = ("group", "is_active")
     search_fields = ("name", "slug", "group")
     prepopulated_fields = {"slug": ("name",)}

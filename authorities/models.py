@@ -89,6 +89,14 @@ class Category(models.Model):
     colour = models.CharField(_("colour"), max_length=7, default="#1f77b4", validators=[HEX_COLOUR])
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
+    non_public = models.BooleanField(
+        _("reports are private"),
+        default=False,
+        help_text=_(
+            "Reports in this category never appear on the public map, lists, feeds or API "
+            "(e.g. vehicles with plate numbers); their reporter and the authority's staff see them."
+        ),
+    )
     # Service levels the staff queue flags as overdue (empty: no target).
     sla_verify_hours = models.PositiveIntegerField(
         _("hours to verify"),

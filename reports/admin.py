@@ -103,7 +103,7 @@ class TransitionForm(forms.Form):
 class ReportAdmin(AuthorityScopedAdmin):
     change_roles = PERMISSIONS["transition"]  # the change page only moves reports (a service)
     list_display = ("ref", "title", "category", "authority", "state", "created_at")
-    list_filter = ("state", "category__group", "category", "authority")
+    list_filter = ("state", "is_private", "category__group", "category", "authority")
     search_fields = ("ref", "title", "description", "reporter__email", "reporter_email")
     list_select_related = ("category", "authority")
     date_hierarchy = "created_at"

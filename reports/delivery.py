@@ -354,8 +354,11 @@ def report_reroute(
     report.authority_id, report.area_id = authority.id, area.id if area else None
     report.updated_at = timezone.now()
     unassigned = _unassign_on_handover(report, before[0], authority, actor)
+    # Moved into a non-public category it becomes private; never public by a move (staff decide).
+    report.is_private = report.is_private or category.non_public
     report.save(
         update_fields=[
+            "is_private",
             "category",
             "latitude",
             "longitude",

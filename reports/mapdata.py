@@ -394,7 +394,7 @@ def _cell_counts(
     grid: Grid, box: Box, filters: MapFilters, now: datetime
 ) -> Iterable[Mapping[str, Any]]:
     return (
-        filters.apply(Report.objects.all(), now)
+        filters.apply(Report.objects.public(), now)
         .filter(_InBox(box))
         .annotate(
             cx=_CellIndex("longitude", 180.0, grid.cell),
@@ -475,7 +475,7 @@ def _singles(
     for tile in expand:
         where |= Q(_InBox(grid.tile_box([tile])))
     reports = (
-        filters.apply(Report.objects.all(), now)
+        filters.apply(Report.objects.public(), now)
         .filter(where)
         .select_related("category")
         .only(

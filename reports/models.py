@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from authorities.models import Area, Authority, Category, DeliveryMethod
+from authorities.models import Area, Authority, Category, DeliveryMethod, StaffMembership
 from config.text import JSONField, LineField, TextField
 
 from .notes import NOTE_MAX_LENGTH, NoteTooLong
@@ -79,7 +79,21 @@ class Priority(models.TextChoices):
 
 class ReportQuerySet(models.QuerySet["Report"]):
     def public(self) -> ReportQuerySet:
-        return self.exclude(state__in=HIDDEN_STATES)
+        """What anybody may see: every surface for the public (pages, map, search, feeds, API,
+        Open311, public statistics) starts here. Never unconfirmed or spam, never private."""
+        return self.exclude(state__in=HIDDEN_STATES).filter(is_private=False)
+
+    def visible_to(self, user: Any) -> ReportQuerySet:
+        """The public reports, and the private ones ``user`` filed or works on as staff of the
+        report's authority (any for a superuser)."""
+        if not (getattr(user, "is_authenticated", False) and getattr(user, "is_active", False)):
+            return self.public()
+        if user.is_superuser:
+            return self.exclude(state__in=HIDDEN_STATES)
+        theirs = models.Q(reporter=user) | models.Q(
+            authority_id__in=StaffMembership.objects.filter(user=user).values("authority_id")
+        )
+        return self.exclude(state__in=HIDDEN_STATES).filter(models.Q(is_private=False) | theirs)
 
     def with_related(self) -> ReportQuerySet:
         # The authority's boundary (GeoJSON, hundreds of KB) is never shown with a report:
@@ -122,6 +136,14 @@ class Report(models.Model):
     reporter_name = LineField(_("reporter's name"), max_length=100, blank=True)
     reporter_email = models.EmailField(_("reporter's e-mail"), blank=True)
     show_name = models.BooleanField(_("show my name publicly"), default=False)
+    is_private = models.BooleanField(
+        _("private"),
+        default=False,
+        help_text=_(
+            "Worked like any other report, but shown only to its reporter and the authority's "
+            "staff. Set from a non-public category, or by staff."
+        ),
+    )
     state = models.CharField(
         _("state"), max_length=20, choices=ReportState.choices, default=ReportState.UNCONFIRMED
     )
@@ -176,6 +198,12 @@ class Report(models.Model):
 
     @property
     def is_public(self) -> bool:
+        """Whether anybody may see it: the test of Report.objects.public() for one report."""
+        return self.state not in HIDDEN_STATES and not self.is_private
+
+    @property
+    def is_shown(self) -> bool:
+        """Confirmed and not spam: worked, delivered and followed (private or not)."""
         return self.state not in HIDDEN_STATES
 
     @property
@@ -615,6 +643,7 @@ class AuditAction(models.TextChoices):
     PRIORITY = "priority", _("Priority")
     DUPLICATE = "duplicate", _("Marked as duplicate")
     SPAM = "spam", _("Marked as spam")
+    PRIVACY = "privacy", _("Made private or public")
     DELIVERY = "delivery", _("Delivery resent or marked sent")
     EXPORT = "export", _("Export")
     LOGIN = "login", _("Log-in")

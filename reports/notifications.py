@@ -252,7 +252,8 @@ def reports_opened(reports: list[Report], *, created: bool = False) -> None:
         if (email := _reporter_email(r)) and (r.pk, email) not in already
     )
     for report in reports:
-        _alert_areas(report)
+        if not report.is_private:  # a private report is news to nobody but its reporter
+            _alert_areas(report)
 
 
 def _reporter_email(report: Report) -> str:
@@ -272,6 +273,8 @@ def _tell_report_subscribers(
         is_confirmed=True,
         unsubscribed_at__isnull=True,
     ).select_related("report")
+    if report.is_private:  # made private after others followed it: only its reporter hears
+        subscribers = subscribers.filter(email__iexact=_reporter_email(report) or "-")
     item = render_to_string("emails/_report_change.txt", {"change": change, "update": update})
     for subscription in subscribers:
         if exclude is not None and subscription.email == exclude.email.lower():

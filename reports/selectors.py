@@ -29,10 +29,12 @@ def public_reports() -> QuerySet[Report]:
     return Report.objects.public().with_related()
 
 
-def public_report_detail(ref: str) -> Report | None:
-    """A public report with its timeline, visible updates and photos, and its support count."""
+def public_report_detail(ref: str, viewer: Any = None) -> Report | None:
+    """A report with its timeline, visible updates and photos, and its support count: a public
+    one, or a private one ``viewer`` may see (Report.objects.visible_to)."""
     return (
-        public_reports()
+        Report.objects.visible_to(viewer)
+        .with_related()
         .select_related("area", "duplicate_of")
         .defer("area__boundary")
         .annotate(support_count=Count("supports"))
@@ -68,6 +70,7 @@ def nearby_open_reports(
     candidates = (
         Report.objects.filter(
             state__in=OPEN_STATES,
+            is_private=False,
             category_id=category_id,
             latitude__range=(latitude - dlat, latitude + dlat),
             longitude__range=(longitude - dlon, longitude + dlon),

@@ -95,6 +95,7 @@ def report_create(
         reporter_name=reporter_name,
         reporter_email=reporter_email,
         show_name=show_name,
+        is_private=category.non_public,
         state=ReportState.UNCONFIRMED if reporter is None else ReportState.OPEN,
         created_at=now,
         updated_at=now,
@@ -212,7 +213,7 @@ def report_transition(
         public_note=public_note.strip(),
         internal_note=internal_note.strip(),
     )
-    if report.follow_up_due and report.is_public:  # e.g. restored from spam before its follow-up
+    if report.follow_up_due and report.is_shown:  # e.g. restored from spam before its follow-up
         after_commit(followups.wake)
     return report
 

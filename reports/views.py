@@ -77,7 +77,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def report_detail(request: HttpRequest, ref: str) -> HttpResponse:
-    report = selectors.public_report_detail(ref.upper())
+    report = selectors.public_report_detail(ref.upper(), request.user)
     if report is None:
         raise Http404(_("No such public report."))
     timeline = [c for c in report.history.all() if c.to_state != ReportState.UNCONFIRMED]
@@ -365,7 +365,7 @@ def confirmed_account(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_POST
 def report_update(request: HttpRequest, ref: str) -> HttpResponse:
-    report = get_object_or_404(Report.objects.public(), ref=ref.upper())
+    report = get_object_or_404(Report.objects.visible_to(request.user), ref=ref.upper())
     if not request.user.is_authenticated:
         messages.info(request, _("Log in (or sign up) to add an update."))
         return redirect(f"{reverse('account_login')}?next={report.get_absolute_url()}")
@@ -386,7 +386,7 @@ def report_update(request: HttpRequest, ref: str) -> HttpResponse:
         else:
             messages.success(request, _("Thank you for your update."))
             return redirect(report)
-    detail = selectors.public_report_detail(report.ref)
+    detail = selectors.public_report_detail(report.ref, request.user)
     return render(
         request,
         "reports/report_detail.html",

@@ -175,6 +175,7 @@ def public_state_changes(start: datetime, end: datetime) -> QuerySet[ReportState
         .exclude(from_state__in=["", "unconfirmed"])
         .exclude(to_state__in=HIDDEN_STATES)
         .exclude(report__state__in=HIDDEN_STATES)
+        .exclude(report__is_private=True)
         .order_by("created_at", "id")
         .values("id", "to_state", "public_note", "created_at", "report__ref")
     )

@@ -130,6 +130,16 @@ class SpamForm(StaffForm):
     )
 
 
+class PrivacyForm(StaffForm):
+    id_prefix = "privacy"
+    private = forms.TypedChoiceField(
+        choices=(("1", _("Private")), ("0", _("Public"))), coerce=lambda value: value == "1"
+    )
+    reason = forms.CharField(
+        label=_("Why (staff only)"), required=False, max_length=NOTE_MAX_LENGTH
+    )
+
+
 class ModerateForm(StaffForm):
     id_prefix = "moderate"
     title = forms.CharField(label=_("Title"), max_length=150)

@@ -37,6 +37,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "duplicate": WORKERS,
     "spam": WORKERS,
     "moderate": WORKERS,
+    "privacy": WORKERS,
     "bulk": WORKERS,
     "resend": frozenset({ADMIN}),
     "audit": frozenset({ADMIN}),

@@ -48,6 +48,7 @@ __all__ = [
     "report_moderate",
     "report_note_add",
     "report_recategorise",
+    "report_set_private",
     "reports_bulk",
     "response_template_save",
     "staff_account_set",
@@ -185,6 +186,35 @@ def _hide(items: Any) -> list[int]:
     # A queryset update: these models are not append-only, and no per-row logic runs on hiding.
     items.model.objects.filter(pk__in=ids).update(is_hidden=True)
     return ids
+
+
+# --- Privacy ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def report_set_private(*, report_id: int, actor: User, private: bool, reason: str = "") -> Report:
+    """Make a report private (shown only to its reporter and the authority's staff, worked as
+    usual) or public again. Its map tiles follow the save (reports.mapdata); audited."""
+    reason = note_clean(reason, field="reason")
+    report = services.locked_for_staff(report_id, actor, "privacy")
+    if report.is_private == private:
+        raise ApplicationError(
+            str(
+                _("The report is already private.")
+                if private
+                else _("The report is already public.")
+            )
+        )
+    report.is_private = private
+    report.save(update_fields=["is_private"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.PRIVACY,
+        obj=report,
+        before={"private": not private},
+        after={"private": private, "reason": reason},
+    )
+    return report
 
 
 # --- Re-categorising and delivery ---------------------------------------------------------------

@@ -235,6 +235,7 @@ def _work_context(report: Report, role: str | None, bound: dict[str, Any]) -> di
         "duplicate_form": bound.get("duplicate") or forms.DuplicateForm(),
         "spam_form": bound.get("spam") or forms.SpamForm(),
         "moderate_form": bound.get("moderate") or forms.ModerateForm(report=report),
+        "privacy_form": bound.get("privacy") or forms.PrivacyForm(),
     }
 
 
@@ -270,6 +271,7 @@ def _bound_form(request: HttpRequest, report: Report, action: str) -> Any:
         "duplicate": lambda: forms.DuplicateForm(data),
         "spam": lambda: forms.SpamForm(data),
         "moderate": lambda: forms.ModerateForm(data, report=report),
+        "privacy": lambda: forms.PrivacyForm(data),
     }
     return makers[action]() if action in makers else None
 
@@ -343,6 +345,15 @@ def _do_moderate(request: HttpRequest, report: Report, data: dict[str, Any]) -> 
     return _("Moderated; the original is kept in the audit log.")
 
 
+def _do_privacy(request: HttpRequest, report: Report, data: dict[str, Any]) -> str:
+    staff_services.report_set_private(
+        report_id=report.pk, actor=_user(request), private=data["private"], reason=data["reason"]
+    )
+    if data["private"]:
+        return _("The report is private: only its reporter and your authority's staff see it.")
+    return _("The report is public again.")
+
+
 def _do_resend(request: HttpRequest, report: Report, data: dict[str, Any]) -> str:
     delivery_id = _ints([request.POST.get("delivery", "")])
     found = report.deliveries.filter(pk__in=delivery_id).first()  # only this report's
@@ -360,5 +371,6 @@ HANDLERS: dict[str, Callable[[HttpRequest, Report, dict[str, Any]], str]] = {
     "duplicate": _do_duplicate,
     "spam": _do_spam,
     "moderate": _do_moderate,
+    "privacy": _do_privacy,
     "resend": _do_resend,
 }

@@ -53,6 +53,7 @@ def _snapshot(report: Report) -> tuple[Any, ...]:
         fresh.authority_id,
         fresh.title,
         fresh.description,
+        fresh.is_private,
         fresh.history.count(),
         sorted(fresh.deliveries.values_list("status", "attempts")),
         sorted(fresh.updates.values_list("is_hidden", flat=True)),
@@ -75,6 +76,7 @@ def _staff_requests(report: Report, other: Any) -> list[tuple[str, str, dict[str
         {"action": "duplicate", "original": report.ref},
         {"action": "spam", "internal_note": "x"},
         {"action": "moderate", "title": "Redacted", "description": "Redacted"},
+        {"action": "privacy", "private": "1", "reason": "x"},
         {"action": "resend", "delivery": delivery.pk},
     ]
     bulk = [
@@ -248,3 +250,91 @@ def test_the_assign_endpoint_does_not_tell_outsiders_which_accounts_exist(client
 
     assert known.status_code == unknown.status_code == 403
     assert known.json() == unknown.json()
+
+
+# --- Private reports ---------------------------------------------------------------------------
+
+PRIVATE_TITLE = "Abandoned van PRIVATE-PLATE-123"
+
+
+def _public_requests(report: Report) -> list[tuple[str, dict[str, Any]]]:
+    """Every surface anybody may read: pages, the site's JSON, the feed, the API, Open311."""
+    lat, lon = report.latitude, report.longitude
+    box = f"{lon - 0.01},{lat - 0.01},{lon + 0.01},{lat + 0.01}"
+    return [
+        ("/", {}),
+        (report.get_absolute_url(), {}),
+        (reverse("reports:feed", args=[report.ref]), {}),
+        ("/map/reports.json", {"bbox": box, "zoom": 18}),
+        ("/map/reports.json", {"bbox": box, "zoom": 10}),
+        ("/map/list.json", {"bbox": box}),
+        ("/search.json", {"q": "PRIVATE-PLATE-123"}),
+        ("/nearby.json", {"lat": lat, "lon": lon, "category": report.category.slug}),
+        ("/api/v1/reports/", {}),
+        (f"/api/v1/reports/{report.pk}/", {}),
+        ("/api/v1/reports/", {"format": "geojson"}),
+        (f"/api/v1/authorities/{report.authority.slug}/stats/", {}),
+        ("/open311/v2/requests.json", {}),
+        ("/open311/v2/requests.xml", {}),
+        (f"/open311/v2/requests/{report.ref}.json", {}),
+        ("/open311/v2/servicerequestupdates.json", {}),
+    ]
+
+
+def _shows(response: Any, report: Report) -> bool:
+    if response.status_code in (404, 410):
+        return False
+    assert response.status_code == 200, response.status_code
+    text = response.content.decode()
+    if response.wsgi_request.path.endswith("/stats/"):  # counts only: it must not be counted
+        return bool(response.json()["total"])
+    return report.ref in text or "PRIVATE-PLATE-123" in text
+
+
+@pytest.fixture
+def private_report(tiny_city: Any) -> Report:
+    tiny_city.pothole.non_public = True
+    tiny_city.pothole.save()
+    reporter = factories.UserFactory.create(email=SECRET_EMAIL)
+    report = factories.report(
+        tiny_city.pothole, *tiny_city.WEST, reporter=reporter, title=PRIVATE_TITLE
+    )
+    services.report_transition(
+        report_id=report.pk, to_state="verified", actor=tiny_city.west_staff, public_note="Seen"
+    )
+    return Report.objects.get(pk=report.pk)
+
+
+def test_a_private_report_is_on_no_public_surface_for_visitors_citizens_or_other_staff(
+    client, tiny_city, private_report
+):
+    assert private_report.is_private
+    viewers = [None, factories.UserFactory.create(), tiny_city.east_staff]
+    leaks = []
+    for viewer in viewers:
+        client.logout()
+        if viewer is not None:
+            client.force_login(viewer)
+        for url, data in _public_requests(private_report):
+            if _shows(client.get(url, data), private_report):
+                leaks.append(f"{viewer}: {url} {data}")
+    assert leaks == []
+
+
+@pytest.mark.parametrize("who", ["reporter", "own staff", "superuser"])
+def test_its_reporter_and_the_authoritys_staff_still_see_a_private_report(
+    client, tiny_city, private_report, who
+):
+    viewer = {
+        "reporter": private_report.reporter,
+        "own staff": tiny_city.west_staff,
+        "superuser": factories.UserFactory.create(is_superuser=True, is_staff=True),
+    }[who]
+    client.force_login(viewer)
+    page = client.get(private_report.get_absolute_url())
+    assert page.status_code == 200
+    assert PRIVATE_TITLE in page.content.decode()
+    assert 'id="private-notice"' in page.content.decode()
+    if who != "reporter":
+        queue = client.get(reverse("staff:queue"))
+        assert private_report.ref in queue.content.decode()
