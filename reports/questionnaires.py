@@ -145,7 +145,7 @@ def questionnaire_answer(
     questionnaire.state_when_answered = report.state
     questionnaire.answered_at = at or timezone.now()
     questionnaire.save()
-    if report.is_public:  # spam stays untouched; a hidden report takes no updates
+    if report.is_shown:  # spam stays untouched; a hidden report takes no updates (private do)
         _act_on(report, fixed=fixed, comment=comment, at=questionnaire.answered_at)
     return questionnaire
 
