@@ -6,7 +6,7 @@ PORT   ?= 8000
 # Local development runs with DEBUG on unless you say otherwise (production never uses make run).
 RUN_ENV := DEBUG=$${DEBUG:-true}
 
-.PHONY: run install dev test lint format bench screenshots clean
+.PHONY: run install dev test lint format bench screenshots clean messages compile-messages
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Fixpoint needs Python 3.11 or newer: run make PYTHON=python3.11 ...")'
@@ -63,6 +63,19 @@ format: dev
 
 bench: install
 	$(RUN_ENV) $(PY) bench/routing.py
+
+# Translations (docs/translating.md). Extraction needs GNU gettext (xgettext, msgmerge: apt-get
+# install gettext); compiling does not (polib). The compiled .mo files are committed, so make run
+# and make test need neither.
+MAKEMESSAGES := DEBUG=true $(PY) manage.py makemessages -l ca -l es --no-wrap --no-obsolete --add-location file \
+	--ignore '.venv/*' --ignore 'tests/*' --ignore 'bench/*' --ignore 'staticfiles/*' --ignore 'media/*'
+messages: dev
+	$(MAKEMESSAGES) -d django
+	$(MAKEMESSAGES) -d djangojs --ignore 'templates/*'
+	$(PY) -m config.catalogues normalise
+
+compile-messages: dev
+	$(PY) -m config.catalogues compile
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -37,6 +38,16 @@ class User(AbstractUser):
     last_name = LineField(_("last name"), max_length=150, blank=True)
     display_name = LineField(
         _("public name"), max_length=100, blank=True, help_text=_("Shown next to what you post.")
+    )
+
+    # Empty: not chosen yet, so pages follow the browser (Accept-Language) and e-mails the language
+    # the person used when they filed or subscribed. Set by the language switcher and on log-in.
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("Pages and e-mails are in this language."),
     )
 
     objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]

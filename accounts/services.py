@@ -157,3 +157,19 @@ def _client_row(digest: str) -> dict[str, Any] | None:
             _recent.clear()
         _recent[digest] = (now + seconds, rows[0])
     return rows[0]
+
+
+def user_set_language(*, user: User, language: str) -> None:
+    """Remember the language a person chose; pages and e-mails to them use it from now on."""
+    if language not in dict(settings.LANGUAGES):
+        raise ValueError(f"language must be one of {', '.join(dict(settings.LANGUAGES))}")
+    if user.language != language:
+        User.objects.filter(pk=user.pk).update(language=language)
+        user.language = language
+
+
+def user_keep_language(*, user: User, language: str) -> None:
+    """On sign-up or log-in: a person who never chose keeps the language they are reading in, so
+    what is later sent to them (alerts, updates, digests) is in that language too."""
+    if not user.language and language in dict(settings.LANGUAGES):
+        user_set_language(user=user, language=language)

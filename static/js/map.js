@@ -56,7 +56,7 @@
       var p = f.properties;
       if (p.cluster) {
         var m = L.marker(ll, { icon: clusterIcon(p.count), keyboard: true,
-          title: p.count + " " + CFG.strings.reports });
+          title: interpolate(ngettext("%s report", "%s reports", p.count), [p.count]) });
         m.on("click", function () { map.setView(ll, Math.min(map.getZoom() + 2, 19)); });
         layer.addLayer(m);
       } else {
@@ -82,7 +82,8 @@
       list.appendChild(li);
     });
     qs("list-status").textContent = data.reports && data.reports.length ?
-      CFG.strings.showing + " " + data.reports.length + " / " + data.total : CFG.strings.none;
+      interpolate(gettext("Showing %(shown)s of %(total)s"), { shown: data.reports.length, total: data.total }, true) :
+      gettext("No reports in this part of the map.");
   }
 
   function refresher(map, layer) {
@@ -114,7 +115,7 @@
         },
         interactive: false
       }).addTo(map);
-      L.control.layers(null, (function () { var o = {}; o[CFG.strings.boundaries] = layer; return o; })(),
+      L.control.layers(null, (function () { var o = {}; o[gettext("Boundaries")] = layer; return o; })(),
         { collapsed: false }).addTo(map);
     }).catch(function () {});
   }
@@ -124,7 +125,7 @@
     map.on("click", function (e) { place(e.latlng); });
     function place(latlng) {
       if (marker) { marker.setLatLng(latlng); } else {
-        marker = L.marker(latlng, { draggable: true, title: CFG.strings.reportHere }).addTo(map);
+        marker = L.marker(latlng, { draggable: true, title: gettext("Report a problem here") }).addTo(map);
         marker.on("dragend", function () { popup(marker.getLatLng()); });
       }
       popup(latlng);
@@ -132,7 +133,7 @@
     function popup(latlng) {
       var url = CFG.newUrl + "?latitude=" + latlng.lat.toFixed(6) + "&longitude=" + latlng.lng.toFixed(6);
       marker.bindPopup('<a class="button" id="report-here" href="' + url + '">' +
-        escapeHtml(CFG.strings.reportHere) + "</a>").openPopup();
+        escapeHtml(gettext("Report a problem here")) + "</a>").openPopup();
     }
     return place;
   }
@@ -159,7 +160,7 @@
             map.setView([r.lat, r.lon], 18);
           }, r.url));
         });
-        if (!results.children.length) { results.appendChild(item(CFG.strings.noPlace)); }
+        if (!results.children.length) { results.appendChild(item(gettext("Nothing found."))); }
         results.hidden = false;
       });
     }
@@ -182,14 +183,14 @@
   function locateMe(map, place) {
     qs("locate-me").addEventListener("click", function () {
       var hint = qs("map-hint");
-      if (!navigator.geolocation) { hint.textContent = CFG.strings.noLocation; return; }
-      hint.textContent = CFG.strings.locating;
+      if (!navigator.geolocation) { hint.textContent = gettext("Your location is not available."); return; }
+      hint.textContent = gettext("Finding your location…");
       navigator.geolocation.getCurrentPosition(function (pos) {
         var ll = L.latLng(pos.coords.latitude, pos.coords.longitude);
         map.setView(ll, 17);
         place(ll);
         hint.textContent = "";
-      }, function () { hint.textContent = CFG.strings.noLocation; }, { timeout: 10000 });
+      }, function () { hint.textContent = gettext("Your location is not available."); }, { timeout: 10000 });
     });
   }
 

@@ -39,8 +39,8 @@
         .then(function (r) { return r.json(); })
         .then(function (res) {
           var status = document.getElementById("gps-status");
-          if (res.latitude === undefined) { status.textContent = CFG.strings.noGps; return; }
-          status.textContent = CFG.strings.found;
+          if (res.latitude === undefined) { status.textContent = gettext("This photo has no location."); return; }
+          status.textContent = gettext("Pin placed where the photo was taken.");
           onFound(L.latLng(res.latitude, res.longitude));
         });
     });
