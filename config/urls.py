@@ -2,11 +2,8 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
-from django.views.decorators.cache import cache_control
-from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from accounts.views import set_language
 from config.health import healthz
 
 admin.site.site_header = settings.FIXPOINT_SITE_NAME
@@ -16,14 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
-    path("i18n/setlang/", set_language, name="set_language"),
-    # The static scripts' strings (djangojs catalogue), in the page's language; cached by the
-    # browser for an hour, the Vary on Accept-Language and Cookie keeps languages apart.
-    path(
-        "i18n/js/",
-        cache_control(max_age=3600)(JavaScriptCatalog.as_view()),
-        name="javascript-catalog",
-    ),
+    path("i18n/", include("accounts.urls")),
     path("api/v1/", include("gamification.api.urls")),
     path("api/v1/", include("reports.api.urls")),
     # One version: a `?version=` was echoed into the Content-Disposition header (a 500 on CR/LF).
