@@ -70,6 +70,14 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
 }
 
 
+class EnteredFor(models.TextChoices):
+    """For whom staff entered a report (empty: the reporter filed it themself)."""
+
+    CALLER = "caller", _("A caller (phone, counter, letter)")
+    ANONYMOUS = "anonymous", _("Someone who stays anonymous")
+    AUTHORITY = "authority", _("The authority itself (staff's own finding)")
+
+
 class Priority(models.TextChoices):
     LOW = "low", _("Low")
     NORMAL = "normal", _("Normal")
@@ -135,7 +143,20 @@ class Report(models.Model):
     )
     reporter_name = LineField(_("reporter's name"), max_length=100, blank=True)
     reporter_email = models.EmailField(_("reporter's e-mail"), blank=True)
+    reporter_phone = LineField(_("reporter's phone"), max_length=30, blank=True)
     show_name = models.BooleanField(_("show my name publicly"), default=False)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("entered by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reports_entered",
+        help_text=_("The staff member who entered it for someone else."),
+    )
+    entered_for = models.CharField(
+        _("entered for"), max_length=10, choices=EnteredFor.choices, blank=True, default=""
+    )
     is_private = models.BooleanField(
         _("private"),
         default=False,
@@ -644,6 +665,7 @@ class AuditAction(models.TextChoices):
     DUPLICATE = "duplicate", _("Marked as duplicate")
     SPAM = "spam", _("Marked as spam")
     PRIVACY = "privacy", _("Made private or public")
+    ENTERED = "entered", _("Filed for someone else")
     DELIVERY = "delivery", _("Delivery resent or marked sent")
     EXPORT = "export", _("Export")
     LOGIN = "login", _("Log-in")

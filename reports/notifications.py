@@ -217,6 +217,22 @@ def send_report_confirmation(report: Report) -> Notification:
     )
 
 
+def send_report_received(report: Report) -> Notification:
+    """A caller's report that staff entered: open at once, so no link to follow; it says what
+    was filed and that its updates will come by e-mail (the caller is subscribed)."""
+    body = render_to_string(
+        "emails/report_received.txt",
+        {"report": report, "link": absolute(report.get_absolute_url())},
+    )
+    return _enqueue(
+        report.reporter_email,
+        "report_received",
+        _("We have your report: %(title)s") % {"title": report.title},
+        body,
+        report=report,
+    )
+
+
 def on_state_change(report: Report, change: ReportStateChange, *, created: bool = False) -> None:
     """Receiver: tell subscribers about public changes, and areas about new public reports.
     ``created``: the report is new in this transaction, so it has no subscription yet."""
@@ -252,6 +268,8 @@ def reports_opened(reports: list[Report], *, created: bool = False) -> None:
         if (email := _reporter_email(r)) and (r.pk, email) not in already
     )
     for report in reports:
+        if report.entered_by_id is not None and report.reporter_email:
+            send_report_received(report)
         if not report.is_private:  # a private report is news to nobody but its reporter
             _alert_areas(report)
 

@@ -172,7 +172,10 @@ def _reporter_contact(report: Report) -> dict[str, str] | None:
     if report.reporter is not None:
         name = report.reporter.display_name or report.reporter.get_full_name()
         return {"name": name, "email": report.reporter.email}
-    return {"name": report.reporter_name, "email": report.reporter_email}
+    contact = {"name": report.reporter_name, "email": report.reporter_email}
+    if report.reporter_phone:  # a caller staff took the report for
+        contact["phone"] = report.reporter_phone
+    return contact
 
 
 # --- E-mail -------------------------------------------------------------------------------------

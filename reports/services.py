@@ -69,19 +69,24 @@ def report_create(
     photo_tokens: Sequence[str] = (),
     at: datetime | None = None,
     filed_by: User | None = None,
+    entered_by: User | None = None,
+    entered_for: str = "",
+    reporter_phone: str = "",
 ) -> Report:
     """File a report, routed to the authority responsible for that spot and category.
 
     A signed-in reporter's report is open at once; anybody else's waits unconfirmed (never public,
     never sent) until they follow the link e-mailed to them. ``filed_by``: the account that filed
     it for someone else (an API key filing for a citizen, reports.filers), recorded as the actor
-    of its first history row.
+    of its first history row. ``entered_by``: staff who took it for someone else (``entered_for``,
+    reports.staff.services.report_enter, which checks their permission): open at once too.
     """
     title, description = _clean_text(title, description)
-    if reporter is None:
+    if reporter is None and entered_by is None:  # staff checked the caller's contact already
         reporter_name, reporter_email = _clean_contact(reporter_name, reporter_email)
     authority = _route(latitude, longitude, category)
     now = at or timezone.now()
+    vouched = reporter is not None or entered_by is not None
     report = Report(
         title=title,
         description=description,
@@ -94,18 +99,21 @@ def report_create(
         reporter=reporter,
         reporter_name=reporter_name,
         reporter_email=reporter_email,
+        reporter_phone=reporter_phone,
         show_name=show_name,
+        entered_by=entered_by,
+        entered_for=entered_for,
         is_private=category.non_public,
-        state=ReportState.UNCONFIRMED if reporter is None else ReportState.OPEN,
+        state=ReportState.OPEN if vouched else ReportState.UNCONFIRMED,
         created_at=now,
         updated_at=now,
-        confirmed_at=None if reporter is None else now,
-        follow_up_due=reporter is not None and followups.deferring(),  # see reports.followups
+        confirmed_at=now if vouched else None,
+        follow_up_due=vouched and followups.deferring(),  # see reports.followups
     )
     first = ReportStateChange(
         from_state="",
         to_state=report.state,
-        actor=filed_by or reporter,
+        actor=entered_by or filed_by or reporter,
         actor_kind=Actor.REPORTER,
         created_at=now,
     )

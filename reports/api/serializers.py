@@ -179,6 +179,25 @@ class SupportSerializer(serializers.Serializer[Any]):
     supporters = serializers.IntegerField()
 
 
+class OnBehalfOfSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(required=False, default="", allow_blank=True, max_length=100)
+    email = serializers.EmailField(required=False, default="", allow_blank=True)
+    phone = serializers.CharField(required=False, default="", allow_blank=True, max_length=30)
+    anonymous = serializers.BooleanField(
+        required=False, default=False, help_text="The caller stays anonymous: give no contact"
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        contact = any(attrs[name] for name in ("name", "email", "phone"))
+        if attrs["anonymous"] and contact:
+            raise serializers.ValidationError("An anonymous caller has no name, email or phone.")
+        if not attrs["anonymous"] and not contact:
+            raise serializers.ValidationError(
+                "Give the caller's name, email and/or phone, or anonymous: true."
+            )
+        return attrs
+
+
 class ReportCreateSerializer(serializers.Serializer[Any]):
     title = serializers.CharField(max_length=150)
     description = serializers.CharField(max_length=5000)
@@ -199,6 +218,23 @@ class ReportCreateSerializer(serializers.Serializer[Any]):
     last_name = serializers.CharField(
         required=False, default="", allow_blank=True, max_length=50, help_text="With `email`"
     )
+    on_behalf_of = OnBehalfOfSerializer(
+        required=False,
+        help_text="Staff with the permission to file for others (contact centre, counter) file "
+        "for this caller: open at once, the caller's email gets the confirmation and updates. "
+        "Anybody else gets 403.",
+    )
+    as_authority = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Staff with the permission file as the authority itself (their own finding). "
+        "Anybody else gets 403.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("on_behalf_of") is not None and attrs["as_authority"]:
+            raise serializers.ValidationError("Give on_behalf_of or as_authority, not both.")
+        return attrs
 
 
 class UpdateCreateSerializer(serializers.Serializer[Any]):

@@ -11,7 +11,15 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from authorities.models import Category, StaffMembership
-from reports.models import TRANSITIONS, Actor, Priority, Report, ReportState, ResponseTemplate
+from reports.models import (
+    TRANSITIONS,
+    Actor,
+    EnteredFor,
+    Priority,
+    Report,
+    ReportState,
+    ResponseTemplate,
+)
 from reports.notes import NOTE_MAX_LENGTH
 
 NOTE = forms.Textarea(attrs={"rows": 3})
@@ -128,6 +136,30 @@ class SpamForm(StaffForm):
     internal_note = forms.CharField(
         label=_("Why (staff only)"), widget=NOTE, required=False, max_length=NOTE_MAX_LENGTH
     )
+
+
+class EnterReportForm(StaffForm):
+    """A report staff take for someone else (/staff/reports/new/)."""
+
+    id_prefix = "enter"
+    entered_for = forms.ChoiceField(
+        label=_("For whom"), choices=EnteredFor.choices, widget=forms.RadioSelect, initial="caller"
+    )
+    caller_name = forms.CharField(label=_("Caller's name"), required=False, max_length=100)
+    caller_email = forms.EmailField(
+        label=_("Caller's e-mail"),
+        required=False,
+        help_text=_("They get the confirmation and the updates; no account needed."),
+    )
+    caller_phone = forms.CharField(label=_("Caller's phone"), required=False, max_length=30)
+    show_name = forms.BooleanField(label=_("Show the caller's name publicly"), required=False)
+    category = forms.ModelChoiceField(
+        label=_("Category"), queryset=Category.objects.filter(is_active=True)
+    )
+    title = forms.CharField(label=_("Title"), max_length=150)
+    description = forms.CharField(label=_("Description"), widget=NOTE, max_length=5000)
+    latitude = forms.FloatField(label=_("Latitude"), min_value=-90, max_value=90)
+    longitude = forms.FloatField(label=_("Longitude"), min_value=-180, max_value=180)
 
 
 class PrivacyForm(StaffForm):

@@ -38,6 +38,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "spam": WORKERS,
     "moderate": WORKERS,
     "privacy": WORKERS,
+    "file_on_behalf": WORKERS,
     "bulk": WORKERS,
     "resend": frozenset({ADMIN}),
     "audit": frozenset({ADMIN}),
@@ -114,6 +115,16 @@ def role_may(role: str | None, permission: str) -> bool:
 def staff_may(user: Any, authority_id: int | None, permission: str) -> bool:
     """Whether the user may do this (a key of PERMISSIONS) to a report of that authority."""
     return role_may(membership_role(user, authority_id), permission)
+
+
+def staff_may_somewhere(user: Any, permission: str) -> bool:
+    """Whether the user's role at some authority (any, for a superuser) allows ``permission``."""
+    if not _is_user(user):
+        return False
+    if user.is_superuser:
+        return True
+    roles = StaffMembership.objects.filter(user=user).values_list("role", flat=True)
+    return any(role_may(str(role), permission) for role in roles)
 
 
 def is_staff_user(user: Any) -> bool:

@@ -5,16 +5,19 @@ the lifecycle services (so every state change is one locked, recorded transition
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from authorities import routing
 from authorities import services as authority_services
 from authorities.models import Authority, Category, StaffRole
 from config.errors import ApplicationError
@@ -24,6 +27,7 @@ from reports.models import (
     Actor,
     AuditAction,
     Delivery,
+    EnteredFor,
     Report,
     ReportPhoto,
     ReportState,
@@ -36,13 +40,15 @@ from reports.signals import report_state_changed
 
 from .audit import audit_record
 from .selectors import membership_role as selectors_role
-from .selectors import reports_visible_to, staff_may
+from .selectors import reports_visible_to, staff_may, staff_may_somewhere
 
 __all__ = [
     "BulkResult",
+    "Caller",
     "audit_record",
     "delivery_mark_sent_by_staff",
     "delivery_resend_by_staff",
+    "report_enter",
     "report_mark_duplicate",
     "report_mark_spam",
     "report_moderate",
@@ -55,6 +61,7 @@ __all__ = [
 ]
 
 BULK_ACTIONS = ("verify", "transition", "assign", "spam")
+PHONE = re.compile(r"\+?[0-9][0-9 ()\-]{4,28}")
 BULK_LIMIT = 500
 
 
@@ -186,6 +193,94 @@ def _hide(items: Any) -> list[int]:
     # A queryset update: these models are not append-only, and no per-row logic runs on hiding.
     items.model.objects.filter(pk__in=ids).update(is_hidden=True)
     return ids
+
+
+# --- Reports taken for someone else ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who staff take a report for: a name, an e-mail and/or a phone number."""
+
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+
+
+@transaction.atomic
+def report_enter(
+    *,
+    actor: User,
+    entered_for: str,
+    title: str,
+    description: str,
+    category: Category,
+    latitude: float,
+    longitude: float,
+    caller: Caller | None = None,
+    show_name: bool = False,
+    extra: dict[str, Any] | None = None,
+    photo_tokens: Iterable[str] = (),
+) -> Report:
+    """Staff take a report for a caller (contact centre, counter), for someone anonymous, or as
+    their authority (an inspector's own finding). It needs the ``file_on_behalf`` permission at
+    the authority the report is routed to; the report is open at once (staff vouch for it), its
+    first history row and ``entered_by`` name the staff member, the caller's e-mail gets the
+    confirmation and the updates without an account. Audited."""
+    refusal = _("Only staff with the permission can file reports for someone else.")
+    if not staff_may_somewhere(actor, "file_on_behalf"):  # before routing: the same 403 always
+        raise NotAllowed(str(refusal))
+    authority = routing.responsible_authority(float(latitude), float(longitude), category.id)
+    if not staff_may(actor, authority.id, "file_on_behalf"):
+        raise NotAllowed(
+            str(_("Your role at %(name)s does not allow filing reports for others."))
+            % {"name": authority.name}
+        )
+    name, email, phone = _caller_contact(entered_for, caller or Caller(), authority.name)
+    report = services.report_create(
+        title=title,
+        description=description,
+        category=category,
+        latitude=latitude,
+        longitude=longitude,
+        reporter_name=name,
+        reporter_email=email,
+        reporter_phone=phone,
+        show_name=show_name or entered_for == EnteredFor.AUTHORITY,
+        extra=extra,
+        photo_tokens=list(photo_tokens),
+        entered_by=actor,
+        entered_for=entered_for,
+    )
+    after = {"for": entered_for, "name": name, "email": email, "phone": phone}
+    audit_record(actor=actor, action=AuditAction.ENTERED, obj=report, after=after)
+    return report
+
+
+def _caller_contact(entered_for: str, caller: Caller, authority_name: str) -> tuple[str, str, str]:
+    """(name, e-mail, phone) to keep for the report: the caller's, checked; none for someone
+    anonymous; the authority's name for its own finding."""
+    if entered_for == EnteredFor.AUTHORITY:
+        return authority_name, "", ""
+    if entered_for == EnteredFor.ANONYMOUS:
+        return "", "", ""
+    if entered_for != EnteredFor.CALLER:
+        raise DjangoValidationError({"entered_for": _("Say for whom the report is filed.")})
+    name, email = " ".join(caller.name.split()), caller.email.strip().lower()
+    phone = " ".join(caller.phone.split())
+    errors: dict[str, str] = {}
+    if email:
+        try:
+            validate_email(email)
+        except DjangoValidationError:
+            errors["email"] = _("Enter a valid e-mail address.")
+    if phone and not PHONE.fullmatch(phone):
+        errors["phone"] = _("Enter a phone number: digits, spaces and + - ( ) only.")
+    if not (name or email or phone):
+        errors["name"] = _("Give the caller's name, e-mail or phone (or file it anonymously).")
+    if errors:
+        raise DjangoValidationError(errors)
+    return name, email, phone
 
 
 # --- Privacy ----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ app_name = "staff"
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("bulk/", views.bulk, name="bulk"),
+    path("reports/new/", views.report_enter, name="report-new"),
     path("reports/<id:pk>/", views.report_work, name="report"),
     path("stats/", stats_views.stats_page, name="stats"),
     path("export.csv", stats_views.export_csv, name="export"),

@@ -28,6 +28,7 @@ from config.errors import ApplicationError
 from reports import services
 from reports.models import (
     Delivery,
+    EnteredFor,
     Report,
     ReportPhoto,
     ReportState,
@@ -69,6 +70,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "query_any_state": _query_without("page", request, "state"),
         "may_bulk": _may_anywhere(roles, "bulk"),
         "may_audit": _may_anywhere(roles, "audit"),
+        "may_file_for_others": _may_anywhere(roles, "file_on_behalf"),
     }
     return render(request, "staff/queue.html", context)
 
@@ -171,6 +173,58 @@ def _back_to_queue(request: HttpRequest) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
         url = reverse("staff:queue")
     return HttpResponseRedirect(url)
+
+
+# --- Taking a report for someone else -------------------------------------------------------------
+
+
+@staff_required
+def report_enter(request: HttpRequest) -> HttpResponse:
+    """File a report for a caller, someone anonymous, or as the authority (staff_services
+    .report_enter checks the permission at the authority the report is routed to)."""
+    if not selectors.staff_may_somewhere(request.user, "file_on_behalf"):
+        raise PermissionDenied(_("Your role does not allow filing reports for others."))
+    initial = {"latitude": request.GET.get("lat"), "longitude": request.GET.get("lon")}
+    form = forms.EnterReportForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            report = _enter(request, form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Report %(ref)s is filed and open.") % {"ref": report.ref})
+            return HttpResponseRedirect(reverse("staff:report", args=[report.pk]))
+    status = 400 if form.is_bound else 200
+    return render(request, "staff/report_new.html", {"form": form}, status=status)
+
+
+def _enter(request: HttpRequest, data: dict[str, Any]) -> Report:
+    caller = staff_services.Caller(
+        name=data["caller_name"], email=data["caller_email"], phone=data["caller_phone"]
+    )
+    return staff_services.report_enter(
+        actor=_user(request),
+        entered_for=data["entered_for"],
+        caller=caller if data["entered_for"] == EnteredFor.CALLER else None,
+        title=data["title"],
+        description=data["description"],
+        category=data["category"],
+        latitude=data["latitude"],
+        longitude=data["longitude"],
+        show_name=data["show_name"],
+    )
+
+
+def _form_errors(form: Any, exc: ValidationError) -> None:
+    fields = {"name": "caller_name", "email": "caller_email", "phone": "caller_phone"}
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for name, errors in exc.message_dict.items():
+        field = fields.get(name, name)
+        form.add_error(field if field in form.fields else None, errors)
 
 
 # --- The work page -------------------------------------------------------------------------------

@@ -1,0 +1,54 @@
+"""A contact-centre inspector in a real browser: files a caller's report from the staff pages
+(placing it on the map), then makes it private; the public page is then gone for a visitor."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from reports.models import AuditEntry, Report
+from reports.staff.services import staff_account_set
+
+PASSWORD = "contact-centre-password-42"
+
+
+def test_an_inspector_files_a_callers_report_and_makes_it_private(
+    page: Page, barcelona, screenshot, browser, live_server
+):
+    eixample = barcelona.districts["eixample"]
+    inspector = staff_account_set(
+        email="desk@eixample.example.org", authority=eixample, role="inspector", password=PASSWORD
+    ).user
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(inspector.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.goto("/staff/")
+    page.locator("#new-report-for-someone").click()
+
+    page.get_by_label("Caller's name", exact=True).fill("Marta Puig")
+    page.locator("#enter_entered_for_1").check()  # the caller's fields hide...
+    expect(page.locator("#caller-fields")).to_be_hidden()
+    page.get_by_label("A caller (phone, counter, letter)").check()  # ...and come back as they were
+    expect(page.get_by_label("Caller's name", exact=True)).to_have_value("Marta Puig")
+    page.get_by_label("Caller's e-mail").fill("marta@example.org")
+    page.get_by_label("Caller's phone").fill("+34 600 111 222")
+    page.get_by_label("Category").select_option(label="Pavement")
+    page.get_by_label("Title").fill("Loose paving stone")
+    page.get_by_label("Description").fill("Phoned in at 9:05")
+    page.get_by_label("Latitude").fill("41.389")
+    page.get_by_label("Longitude").fill("2.161")
+    screenshot(page, "staff-file-for-someone", full_page=True)
+    page.get_by_role("button", name="File the report").click()
+
+    report = Report.objects.get()
+    expect(page.locator("#entered-by")).to_contain_text("desk@eixample.example.org")
+    page.locator("#privacy-form").get_by_role("button", name="Make private").click()
+    expect(page.locator("#report-private")).to_be_visible()
+    screenshot(page, "staff-private-report", full_page=True)
+
+    visitor = browser.new_context(base_url=live_server.url)
+    response = visitor.new_page().goto(report.get_absolute_url())
+    assert response is not None and response.status == 404
+    visitor.close()
+    assert report.entered_for == "caller" and report.state == "open"
+    assert set(AuditEntry.objects.values_list("action", flat=True)) >= {"entered", "privacy"}
