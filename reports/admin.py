@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from authorities.admin import AuthorityScopedAdmin, ReadOnlyAdminMixin
 from authorities.models import Authority
 from config.errors import ApplicationError
 
-from . import notifications, services
+from . import notifications, services, site_messages
 from .models import (
     AuditEntry,
     Delivery,
@@ -26,6 +32,8 @@ from .models import (
     ReportStateChange,
     ReportUpdate,
     ResponseTemplate,
+    SiteMessage,
+    SitePage,
     StatusPoll,
     Subscription,
     Support,
@@ -381,3 +389,87 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, AuthorityScopedAdmin):
         if obj is None or self._is_super(request):
             return True
         return self._memberships(request).get(obj.authority_id) in self._may
+
+
+class _SiteMessageFormBase(forms.ModelForm):
+    """The message in the default language, one box per other language of the site (see
+    SiteMessageForm), and the pages as ticks (both stored as JSON)."""
+
+    pages = forms.MultipleChoiceField(
+        label=_("Only on these pages"),
+        choices=SitePage.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every page."),
+    )
+
+    class Meta:
+        model = SiteMessage
+        fields = ("text", "level", "starts_at", "ends_at", "pages", "authority")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for code, _name in _other_languages():
+            self.fields[f"text_{code}"].initial = self.instance.translations.get(code, "")
+
+    def _post_clean(self) -> None:
+        super()._post_clean()  # type: ignore[misc]  # the stubs omit it; instance is built here
+        self.instance.translations = {
+            code: self.cleaned_data.get(f"text_{code}", "") for code, _name in _other_languages()
+        }
+        try:
+            site_messages.site_message_check(self.instance)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                self.add_error(field if field in self.fields else None, errors)
+
+
+def _other_languages() -> list[tuple[str, str]]:
+    default = settings.LANGUAGE_CODE.split("-")[0]
+    return [(code, name) for code, name in settings.LANGUAGES if code != default]
+
+
+# The admin builds its form from declared fields only: one per other language, made here.
+SiteMessageForm = type(
+    "SiteMessageForm",
+    (_SiteMessageFormBase,),
+    {
+        f"text_{code}": forms.CharField(
+            label=format_lazy(_("Message in {language}"), language=name),
+            widget=forms.Textarea(attrs={"rows": 3}),
+            required=False,
+            max_length=500,
+        )
+        for code, name in _other_languages()
+    },
+)
+
+
+@admin.register(SiteMessage)
+class SiteMessageAdmin(AuthorityScopedAdmin):
+    """Site administrators publish banners; every change is audited (reports.site_messages)."""
+
+    superuser_only = True
+    form = SiteMessageForm
+    list_display = ("__str__", "level", "starts_at", "ends_at", "authority", "is_live_now")
+    list_filter = ("level", "authority")
+    search_fields = ("text",)
+    date_hierarchy = "starts_at"
+
+    @admin.display(boolean=True, description=_("shown now"))
+    def is_live_now(self, obj: SiteMessage) -> bool:
+        return obj.is_live(timezone.now())
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        others = [f"text_{code}" for code, _name in _other_languages()]
+        return ["text", *others, "level", "starts_at", "ends_at", "pages", "authority"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        site_messages.site_message_save(message=obj, actor=cast(User, request.user))
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        site_messages.site_message_delete(message=obj, actor=cast(User, request.user))
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for message in queryset:
+            site_messages.site_message_delete(message=message, actor=cast(User, request.user))

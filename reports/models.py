@@ -666,6 +666,7 @@ class AuditAction(models.TextChoices):
     SPAM = "spam", _("Marked as spam")
     PRIVACY = "privacy", _("Made private or public")
     ENTERED = "entered", _("Filed for someone else")
+    SITE_MESSAGE = "site_message", _("Site message published, changed or removed")
     DELIVERY = "delivery", _("Delivery resent or marked sent")
     EXPORT = "export", _("Export")
     LOGIN = "login", _("Log-in")
@@ -747,3 +748,73 @@ class StatsDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.authority_id}/{self.category_id} {self.kind}: {self.n}"
+
+
+class SitePage(models.TextChoices):
+    """Pages a site message can be limited to (none ticked: every page)."""
+
+    HOME = "home", _("Home page (the map)")
+    FILING = "filing", _("Filing a report")
+    REPORT = "report", _("A report's page")
+    AUTHORITY = "authority", _("An authority's performance page")
+
+
+class MessageLevel(models.TextChoices):
+    INFO = "info", _("Information")
+    WARNING = "warning", _("Warning")
+
+
+class SiteMessage(models.Model):
+    """A banner administrators publish for a time ("Storm damage: report fallen trees here"),
+    optionally only on some pages or about places in one authority's area. Written through
+    reports.site_messages (audited); read through its cached selector."""
+
+    text = TextField(_("message"), max_length=500, help_text=_("In the site's default language."))
+    # {language code: text} for the site's other languages; a language without one shows `text`.
+    translations = JSONField(_("translations"), default=dict, blank=True)
+    level = models.CharField(
+        _("level"), max_length=10, choices=MessageLevel.choices, default=MessageLevel.INFO
+    )
+    starts_at = models.DateTimeField(_("shown from"), default=timezone.now)
+    ends_at = models.DateTimeField(_("shown until"))
+    pages = models.JSONField(  # SitePage values: machine text
+        _("pages"), default=list, blank=True, help_text=_("None ticked: every page.")
+    )
+    authority = models.ForeignKey(
+        Authority,
+        verbose_name=_("only about places of"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="site_messages",
+        help_text=_(
+            "Shown only on pages about a place in this authority's area (filing there, its "
+            "reports, its performance page). Empty: everywhere."
+        ),
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("site message")
+        verbose_name_plural = _("site messages")
+        ordering: ClassVar = ["-starts_at", "-id"]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="sitemessage_ends_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+    def text_in(self, language: str | None) -> str:
+        """The text in ``language`` (its base language too: "ca" for "ca-es"), else `text`."""
+        if language:
+            for code in (language, language.split("-")[0]):
+                if self.translations.get(code):
+                    return str(self.translations[code])
+        return self.text
+
+    def is_live(self, at: Any) -> bool:
+        return self.starts_at <= at < self.ends_at

@@ -1,5 +1,7 @@
 from django.urls import path
 
+import config.converters  # noqa: F401  (registers <id:...>)
+
 from . import feeds, json_views, mapdata, views
 
 app_name = "reports"
@@ -15,6 +17,11 @@ urlpatterns = [
     path("reports/<str:ref>/subscribe/", views.report_subscribe, name="subscribe"),
     path("reports/<str:ref>/feed/", feeds.ReportFeed(), name="feed"),
     path("alerts/", views.alerts, name="alerts"),
+    path(
+        "site-messages/<id:pk>/dismiss/",
+        views.site_message_dismiss,
+        name="site-message-dismiss",
+    ),
     path("alerts/confirm/<str:token>/", views.alert_confirm, name="alert-confirm"),
     path("alerts/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("questionnaire/<str:token>/", views.questionnaire, name="questionnaire"),

@@ -28,7 +28,7 @@ from authorities.models import Area, Authority, Category, CategoryQuestion
 from config.errors import ApplicationError
 from config.replica import replica_reads
 
-from . import notifications, questionnaires, ratelimit, selectors, services
+from . import notifications, questionnaires, ratelimit, selectors, services, site_messages
 from .answers import clean_answers
 from .forms import (
     AlertForm,
@@ -95,8 +95,17 @@ def report_detail(request: HttpRequest, ref: str) -> HttpResponse:
             # Staff of the responsible authority go from the public page to their work page.
             "can_work": bool(user and user.is_staff)
             and membership_role(user, report.authority_id) is not None,
+            "place_authorities": _covering(report.latitude, report.longitude),
         },
     )
+
+
+def _covering(latitude: float, longitude: float) -> list[int]:
+    """The ids of the authorities covering a point (for site messages about an area)."""
+    try:
+        return [a.id for a in routing.get_index().covering(latitude, longitude)]
+    except ApplicationError:
+        return []
 
 
 # --- Filing a report -----------------------------------------------------------------------------
@@ -129,7 +138,12 @@ def report_new(request: HttpRequest) -> HttpResponse:
         questions=questions,
         initial={"latitude": point[0], "longitude": point[1], "category": data.get("category", "")},
     )
-    context: dict[str, Any] = {"form": form, "location": location, "point": point}
+    context: dict[str, Any] = {
+        "form": form,
+        "location": location,
+        "point": point,
+        "place_authorities": [a.id for a in location.authorities],
+    }
     if request.method == "POST":
         response = _file_report(request, form, location, context)
         if response is not None:
@@ -444,6 +458,25 @@ def report_support(request: HttpRequest, ref: str) -> HttpResponse:
             else _("You had already supported this report."),
         )
     return redirect(_local_or(request.POST.get("next", ""), report.get_absolute_url()))
+
+
+@require_POST
+def site_message_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
+    """Hide a site message on this browser (a cookie of dismissed ids, kept a month)."""
+    cookie = site_messages.dismissed_cookie(request.COOKIES.get(site_messages.DISMISSED_COOKIE), pk)
+    if request.headers.get("X-Requested-With") == "fetch":
+        response: HttpResponse = HttpResponse(status=204)
+    else:
+        response = redirect(_local_or(request.POST.get("next", ""), reverse("reports:home")))
+    response.set_cookie(
+        site_messages.DISMISSED_COOKIE,
+        cookie,
+        max_age=30 * 24 * 3600,
+        samesite="Lax",
+        secure=request.is_secure(),
+        httponly=True,
+    )
+    return response
 
 
 def _local_or(url: str, default: str) -> str:

@@ -52,3 +52,33 @@ def test_an_inspector_files_a_callers_report_and_makes_it_private(
     visitor.close()
     assert report.entered_for == "caller" and report.state == "open"
     assert set(AuditEntry.objects.values_list("action", flat=True)) >= {"entered", "privacy"}
+
+
+def test_a_visitor_on_a_phone_sees_a_site_message_and_dismisses_it(phone_page: Page, screenshot):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from reports import site_messages
+    from reports.models import SiteMessage
+
+    now = timezone.now()
+    site_messages.site_message_save(
+        message=SiteMessage(
+            text="Storm damage: report fallen trees here",
+            level="warning",
+            starts_at=now - timedelta(minutes=5),
+            ends_at=now + timedelta(hours=6),
+        ),
+        actor=None,
+    )
+    site_messages.forget()
+
+    phone_page.goto("/")
+    banner = phone_page.locator(".site-message")
+    expect(banner).to_contain_text("Storm damage")
+    screenshot(phone_page, "site-message-phone")
+    banner.get_by_role("button", name="Dismiss this message").click()
+    expect(banner).to_have_count(0)
+    phone_page.reload()  # the dismissal is kept
+    expect(phone_page.locator(".site-message")).to_have_count(0)

@@ -40,8 +40,8 @@ def test_the_profile_shows_balance_entries_badges_challenges_and_prizes(
     factories.RewardFactory.create(title="Museum ticket", cost=10)
 
     # Session, user, player, challenges (+categories, +progress), entries, badges, prizes, codes,
-    # and the notice (read, then marked as seen).
-    with django_assert_num_queries(12):
+    # the notice (read, then marked as seen), and the site messages (cached after this page).
+    with django_assert_num_queries(13):
         html = client.get(reverse("gamification:profile")).content.decode()
 
     assert '<strong id="balance">15</strong>' in html

@@ -79,6 +79,7 @@ def test_the_report_page_costs_the_same_queries_however_many_updates(tiny_city, 
         return len(queries)
 
     services.report_update_add(report_id=report.pk, author=citizen, text="First")
+    count()  # the first page fills the process's caches (the site messages)
     few = count()
     for n in range(5):
         services.report_update_add(report_id=report.pk, author=citizen, text=f"Update {n}")

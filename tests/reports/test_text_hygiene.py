@@ -246,6 +246,7 @@ MACHINE_TEXT = {
     "reports.Notification": {"kind"},
     "reports.Delivery": {"remote_id"},
     "reports.AuditEntry": {"object_type", "object_id", "before", "after"},
+    "reports.SiteMessage": {"pages"},  # a list of SitePage values
     "gamification.PointEntry": {"key"},
     "gamification.BadgeAward": {"code"},
     "gamification.Redemption": {"code"},
