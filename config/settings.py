@@ -445,6 +445,11 @@ FIXPOINT_DELIVERY_STUCK_MINUTES = env.int("DELIVERY_STUCK_MINUTES", default=10)
 FIXPOINT_QUESTIONNAIRE_WEEKS = env.float("QUESTIONNAIRE_WEEKS", default=4.0)
 FIXPOINT_QUESTIONNAIRE_REPEAT_WEEKS = env.float("QUESTIONNAIRE_REPEAT_WEEKS", default=8.0)
 FIXPOINT_QUESTIONNAIRE_MAX = env.int("QUESTIONNAIRE_MAX", default=3)
+# The public performance page of an authority (reports.performance): a category needs this many
+# reports received in 12 months before its times, shares and fix rate are shown, and the figures
+# are cached this many seconds.
+FIXPOINT_PERFORMANCE_MIN_REPORTS = env.int("PERFORMANCE_MIN_REPORTS", default=10)
+FIXPOINT_PERFORMANCE_CACHE_SECONDS = env.int("PERFORMANCE_CACHE_SECONDS", default=600)
 # Points, badges, challenges and prizes (gamification); off hides them and awards nothing.
 FIXPOINT_GAMIFICATION = env.bool("GAMIFICATION", default=True)
 # Changes to a report within this many minutes reach its subscribers as one e-mail. Without a

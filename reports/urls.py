@@ -17,6 +17,12 @@ urlpatterns = [
     path("reports/<str:ref>/subscribe/", views.report_subscribe, name="subscribe"),
     path("reports/<str:ref>/feed/", feeds.ReportFeed(), name="feed"),
     path("alerts/", views.alerts, name="alerts"),
+    path("authorities/<slug:slug>/", views.authority_page, name="authority"),
+    path(
+        "authorities/<slug:slug>/performance.csv",
+        views.authority_performance_csv,
+        name="authority-csv",
+    ),
     path(
         "site-messages/<id:pk>/dismiss/",
         views.site_message_dismiss,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 import secrets
 from typing import Any, cast
@@ -28,7 +29,15 @@ from authorities.models import Area, Authority, Category, CategoryQuestion
 from config.errors import ApplicationError
 from config.replica import replica_reads
 
-from . import notifications, questionnaires, ratelimit, selectors, services, site_messages
+from . import (
+    notifications,
+    performance,
+    questionnaires,
+    ratelimit,
+    selectors,
+    services,
+    site_messages,
+)
 from .answers import clean_answers
 from .forms import (
     AlertForm,
@@ -48,6 +57,7 @@ from .models import (
     SubscriptionKind,
 )
 from .photos import PixelBudget
+from .staff.exports import neutralise
 from .staff.selectors import membership_role
 
 PHOTO_TOKEN = re.compile("[0-9a-f]{32}")
@@ -458,6 +468,38 @@ def report_support(request: HttpRequest, ref: str) -> HttpResponse:
             else _("You had already supported this report."),
         )
     return redirect(_local_or(request.POST.get("next", ""), report.get_absolute_url()))
+
+
+# --- An authority's public performance -----------------------------------------------------------
+
+
+@replica_reads
+def authority_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """What the authority promised and did in the last 12 months, beside the whole city."""
+    authority = get_object_or_404(Authority.objects.defer("boundary"), slug=slug, is_active=True)
+    figures = performance.authority_performance(authority)
+    return render(
+        request,
+        "reports/authority_performance.html",
+        {
+            "authority": authority,
+            "performance": figures,
+            "place_authorities": [authority.pk],
+        },
+    )
+
+
+@replica_reads
+def authority_performance_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    """The same figures as CSV, for open-data portals."""
+    authority = get_object_or_404(Authority.objects.defer("boundary"), slug=slug, is_active=True)
+    figures = performance.authority_performance(authority)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{authority.slug}-performance.csv"'
+    writer = csv.writer(response)
+    for row in performance.csv_rows(figures):
+        writer.writerow([neutralise(value) for value in row])  # names are people's text
+    return response
 
 
 @require_POST

@@ -300,3 +300,70 @@ TOKEN = [
     body("An account's e-mail and password", {"username": "ana@example.org", "password": "…"}),
     answer("The token", {"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"}),
 ]
+
+
+def _figures(received: int, open_: int, fixed: int, **more: object) -> dict[str, object]:
+    return {
+        "received": received,
+        "open": open_,
+        "fixed": fixed,
+        "enough_reports": received >= 10,
+        "median_days_to_fix": None,
+        "p90_days_to_fix": None,
+        "fixed_within_target": None,
+        "questionnaires_answered": 0,
+        "citizens_fix_rate": None,
+        **more,
+    }
+
+
+PERFORMANCE = [
+    answer(
+        "A district's year",
+        {
+            "authority": {"slug": "eixample", "name": "Eixample"},
+            "period": {"start": "2025-05-04T10:00:00+00:00", "end": "2026-05-04T10:00:00+00:00"},
+            "minimum_reports": 10,
+            "categories": [
+                {
+                    "category": "pothole",
+                    "name": "Pothole",
+                    "sla_verify_hours": 48,
+                    "sla_fix_hours": 240,
+                    **_figures(
+                        412,
+                        37,
+                        351,
+                        median_days_to_fix=6.5,
+                        p90_days_to_fix=19.0,
+                        fixed_within_target=0.71,
+                        questionnaires_answered=88,
+                        citizens_fix_rate=0.83,
+                    ),
+                    "city": _figures(
+                        3120,
+                        402,
+                        2544,
+                        median_days_to_fix=8.1,
+                        p90_days_to_fix=26.5,
+                        fixed_within_target=0.62,
+                        questionnaires_answered=610,
+                        citizens_fix_rate=0.79,
+                    ),
+                },
+                {
+                    "category": "fallen-tree",
+                    "name": "Fallen tree",
+                    "sla_verify_hours": 4,
+                    "sla_fix_hours": 24,
+                    **_figures(3, 0, 3),
+                    "city": _figures(41, 2, 37, median_days_to_fix=0.8, p90_days_to_fix=2.1),
+                },
+            ],
+            "total": {
+                **_figures(415, 37, 354, median_days_to_fix=6.4, p90_days_to_fix=19.0),
+                "city": _figures(3161, 404, 2581, median_days_to_fix=8.0, p90_days_to_fix=26.4),
+            },
+        },
+    )
+]

@@ -300,6 +300,54 @@ class LocateSerializer(serializers.Serializer[Any]):
     categories = CategoryOfferSerializer(many=True)
 
 
+class FiguresSerializer(serializers.Serializer[Any]):
+    received = serializers.IntegerField(help_text="Reports confirmed in the period")
+    open = serializers.IntegerField(help_text="Of those, open now")
+    fixed = serializers.IntegerField(help_text="Reports fixed in the period")
+    enough_reports = serializers.BooleanField(
+        help_text="At least `minimum_reports` received: the times, shares and rate are shown"
+    )
+    median_days_to_fix = serializers.FloatField(allow_null=True)
+    p90_days_to_fix = serializers.FloatField(allow_null=True)
+    fixed_within_target = serializers.FloatField(
+        allow_null=True, help_text="Share (0-1) of the fixed ones fixed within `sla_fix_hours`"
+    )
+    questionnaires_answered = serializers.IntegerField()
+    citizens_fix_rate = serializers.FloatField(
+        allow_null=True, help_text='Share (0-1) of "Has this been fixed?" answers saying yes'
+    )
+
+
+class CategoryFiguresSerializer(FiguresSerializer):
+    category = serializers.SlugField()
+    name = serializers.CharField()
+    sla_verify_hours = serializers.IntegerField(allow_null=True)
+    sla_fix_hours = serializers.IntegerField(allow_null=True)
+    city = FiguresSerializer(help_text="The same figures for the whole city")
+
+
+class TotalFiguresSerializer(FiguresSerializer):
+    city = FiguresSerializer(help_text="The same figures for the whole city")
+
+
+class PerformanceAuthoritySerializer(serializers.Serializer[Any]):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+
+
+class PeriodSerializer(serializers.Serializer[Any]):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+
+
+class PerformanceSerializer(serializers.Serializer[Any]):
+    authority = PerformanceAuthoritySerializer()
+    period = PeriodSerializer()
+    minimum_reports = serializers.IntegerField()
+    categories = CategoryFiguresSerializer(many=True)
+    total = TotalFiguresSerializer()
+
+
 class StatsSerializer(serializers.Serializer[Any]):
     authority = serializers.CharField()
     total = serializers.IntegerField()

@@ -39,6 +39,7 @@ from reports import delivery, ratelimit, services
 from reports.exceptions import NotAllowed
 from reports.filers import filer_for
 from reports.models import EnteredFor, Report, ReportState, ReportStateChange, ReportUpdate
+from reports.performance import authority_performance
 from reports.staff import services as staff_services
 from reports.staff.selectors import find_duplicate_original, staff_may
 from reports.staff.services import Caller
@@ -480,6 +481,21 @@ class AuthorityViewSet(viewsets.ReadOnlyModelViewSet[Authority]):
         """Public statistics of one authority's reports."""
         authority = self.get_object()
         return Response(_stats(authority))
+
+    @extend_schema(
+        parameters=[SLUG_PATH],
+        responses={200: s.PerformanceSerializer},
+        examples=examples.PERFORMANCE,
+    )
+    @action(detail=True, methods=["get"])
+    @replica_reads
+    def performance(self, request: Request, slug: str) -> Response:
+        """What the authority promised (each category's service levels) and did in the last 12
+        months, beside the whole city: the figures of its public page /authorities/<slug>/ (CSV
+        at /authorities/<slug>/performance.csv). Public reports only; a category with fewer than
+        `minimum_reports` reports shows counts only."""
+        authority = self.get_object()
+        return Response(authority_performance(authority).as_dict())
 
 
 class TokenView(ObtainAuthToken):

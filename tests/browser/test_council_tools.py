@@ -82,3 +82,23 @@ def test_a_visitor_on_a_phone_sees_a_site_message_and_dismisses_it(phone_page: P
     expect(banner).to_have_count(0)
     phone_page.reload()  # the dismissal is kept
     expect(phone_page.locator(".site-message")).to_have_count(0)
+
+
+def test_anybody_reads_an_authoritys_performance_on_a_phone(
+    phone_page: Page, tiny_city, settings, screenshot
+):
+    from tests import factories
+
+    settings.FIXPOINT_PERFORMANCE_MIN_REPORTS = 1
+    tiny_city.pothole.sla_fix_hours = 72
+    tiny_city.pothole.save()
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST, title="Deep pothole")
+
+    phone_page.goto(report.get_absolute_url())
+    phone_page.get_by_role("link", name="West").click()
+    row = phone_page.locator("#performance-table tr[data-category=pothole]")
+    expect(row).to_contain_text("72 hours")
+    expect(phone_page.get_by_role("link", name="Download as CSV")).to_be_visible()
+    overflow = phone_page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0  # the table scrolls in its box, the page does not
+    screenshot(phone_page, "authority-performance-phone")
