@@ -223,6 +223,10 @@ PRIORITY = [
     body("Make it urgent", {"priority": "urgent"}),
     *report_answers("The report, now urgent", {**DETAIL, "priority": "urgent"}),
 ]
+PRIVACY = [
+    body("Make it private", {"private": True, "reason": "The photo shows a number plate"}),
+    *answer_in_both("Private now", {"id": 1042, "ref": "7K2M9QXA", "private": True}),
+]
 REROUTE = [
     body("Re-categorise it as waste", {"category": "waste-collection"}),
     *report_answers(

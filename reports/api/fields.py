@@ -17,3 +17,10 @@ class NumberField(serializers.FloatField):
         if isinstance(data, bool):
             self.fail("invalid")
         return float(super().to_internal_value(data))
+
+
+class RequiredBooleanField(serializers.BooleanField):
+    """A boolean that must be sent, in form data too (DRF reads a missing form boolean as an
+    unticked checkbox: false)."""
+
+    default_empty_html = serializers.empty

@@ -11,7 +11,7 @@ from authorities.models import Authority, Category, CategoryQuestion
 from reports.models import Priority, Report, ReportState, ReportStateChange, ReportUpdate
 from reports.notes import NOTE_MAX_LENGTH
 
-from .fields import NumberField
+from .fields import NumberField, RequiredBooleanField
 
 
 class QuestionSerializer(serializers.ModelSerializer[CategoryQuestion]):
@@ -262,6 +262,21 @@ class RerouteSerializer(serializers.Serializer[Any]):
         if not attrs:
             raise serializers.ValidationError("Give a category, a position, or both.")
         return attrs
+
+
+class PrivacySerializer(serializers.Serializer[Any]):
+    private = RequiredBooleanField(
+        help_text="true: only its reporter and the authority's staff see it; false: public"
+    )
+    reason = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=2000, help_text="For the audit log"
+    )
+
+
+class PrivacyAnswerSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    ref = serializers.CharField()
+    private = serializers.BooleanField()
 
 
 class PrioritySerializer(serializers.Serializer[Any]):

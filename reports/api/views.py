@@ -155,7 +155,11 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     api_tag = "Reports"
 
     def get_queryset(self) -> QuerySet[Report]:
-        reports = Report.objects.public().with_related()
+        # The list is public; one report may also be a private one the caller filed or works on.
+        if self.action == "list":
+            reports = Report.objects.public().with_related()
+        else:
+            reports = Report.objects.visible_to(self.request.user).with_related()
         return _with_details(reports) if self.action == "retrieve" else reports
 
     def get_serializer_class(self) -> Any:
@@ -352,6 +356,27 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             actor=cast(User, request.user),
         )
         return self._detail(report.pk, status.HTTP_200_OK)
+
+    @extend_schema(
+        tags=["Staff"],
+        parameters=REPORT_PATH,
+        request=s.PrivacySerializer,
+        responses={200: s.PrivacyAnswerSerializer},
+        examples=examples.PRIVACY,
+    )
+    @action(detail=True, methods=["post"])
+    def privacy(self, request: Request, pk: str) -> Response:
+        """Staff of the report's authority (inspectors, administrators) make it private (shown
+        only to its reporter and their authority's staff, worked as usual) or public again."""
+        report = self.get_object()
+        data = _valid(s.PrivacySerializer, request)
+        done = staff_services.report_set_private(
+            report_id=report.pk,
+            actor=cast(User, request.user),
+            private=data["private"],
+            reason=data["reason"],
+        )
+        return Response({"id": done.pk, "ref": done.ref, "private": done.is_private})
 
     def _detail(self, pk: int, code: int) -> Response:
         # The report just written, read without the public scope: staff who moved it to spam get

@@ -274,7 +274,8 @@ def _update_create(request: HttpRequest, fmt: str) -> HttpResponse:
     if status not in INCOMING_STATUS:
         known = ", ".join(sorted(INCOMING_STATUS))
         raise Open311Error(400, f"status {status!r} is not one of {known}.")
-    report = Report.objects.public().filter(ref=ref).only("pk").first()
+    # A private report is updated too: the key acts for staff, who see it.
+    report = Report.objects.visible_to(user).filter(ref=ref).only("pk").first()
     if report is None:
         raise Open311Error(404, f"There is no service request {ref!r}.")
     try:

@@ -119,3 +119,47 @@ def test_staff_make_a_report_private_from_its_work_page(client, tiny_city):
     assert 'id="report-private"' in page and "Make public" in page
     client.logout()
     assert client.get(report.get_absolute_url()).status_code == 404
+
+
+def test_staff_work_a_private_report_through_the_api_and_its_reporter_reads_it(tiny_city):
+    from rest_framework.test import APIClient
+
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    staff_services.report_set_private(report_id=report.pk, actor=tiny_city.west_staff, private=True)
+    api = APIClient()
+    api.force_authenticate(tiny_city.west_staff)
+
+    moved = api.post(
+        f"/api/v1/reports/{report.pk}/transition/", {"state": "verified"}, format="json"
+    )
+    made_public = api.post(
+        f"/api/v1/reports/{report.pk}/privacy/", {"private": False}, format="json"
+    )
+
+    assert moved.status_code == 200 and moved.json()["state"] == "verified"
+    assert made_public.status_code == 200 and made_public.json()["private"] is False
+    assert Report.objects.public().filter(pk=report.pk).exists()
+    staff_services.report_set_private(report_id=report.pk, actor=tiny_city.west_staff, private=True)
+    api.force_authenticate(report.reporter)
+    assert api.get(f"/api/v1/reports/{report.pk}/").status_code == 200
+    api.force_authenticate(factories.UserFactory.create())
+    assert api.get(f"/api/v1/reports/{report.pk}/").status_code == 404
+    refused = api.post(f"/api/v1/reports/{report.pk}/privacy/", {"private": False}, format="json")
+    assert refused.status_code == 404
+
+
+def test_the_councils_system_updates_a_private_report_over_open311(client, tiny_city):
+    from accounts.models import ApiScope
+    from accounts.services import api_client_create
+
+    key = api_client_create(name="West CRM", scope=ApiScope.WRITE, user=tiny_city.west_staff)[1]
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    staff_services.report_set_private(report_id=report.pk, actor=tiny_city.west_staff, private=True)
+
+    response = client.post(
+        "/open311/v2/servicerequestupdates.json",
+        {"api_key": key, "service_request_id": report.ref, "status": "FIXED"},
+    )
+
+    assert response.status_code == 200
+    assert Report.objects.get(pk=report.pk).state == ReportState.FIXED
