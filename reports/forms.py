@@ -69,7 +69,7 @@ class ReportForm(forms.Form):
         cast(forms.ChoiceField, self.fields["category"]).choices = _grouped_choices(location)
         self.questions = questions
         for question in questions:
-            self.fields[_question_field(question)] = _field_for(question)
+            self.fields[question_field(question)] = field_for(question)
         if anonymous:
             self.fields["name"].required = True
             self.fields["email"].required = True
@@ -78,13 +78,13 @@ class ReportForm(forms.Form):
 
     def answers(self, category_id: int) -> dict[str, Any]:
         return {
-            q.code: self.cleaned_data.get(_question_field(q))
+            q.code: self.cleaned_data.get(question_field(q))
             for q in self.questions
             if q.category_id == category_id
         }
 
     def question_fields(self) -> list[tuple[CategoryQuestion, forms.BoundField]]:
-        return [(q, self[_question_field(q)]) for q in self.questions]
+        return [(q, self[question_field(q)]) for q in self.questions]
 
 
 def _grouped_choices(location: Location | None) -> list[Any]:
@@ -96,11 +96,11 @@ def _grouped_choices(location: Location | None) -> list[Any]:
     return [("", _("Choose a category")), *groups.items()]
 
 
-def _question_field(question: CategoryQuestion) -> str:
+def question_field(question: CategoryQuestion) -> str:
     return f"q_{question.category_id}_{question.code}"
 
 
-def _field_for(question: CategoryQuestion) -> forms.Field:
+def field_for(question: CategoryQuestion) -> forms.Field:
     # Required-ness is checked by the service for the chosen category only.
     common: dict[str, Any] = {
         "label": question.label,

@@ -10,7 +10,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from authorities.models import Category, StaffMembership
+from authorities.models import Category, CategoryQuestion, StaffMembership
+from reports.forms import field_for, question_field
 from reports.models import (
     TRANSITIONS,
     Actor,
@@ -160,6 +161,24 @@ class EnterReportForm(StaffForm):
     description = forms.CharField(label=_("Description"), widget=NOTE, max_length=5000)
     latitude = forms.FloatField(label=_("Latitude"), min_value=-90, max_value=90)
     longitude = forms.FloatField(label=_("Longitude"), min_value=-180, max_value=180)
+
+    def __init__(self, *args: Any, questions: list[CategoryQuestion], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Every active category's extra questions: the page shows the chosen category's, and
+        # the service checks the answers (required ones included) for that category only.
+        self.questions = questions
+        for question in questions:
+            self.fields[question_field(question)] = field_for(question)
+
+    def answers(self, category_id: int) -> dict[str, Any]:
+        return {
+            q.code: self.cleaned_data.get(question_field(q))
+            for q in self.questions
+            if q.category_id == category_id
+        }
+
+    def question_fields(self) -> list[tuple[CategoryQuestion, forms.BoundField]]:
+        return [(q, self[question_field(q)]) for q in self.questions]
 
 
 class PrivacyForm(StaffForm):

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
+from authorities.models import CategoryQuestion
 from config import params
 from config.errors import ApplicationError
 from reports import services
@@ -185,10 +186,15 @@ def report_enter(request: HttpRequest) -> HttpResponse:
     if not selectors.staff_may_somewhere(request.user, "file_on_behalf"):
         raise PermissionDenied(_("Your role does not allow filing reports for others."))
     initial = {"latitude": request.GET.get("lat"), "longitude": request.GET.get("lon")}
-    form = forms.EnterReportForm(request.POST or None, initial=initial)
+    questions = list(
+        CategoryQuestion.objects.filter(category__is_active=True)
+        .select_related("category")
+        .order_by("category__name", "order", "pk")
+    )
+    form = forms.EnterReportForm(request.POST or None, initial=initial, questions=questions)
     if request.method == "POST" and form.is_valid():
         try:
-            report = _enter(request, form.cleaned_data)
+            report = _enter(request, form)
         except ValidationError as exc:
             _form_errors(form, exc)
         except ApplicationError as exc:
@@ -200,7 +206,8 @@ def report_enter(request: HttpRequest) -> HttpResponse:
     return render(request, "staff/report_new.html", {"form": form}, status=status)
 
 
-def _enter(request: HttpRequest, data: dict[str, Any]) -> Report:
+def _enter(request: HttpRequest, form: forms.EnterReportForm) -> Report:
+    data = form.cleaned_data
     caller = staff_services.Caller(
         name=data["caller_name"], email=data["caller_email"], phone=data["caller_phone"]
     )
@@ -214,6 +221,7 @@ def _enter(request: HttpRequest, data: dict[str, Any]) -> Report:
         latitude=data["latitude"],
         longitude=data["longitude"],
         show_name=data["show_name"],
+        extra=form.answers(data["category"].pk),
     )
 
 

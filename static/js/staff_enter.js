@@ -38,4 +38,21 @@
     radio.addEventListener("change", showCaller);
   });
   showCaller();
+
+  // Only the chosen category's extra questions are shown (all are sent; the rest are ignored).
+  var category = document.getElementById("enter_category");
+  var questions = document.querySelectorAll("#enter-questions .question");
+  var box = document.getElementById("enter-questions");
+  function showQuestions() {
+    var shown = 0;
+    questions.forEach(function (q) {
+      q.hidden = q.getAttribute("data-category-id") !== category.value;
+      if (!q.hidden) { shown += 1; }
+    });
+    if (box) { box.hidden = shown === 0; }
+  }
+  if (category) {
+    category.addEventListener("change", showQuestions);
+    showQuestions();
+  }
 })();

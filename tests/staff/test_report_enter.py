@@ -179,3 +179,27 @@ def test_the_staff_form_shows_what_is_wrong_and_a_viewer_cannot_open_it(client, 
 
     client.force_login(factories.staff(tiny_city.west, role=StaffRole.VIEWER))
     assert client.get(reverse("staff:report-new")).status_code == 403
+
+
+def test_the_staff_form_asks_the_chosen_categorys_questions(client, tiny_city):
+    from authorities.models import CategoryQuestion
+
+    CategoryQuestion.objects.create(
+        category=tiny_city.pothole, code="depth", label="How deep?", required=True
+    )
+    client.force_login(tiny_city.west_staff)
+    filing = {
+        "entered_for": "anonymous",
+        "category": tiny_city.pothole.pk,
+        "title": "Hole",
+        "description": "Deep",
+        "latitude": 10.05,
+        "longitude": 1.05,
+    }
+
+    missing = client.post(reverse("staff:report-new"), filing)
+    field = f"q_{tiny_city.pothole.pk}_depth"
+    answered = client.post(reverse("staff:report-new"), {**filing, field: "30 cm"})
+
+    assert missing.status_code == 400 and "How deep?: an answer is required." in missing.text
+    assert answered.status_code == 302 and Report.objects.get().extra == {"depth": "30 cm"}
