@@ -121,6 +121,9 @@ class RoutingIndex:
     category_models: dict[str, Category] = field(default_factory=dict, repr=False)
     destinations: dict[tuple[int, int], tuple[int, str]] = field(default_factory=dict, repr=False)
     by_id: dict[int, AuthorityRef] = field(default_factory=dict, repr=False)
+    # Whether any address point or place is known: without, a report's nearest address is not
+    # looked for (no query). Gazetteer imports bump the routing version.
+    has_gazetteer: bool = False
 
     def area_at(self, latitude: float, longitude: float) -> AreaRef | None:
         """The smallest named area (e.g. neighbourhood) covering the point, if any."""
@@ -298,7 +301,7 @@ _STAMP = CompiledQuery(_stamp_query)
 
 
 def build_index(version: Stamp) -> RoutingIndex:
-    from .models import Authority, AuthorityCategory, Category
+    from .models import AddressPoint, Authority, AuthorityCategory, Category, Place
 
     models = list(Category.objects.filter(is_active=True).prefetch_related("questions"))
     categories = {
@@ -345,6 +348,7 @@ def build_index(version: Stamp) -> RoutingIndex:
         category_models={c.slug: c for c in models},
         destinations=destinations,
         by_id={ref.id: ref for ref, _ in entries},
+        has_gazetteer=AddressPoint.objects.exists() or Place.objects.exists(),
     )
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from authorities.geocoding.selectors import nearby_label
+
 from . import delivery, mapdata, notifications, wakeups
 from .models import HIDDEN_STATES, Report
 
@@ -67,8 +69,21 @@ def _follow_up_batch(size: int) -> int:
     if not reports:
         return 0
     Report.objects.filter(pk__in=[report.pk for report in reports]).update(follow_up_due=False)
+    _fill_addresses(reports)
     notifications.reports_opened(reports)
     for report in reports:  # even if staff moved it on already: the authority must get it
         delivery.deliveries_create(report=report)
     mapdata.bump_reports_after_commit(reports)
     return len(reports)
+
+
+def _fill_addresses(reports: list[Report]) -> None:
+    """The nearest address of each report filed without one (the filing left it to us)."""
+    found = []
+    for report in reports:
+        if not report.address:
+            report.address = nearby_label(report.latitude, report.longitude)
+            if report.address:
+                found.append(report)
+    if found:
+        Report.objects.bulk_update(found, ["address"])

@@ -133,6 +133,12 @@ class Report(models.Model):
         blank=True,
         related_name="reports",
     )
+    address = LineField(
+        _("nearest address"),
+        max_length=200,
+        blank=True,
+        help_text=_("The nearest address or place when it was filed, from the gazetteer."),
+    )
     extra = JSONField(_("answers to extra questions"), default=dict, blank=True)
     reporter = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -133,6 +133,7 @@ def report_facts(report: Report) -> dict[str, Any]:
         "authority": report.authority.name,
         "latitude": lat,
         "longitude": lon,
+        "address": report.address,
         "url": absolute(report.get_absolute_url()),
         "map_url": f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=19/{lat}/{lon}",
         "answers": _answers(report),

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from authorities import routing, selectors
 from authorities.exceptions import InvalidLocation
+from authorities.geocoding.selectors import nearby_label
 from authorities.models import Category
 from config import inserts
 from config.aftercommit import after_commit
@@ -87,6 +88,7 @@ def report_create(
     authority = _route(latitude, longitude, category)
     now = at or timezone.now()
     vouched = reporter is not None or entered_by is not None
+    deferred = vouched and followups.deferring()
     report = Report(
         title=title,
         description=description,
@@ -95,6 +97,8 @@ def report_create(
         longitude=longitude,
         authority_id=authority.id,
         area_id=_area_id(latitude, longitude),
+        # Left to the worker with the rest of the follow-up when deferred (reports.followups).
+        address="" if deferred else nearby_label(latitude, longitude),
         extra=clean_answers(category.questions.all(), extra or {}),
         reporter=reporter,
         reporter_name=reporter_name,
@@ -108,7 +112,7 @@ def report_create(
         created_at=now,
         updated_at=now,
         confirmed_at=now if vouched else None,
-        follow_up_due=vouched and followups.deferring(),  # see reports.followups
+        follow_up_due=deferred,  # see reports.followups
     )
     first = ReportStateChange(
         from_state="",

@@ -286,10 +286,13 @@ def _area_names() -> list[_Named]:
 # --- the nearest address or place to a point ---------------------------------------------------
 
 
-def nearest(latitude: float, longitude: float) -> Nearest | None:
-    """The nearest address point or place within REVERSE_STEPS_M[-1] metres, or None."""
+def nearest(
+    latitude: float, longitude: float, *, max_radius: float = REVERSE_STEPS_M[-1]
+) -> Nearest | None:
+    """The nearest address point or place within ``max_radius`` metres (at most
+    REVERSE_STEPS_M[-1]), or None."""
     routing.check_coordinates(latitude, longitude)
-    for radius in REVERSE_STEPS_M:
+    for radius in (r for r in REVERSE_STEPS_M if r <= max_radius):
         found = [f for f in (_nearest_address(latitude, longitude, radius),
                              _nearest_place(latitude, longitude, radius)) if f]  # fmt: skip
         best = min(found, key=lambda f: (f.distance, f.hit.kind != "address"), default=None)

@@ -20,6 +20,7 @@ from .text import parse
 
 MAX_LIMIT = 20
 OUTSIDE_SHOWN = 5
+NEARBY_M = 200  # "near Carrer de Mallorca 401" is honest only this close
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,15 @@ def reverse_geocode(latitude: float, longitude: float) -> Nearest | None:
             metres = local.metres_between(latitude, longitude, hit.latitude, hit.longitude)
             found = Nearest(hit, metres)
     return found or _covering_area(latitude, longitude)
+
+
+def nearby_label(latitude: float, longitude: float) -> str:
+    """The nearest address or place within NEARBY_M metres, for a report's "near ..." line, from
+    the local gazetteer only: filing a report never waits for an outside server. "" if none."""
+    if not routing.get_index().has_gazetteer:
+        return ""
+    found = local.nearest(latitude, longitude, max_radius=NEARBY_M)
+    return found.hit.label if found is not None else ""
 
 
 def served_bounds() -> tuple[float, float, float, float] | None:

@@ -24,6 +24,7 @@ from .. import routing
 from ..exceptions import GazetteerImportError, InvalidBoundary
 from ..geometry import check_boundary
 from ..models import AddressPoint, Place, Street
+from ..services import routing_changed
 from .files import AddressRow, BadRow, PlaceRow, Row
 from .text import normalise, number_key
 
@@ -108,6 +109,9 @@ def gazetteer_import(
             _remove_stale(job)
         _refresh_streets(job.touched, everything=replace)
         _count(job, counts)
+        # Routing's index knows whether there is a gazetteer at all (RoutingIndex.has_gazetteer),
+        # so that filing a report with none asks for no nearest address.
+        routing_changed()
     if progress:
         progress(job.summary.rows)
     return job.summary

@@ -41,6 +41,7 @@ class ReportWriter:
             "category": report.category.slug,
             "latitude": report.latitude,
             "longitude": report.longitude,
+            "address": report.address,
             "authority": {"slug": report.authority.slug, "name": report.authority.name},
             "state": report.state,
             "priority": report.priority,

@@ -86,6 +86,7 @@ class ReportSerializer(serializers.ModelSerializer[Report]):
             "category",
             "latitude",
             "longitude",
+            "address",
             "authority",
             "state",
             "priority",

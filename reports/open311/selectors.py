@@ -27,6 +27,7 @@ ROW_FIELDS = (
     "category__slug",
     "authority__name",
     "area__name",
+    "address",
     "latest_note",
     "first_photo",
 )

@@ -396,7 +396,8 @@ class ServiceRequestWriter:
             "requested_datetime": _iso(report["created_at"], self.zone),
             "updated_datetime": _iso(report["updated_at"], self.zone),
             "expected_datetime": None,
-            "address": report["area__name"],
+            # The nearest address when the gazetteer knew one, else the neighbourhood.
+            "address": report["address"] or report["area__name"],
             "address_id": None,
             "zipcode": None,
             "lat": report["latitude"],
