@@ -23,7 +23,7 @@ from authorities.models import Category
 from config import inserts
 from config.aftercommit import after_commit
 
-from . import followups
+from . import followups, jobs
 from .answers import clean_answers
 from .exceptions import InvalidTransition, NoSuchOriginal, NotAllowed
 from .models import (
@@ -123,7 +123,7 @@ def report_create(
     )
     _insert_with_new_ref(report, first, photo_tokens)
     if report.follow_up_due:
-        after_commit(followups.wake)
+        after_commit(jobs.follow_ups_wake)
     return report
 
 
@@ -226,7 +226,7 @@ def report_transition(
         internal_note=internal_note.strip(),
     )
     if report.follow_up_due and report.is_shown:  # e.g. restored from spam before its follow-up
-        after_commit(followups.wake)
+        after_commit(jobs.follow_ups_wake)
     return report
 
 
