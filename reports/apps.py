@@ -28,7 +28,7 @@ class ReportsConfig(AppConfig):
         report_state_changed.connect(state_changed, weak=False, dispatch_uid="notify-state")
         report_update_added.connect(update_added, weak=False, dispatch_uid="notify-update")
         mapdata.connect_signals()  # map tiles follow saves, deletes and category edits
-        from .staff import audit
+        from . import audit, tasks  # noqa: F401  (tasks: registered with Celery in every process)
 
         audit.connect_signals()  # staff changes and staff log-ins leave audit rows
         from config.params import ERROR_SHAPES

@@ -28,9 +28,11 @@ from django.utils import timezone
 from accounts.models import User
 from authorities import routing
 from authorities.models import Authority, AuthorityCategory, Category, DeliveryMethod
+from authorities.permissions import staff_may
 from config.aftercommit import after_commit
 
 from . import jobs, senders
+from .audit import audit_record
 from .exceptions import NotAllowed
 from .models import (
     OPEN_STATES,
@@ -42,8 +44,6 @@ from .models import (
     ReportStateChange,
 )
 from .signals import report_state_changed
-from .staff.audit import audit_record
-from .staff.selectors import staff_may
 
 logger = logging.getLogger(__name__)
 
