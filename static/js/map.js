@@ -3,10 +3,11 @@
 (function () {
   "use strict";
   var CFG = window.FIXPOINT;
-  var STATE_COLOURS = {
-    open: "#c62828", verified: "#b26a00", in_progress: "#1565c0", fixed: "#2e7d32",
-    closed: "#546e7a", duplicate: "#78909c", not_responsible: "#78909c"
-  };
+  // Pin colours come from the stylesheet (--pin-<state>), where the legend reads them too.
+  var PAGE_STYLE = window.getComputedStyle(document.documentElement);
+  function stateColour(state) {
+    return PAGE_STYLE.getPropertyValue("--pin-" + state).trim() || "#555";
+  }
 
   function qs(id) { return document.getElementById(id); }
 
@@ -60,8 +61,9 @@
         m.on("click", function () { map.setView(ll, Math.min(map.getZoom() + 2, 19)); });
         layer.addLayer(m);
       } else {
-        var pin = L.circleMarker(ll, { radius: 8, weight: 2, color: "#fff", fillOpacity: 0.95,
-          fillColor: STATE_COLOURS[p.state] || "#555" });
+        // radius 11 + a 2 px border: 24x24 CSS px, WCAG 2.5.8's smallest target
+        var pin = L.circleMarker(ll, { radius: 11, weight: 2, color: "#fff", fillOpacity: 0.95,
+          fillColor: stateColour(p.state) });
         pin.bindPopup('<a href="' + escapeHtml(p.url) + '">' + escapeHtml(p.title) + "</a><br>" +
           escapeHtml(p.state_label || p.state));
         pin.feature = f;

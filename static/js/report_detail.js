@@ -9,7 +9,8 @@
     if (!hasTiles) { map.getContainer().classList.add("no-tiles"); }
     map.scrollWheelZoom.disable();
     map.setView(ll, 17);
-    L.circleMarker(ll, { radius: 9, color: "#fff", weight: 2, fillColor: "#c62828", fillOpacity: 1 })
+    L.circleMarker(ll, { radius: 11, color: "#fff", weight: 2, fillColor: "#c62828", fillOpacity: 1,
+      interactive: false })
       .addTo(map);
     window.fixpointMap = map;
   };

@@ -2,11 +2,11 @@
    templates that pre-fill the public response. Every form works without it. */
 (function () {
   "use strict";
-  var COLOURS = {
-    unconfirmed: "#9e9e9e", open: "#c62828", verified: "#b26a00", in_progress: "#1565c0",
-    fixed: "#2e7d32", closed: "#546e7a", duplicate: "#78909c", not_responsible: "#78909c",
-    spam: "#000000"
-  };
+  // Pin colours come from the stylesheet (--pin-<state>), where the legend reads them too.
+  var PAGE_STYLE = window.getComputedStyle(document.documentElement);
+  function stateColour(state) {
+    return PAGE_STYLE.getPropertyValue("--pin-" + state).trim() || "#444";
+  }
 
   function escapeHtml(text) {
     var div = document.createElement("div");
@@ -24,8 +24,9 @@
     pins.forEach(function (p) {
       var ll = [p.lat, p.lon];
       bounds.push(ll);
-      L.circleMarker(ll, { radius: 6, color: "#fff", weight: 1, fillOpacity: 0.9,
-        fillColor: COLOURS[p.state] || "#444" })
+      // radius 11 + a 2 px border: 24x24 CSS px, WCAG 2.5.8's smallest target
+      L.circleMarker(ll, { radius: 11, color: "#fff", weight: 2, fillOpacity: 0.9,
+        fillColor: stateColour(p.state) })
         .bindPopup('<a href="reports/' + p.id + '/">' + escapeHtml(p.ref) + "</a> " +
           escapeHtml(p.title))
         .addTo(map);

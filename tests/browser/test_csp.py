@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
-from django.test import Client
 from playwright.sync_api import Page, expect
 
 from accounts.models import User
@@ -15,23 +14,13 @@ from authorities.models import AuthorityCategory
 from reports import services
 from reports.models import Report, ReportState
 from tests import factories
+from tests.browser.conftest import sign_in
 
 if TYPE_CHECKING:
     from tests.browser.conftest import JsErrors
     from tests.conftest import Barcelona
 
 EIXAMPLE = (41.3890, 2.1610)
-
-
-def _sign_in(page: Page, live_server_url: str, user: User | None) -> None:
-    """Sign the browser in as `user` (None: signed out) with a session made by the test client."""
-    page.context.clear_cookies()
-    if user is None:
-        return
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies["sessionid"]
-    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server_url}])
 
 
 def _settle_without_violations(page: Page, js_errors: JsErrors, path: str) -> None:
@@ -107,7 +96,7 @@ def test_the_main_pages_work_under_the_content_security_policy(
 
     for who, pages in walk.items():
         user = people.get(who)
-        _sign_in(page, live_server.url, user if isinstance(user, User) else None)
+        sign_in(page, live_server.url, user if isinstance(user, User) else None)
         for path, ready in pages:
             _open_clean(page, js_errors, path, ready)
 
