@@ -14,7 +14,7 @@ answered by a cache in this process's memory instead, and none raises. What each
   altogether while Redis is away, see ``unreachable()``: their freshness needs the shared store);
 - counters (API throttles, the filing and login rate limits) count in this process: a limit
   holds per process, so N web processes let through at most N times the limit;
-- wake-up marks are not set and no wake-up is sent (reports.wakeups): Celery beat re-drives.
+- wake-up marks are not set and no wake-up is sent (reports.jobs): Celery beat re-drives.
 
 After the first failure Redis is left alone for ``RETRY_SECONDS``; then one PING decides. When it
 answers again the process forgets what it kept in memory and sends ``reconnected`` before any

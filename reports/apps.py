@@ -10,17 +10,17 @@ class ReportsConfig(AppConfig):
     verbose_name = "Reports"
 
     def ready(self) -> None:
-        from . import delivery, mapdata, notifications
+        from . import followups, mapdata, notifications
         from .signals import report_state_changed, report_update_added
 
-        def state_changed(
-            report: Any, change: Any, created: bool = False, previous_location: Any = None, **_: Any
-        ) -> None:
+        def state_changed(report: Any, change: Any, created: bool = False, **_: Any) -> None:
             if created and report.follow_up_due:
-                return  # a worker does all of this for the new report (reports.followups)
-            notifications.on_state_change(report, change, created=created)
-            delivery.on_state_change(report, change, created=created)
-            mapdata.on_state_changed(report, previous_location)
+                return  # a worker follows the new report up (reports.followups)
+            if followups.opens(report, change):  # the worker's work, done in-process
+                followups.reports_opened_follow_up([report], created=created)
+                return
+            notifications.on_state_change(report, change)
+            mapdata.on_state_changed(report)
 
         def update_added(update: Any, **_: Any) -> None:
             notifications.on_update(update)
@@ -28,7 +28,7 @@ class ReportsConfig(AppConfig):
         report_state_changed.connect(state_changed, weak=False, dispatch_uid="notify-state")
         report_update_added.connect(update_added, weak=False, dispatch_uid="notify-update")
         mapdata.connect_signals()  # map tiles follow saves, deletes and category edits
-        from .staff import audit
+        from . import audit, tasks  # noqa: F401  (tasks: registered with Celery in every process)
 
         audit.connect_signals()  # staff changes and staff log-ins leave audit rows
         from config.params import ERROR_SHAPES

@@ -2,7 +2,8 @@
 
 When a report becomes open (filed by a signed-in citizen, or confirmed) a Delivery row is written
 in the same transaction, one per destination. After commit a Celery task sends it
-(`reports.tasks.deliver`); the re-drive (`send_pending_deliveries`, Celery beat every minute, or
+(`reports.jobs.delivery_queue` queues `reports.tasks.deliver`); the re-drive
+(`send_pending_deliveries`, Celery beat every minute, or
 `manage.py send_pending`) sends whatever is due and recovers rows stuck in "sending".
 
 A send is three steps: claim the row (pending -> sending, committed), talk to the remote side with
@@ -27,10 +28,11 @@ from django.utils import timezone
 from accounts.models import User
 from authorities import routing
 from authorities.models import Authority, AuthorityCategory, Category, DeliveryMethod
-from config import broker
+from authorities.permissions import staff_may
 from config.aftercommit import after_commit
 
-from . import senders, wakeups
+from . import jobs, senders
+from .audit import audit_record
 from .exceptions import NotAllowed
 from .models import (
     OPEN_STATES,
@@ -39,16 +41,13 @@ from .models import (
     Delivery,
     DeliveryStatus,
     Report,
-    ReportState,
     ReportStateChange,
 )
 from .signals import report_state_changed
-from .staff.audit import audit_record
-from .staff.selectors import staff_may
 
 logger = logging.getLogger(__name__)
 
-WAKE_KEY = "delivery:wake"
+WAKE_KEY = jobs.DELIVERIES
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=6)
 
@@ -69,13 +68,6 @@ def stuck_after() -> timedelta:
 
 
 # --- Writing the outbox -------------------------------------------------------------------------
-
-
-def on_state_change(report: Report, change: ReportStateChange, *, created: bool = False) -> None:
-    """On report_state_changed (reports.apps): a report that becomes open for the first time is
-    sent."""
-    if report.state == ReportState.OPEN and change.from_state in ("", ReportState.UNCONFIRMED):
-        deliveries_create(report=report, created=created)
 
 
 def deliveries_create(*, report: Report, created: bool = False) -> list[Delivery]:
@@ -123,31 +115,23 @@ def _destination(authority_id: int, category_id: int) -> tuple[int | None, str]:
 
 def wake_workers(delivery_id: int) -> None:
     """After the commit that wrote a new delivery: have a worker send it. With a broker, new
-    deliveries share wake-ups (reports.wakeups); without one, each is sent when queued."""
-    if not wakeups.coalescing():
-        schedule(delivery_id)
-        return
-    from .tasks import dispatch_deliveries
-
-    wakeups.wake(WAKE_KEY, dispatch_deliveries)
+    deliveries share wake-ups (reports.jobs); without one, each is sent when queued."""
+    if jobs.coalescing():
+        jobs.deliveries_wake()
+    else:
+        jobs.delivery_queue(delivery_id)
 
 
 def deliveries_dispatch(*, now: datetime | None = None, limit: int = 500) -> int:
     """A wake-up's work (in a worker): queue a task for each due pending delivery."""
-    wakeups.woken(WAKE_KEY)
+    jobs.woken(WAKE_KEY)
     due = Delivery.objects.filter(
         status=DeliveryStatus.PENDING, next_attempt_at__lte=now or timezone.now()
     ).order_by("next_attempt_at", "pk")
     ids = list(due.values_list("pk", flat=True)[:limit])
     for delivery_id in ids:
-        schedule(delivery_id)
+        jobs.delivery_queue(delivery_id)
     return len(ids)
-
-
-def schedule(delivery_id: int) -> None:
-    from .tasks import deliver
-
-    broker.publish(deliver, delivery_id)  # if not queued (logged), the re-drive sends it later
 
 
 # --- Sending -------------------------------------------------------------------------------------
@@ -295,7 +279,7 @@ def delivery_resend(*, delivery_id: int) -> Delivery:
     delivery.method = destination.delivery_method if destination else delivery.method
     delivery.status, delivery.next_attempt_at = DeliveryStatus.PENDING, timezone.now()
     delivery.save(update_fields=["destination", "method", "status", "next_attempt_at"])
-    after_commit(schedule, delivery.pk)
+    after_commit(jobs.delivery_queue, delivery.pk)
     return delivery
 
 

@@ -1,17 +1,18 @@
 """What follows a filing, done by a worker when there is a broker and a cache the workers share
-(reports.wakeups.coalescing): the reporter's subscription, the area alerts, the delivery row, and
+(reports.jobs.coalescing): the reporter's subscription, the area alerts, the delivery row, and
 the map tiles that show the new report.
 
 Why: in the citizen's request these wrote three more rows, queried the alerts and made a Redis
 round trip for the tiles, and an authority-wide alert with a thousand subscribers would write a
 thousand notification rows while the citizen waits. So a report filed open is committed with
 ``follow_up_due`` set: that row is the outbox entry. A worker woken after the commit
-(reports.wakeups), or Celery beat every minute, does what the receivers would have done, for up
+(reports.jobs), or Celery beat every minute, does what the receivers would have done, for up
 to a hundred reports per transaction under their row locks, and clears their flags in the same
 transaction, so a follow-up is done once even if two workers or a re-drive meet it (1.4 ms a
 report in a batch, against 4.2 ms one by one). The new pin reaches the map's cached tiles when
 the worker commits, normally milliseconds after the filing. Without a broker, or with a
-per-process cache, the receivers do it during the filing, as before.
+per-process cache, the receiver of report_state_changed (reports.apps) calls the same
+``reports_opened_follow_up`` during the filing, or the confirmation, that opened the report.
 """
 
 from __future__ import annotations
@@ -20,29 +21,38 @@ from django.db import transaction
 
 from authorities.geocoding.selectors import nearby_label
 
-from . import delivery, mapdata, notifications, wakeups
-from .models import HIDDEN_STATES, Report
+from . import delivery, jobs, mapdata, notifications
+from .models import HIDDEN_STATES, Report, ReportState, ReportStateChange
 
-WAKE_KEY = "followups:wake"
+WAKE_KEY = jobs.FOLLOW_UPS
 BATCH = 100  # reports per transaction: one lock query, one flag update, one subscription insert
 
 
 def deferring() -> bool:
     """Whether a report filed now leaves its follow-up to a worker."""
-    return wakeups.coalescing()
+    return jobs.coalescing()
 
 
-def wake() -> None:
-    """After the commit of a report filed with follow_up_due: have a worker follow it up."""
-    from .tasks import follow_up_filed_reports
+def opens(report: Report, change: ReportStateChange) -> bool:
+    """Whether this change makes the report public for the first time (filed by a signed-in
+    citizen, or confirmed): what is followed up."""
+    return report.state == ReportState.OPEN and change.from_state in ("", ReportState.UNCONFIRMED)
 
-    wakeups.wake(WAKE_KEY, follow_up_filed_reports)
+
+def reports_opened_follow_up(reports: list[Report], *, created: bool = False) -> None:
+    """Subscribe the reporters, alert the areas, write the deliveries and bump the map tiles of
+    reports that have just become public: in a worker for a batch, or in-process for one.
+    ``created``: new in this transaction, so nothing written for them can exist yet."""
+    notifications.reports_opened(reports, created=created)
+    for report in reports:  # even if staff moved it on already: the authority must get it
+        delivery.deliveries_create(report=report, created=created)
+    mapdata.bump_reports_after_commit(reports)
 
 
 def reports_follow_up(*, limit: int = 1000) -> int:
     """A wake-up's (or beat's) work: follow up the reports still waiting, in batches. Returns
     how many were followed up."""
-    wakeups.woken(WAKE_KEY)
+    jobs.woken(WAKE_KEY)
     done = 0
     while done < limit:
         followed = _follow_up_batch(min(BATCH, limit - done))
@@ -70,10 +80,7 @@ def _follow_up_batch(size: int) -> int:
         return 0
     Report.objects.filter(pk__in=[report.pk for report in reports]).update(follow_up_due=False)
     _fill_addresses(reports)
-    notifications.reports_opened(reports)
-    for report in reports:  # even if staff moved it on already: the authority must get it
-        delivery.deliveries_create(report=report)
-    mapdata.bump_reports_after_commit(reports)
+    reports_opened_follow_up(reports)
     return len(reports)
 
 

@@ -40,7 +40,7 @@ plus the tiles this process lacks) and no query; missing tiles cost one grouped 
 there are single reports, one query for their details, for all missing tiles of the request.
 
 Freshness needs on_state_changed() to be called for every report_state_changed (reports.apps
-does; a `previous_location=(lat, lon)` keyword is honoured), and connect_signals() to have been
+does), and connect_signals() to have been
 called (reports.apps.ReportsConfig.ready): it listens to saves and deletes of reports (a report
 remembers where it was when loaded, so a move also bumps the tile it left) and of categories, and
 to post_migrate (SQLite R*Tree triggers). Writes that send no signal (QuerySet.update,
@@ -760,11 +760,11 @@ def _remember_location(instance: Report, **_: Any) -> None:
         values[_LOADED_AT] = (values["latitude"], values["longitude"])
 
 
-def _locations(report: Report, previous: Any = None) -> set[tuple[float, float]]:
+def _locations(report: Report) -> set[tuple[float, float]]:
     places = {(report.latitude, report.longitude)}
-    for place in (previous, report.__dict__.get(_LOADED_AT)):
-        if place is not None:
-            places.add((float(place[0]), float(place[1])))
+    loaded_at = report.__dict__.get(_LOADED_AT)  # where it was when loaded: a move leaves a tile
+    if loaded_at is not None:
+        places.add((float(loaded_at[0]), float(loaded_at[1])))
     return places
 
 
@@ -773,9 +773,9 @@ def _bump_after_commit(places: Iterable[tuple[float, float]], using: str | None)
     after_commit(bump_locations, sorted(places), using=using)
 
 
-def on_state_changed(report: Report, previous_location: Any = None) -> None:
+def on_state_changed(report: Report) -> None:
     """On report_state_changed (reports.apps): the report's tiles, and those it left."""
-    _bump_after_commit(_locations(report, previous_location), report._state.db)
+    _bump_after_commit(_locations(report), report._state.db)
 
 
 def bump_reports_after_commit(reports: Iterable[Report]) -> None:

@@ -28,12 +28,11 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from authorities.models import Area, Authority
-from config import broker
 from config.aftercommit import after_commit
 from config.compiled import CompiledQuery, field_names, instance
 from config.text import header_safe
 
-from . import senders
+from . import jobs, senders
 from .exceptions import NotAllowed
 from .models import (
     Frequency,
@@ -233,15 +232,12 @@ def send_report_received(report: Report) -> Notification:
     )
 
 
-def on_state_change(report: Report, change: ReportStateChange, *, created: bool = False) -> None:
-    """Receiver: tell subscribers about public changes, and areas about new public reports.
-    ``created``: the report is new in this transaction, so it has no subscription yet."""
+def on_state_change(report: Report, change: ReportStateChange) -> None:
+    """Receiver: ask a new reporter to confirm, and tell subscribers about public changes (a
+    report that becomes public is followed up by reports.followups instead)."""
     if report.state in (ReportState.UNCONFIRMED, ReportState.SPAM):
         if change.from_state == "" and report.state == ReportState.UNCONFIRMED:
             send_report_confirmation(report)
-        return
-    if change.from_state in ("", ReportState.UNCONFIRMED):
-        reports_opened([report], created=created)
         return
     _tell_report_subscribers(report, change=change, exclude=change.actor)
 
@@ -252,8 +248,8 @@ def on_update(update: ReportUpdate) -> None:
 
 def reports_opened(reports: list[Report], *, created: bool = False) -> None:
     """New public reports: subscribe each reporter unless subscribed (one insert for them all),
-    and alert the areas. For one report from on_state_change, or a batch a worker follows up
-    (reports.followups). ``created``: new in this transaction, so none has a subscription."""
+    and alert the areas: part of a report's follow-up (reports.followups), for one or a batch.
+    ``created``: new in this transaction, so none has a subscription."""
     already = set()
     if not created:
         already = set(
@@ -443,7 +439,7 @@ def _enqueue(
         send_after=timezone.now() + delay,
     )
     if not held:
-        after_commit(_schedule, notification.pk, delay)
+        after_commit(jobs.notification_queue, notification.pk, delay)
     return notification
 
 
@@ -462,13 +458,6 @@ def reporter_email(report: Report) -> str:
 def account_email_enqueue(*, to: str, subject: str, body: str) -> Notification:
     """An account e-mail rendered by allauth (reports.adapters), sent through the outbox."""
     return _enqueue(to, ACCOUNT_KIND, subject, body)
-
-
-def _schedule(notification_id: int, delay: timedelta = timedelta(0)) -> None:
-    from .tasks import send_notification
-
-    # If not queued (logged), the row stays pending and the re-drive sends it.
-    broker.publish(send_notification, notification_id, countdown=delay.total_seconds())
 
 
 # --- Sending -------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from datetime import datetime
 from typing import Any
@@ -11,9 +12,13 @@ from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 
-from authorities.models import Area, Authority
+from authorities.models import Area, Authority, StaffMembership
+from authorities.permissions import active_user
+from config import params
 
+from .exceptions import NoSuchOriginal
 from .models import (
+    HIDDEN_STATES,
     OPEN_STATES,
     Questionnaire,
     QuestionnaireAnswer,
@@ -156,3 +161,40 @@ def questionnaire_fix_rate(
         "not_fixed": total - fixed,
         "fix_rate": fixed / total if total else None,
     }
+
+
+# --- Staff scoping: the one rule every staff page, export, admin view and staff API uses ------
+
+
+def reports_visible_to(user: Any) -> QuerySet[Report]:
+    """Reports of the user's authorities (every report for a superuser, none for anybody else)."""
+    reports = Report.objects.with_related()
+    if not active_user(user):
+        return reports.none()
+    if user.is_superuser:
+        return reports
+    mine = StaffMembership.objects.filter(user=user).values("authority_id")
+    return reports.filter(authority_id__in=mine)
+
+
+def duplicate_originals(actor: Any) -> QuerySet[Report]:
+    """The reports `actor` may name as the original of a duplicate: the public ones among the
+    reports they see as staff (any public report for a superuser, and for the system: None).
+
+    The one rule for the work page, the API, the admin and report_transition itself."""
+    reports = Report.objects.all() if actor is None else reports_visible_to(actor)
+    return reports.exclude(state__in=HIDDEN_STATES)
+
+
+def find_duplicate_original(actor: Any, reference: str) -> Report:
+    """The report `reference` (its ref, or its id) names, if `actor` may name it as an original;
+    otherwise NoSuchOriginal, the same for a report that is hidden, out of sight or not there."""
+    text = reference.strip().upper()
+    candidates = duplicate_originals(actor)
+    original = candidates.filter(ref=text).first()
+    if original is None:  # refs are tried first
+        with contextlib.suppress(params.InvalidParameter):
+            original = candidates.filter(pk=params.whole_number(text, "duplicate_of")).first()
+    if original is None:
+        raise NoSuchOriginal()
+    return original

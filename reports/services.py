@@ -20,12 +20,15 @@ from authorities import routing, selectors
 from authorities.exceptions import InvalidLocation
 from authorities.geocoding.selectors import nearby_label
 from authorities.models import Category
+from authorities.permissions import staff_may
 from config import inserts
 from config.aftercommit import after_commit
 
-from . import followups
+from . import followups, jobs
 from .answers import clean_answers
+from .audit import audit_record
 from .exceptions import InvalidTransition, NoSuchOriginal, NotAllowed
+from .merge import followers_merge
 from .models import (
     FINISHED_STATES,
     HIDDEN_STATES,
@@ -43,10 +46,8 @@ from .models import (
     Support,
 )
 from .notes import note_clean
+from .selectors import duplicate_originals
 from .signals import report_state_changed, report_update_added
-from .staff.audit import audit_record
-from .staff.merge import followers_merge
-from .staff.selectors import duplicate_originals, staff_may
 
 if TYPE_CHECKING:
     from .photos import PixelBudget
@@ -123,7 +124,7 @@ def report_create(
     )
     _insert_with_new_ref(report, first, photo_tokens)
     if report.follow_up_due:
-        after_commit(followups.wake)
+        after_commit(jobs.follow_ups_wake)
     return report
 
 
@@ -226,7 +227,7 @@ def report_transition(
         internal_note=internal_note.strip(),
     )
     if report.follow_up_due and report.is_shown:  # e.g. restored from spam before its follow-up
-        after_commit(followups.wake)
+        after_commit(jobs.follow_ups_wake)
     return report
 
 
@@ -420,7 +421,7 @@ def report_set_priority(*, report_id: int, priority: str, actor: User) -> Report
 
 def locked_for_staff(report_id: int, actor: User, permission: str) -> Report:
     """The report, its row locked, if the actor's role at its authority allows ``permission``
-    (a key of reports.staff.selectors.PERMISSIONS)."""
+    (a key of authorities.permissions.PERMISSIONS)."""
     report = (
         Report.objects.select_for_update(of=("self",))
         .select_related("authority", "assignee")

@@ -26,8 +26,8 @@ from config import cache as shared_cache
 from config import params
 from config.aftercommit import after_commit
 
+from .audit import audit_record
 from .models import AuditAction, SiteMessage, SitePage
-from .staff.audit import audit_record
 
 CACHE_KEY = "site-messages:v1"
 CACHE_SECONDS = 300

@@ -37,13 +37,13 @@ def deliver(delivery_id: int) -> str:
 
 @shared_task(ignore_result=True)
 def follow_up_filed_reports() -> int:
-    # Woken after filings (reports.followups.wake), and by beat every minute.
+    # Woken after filings (reports.jobs.follow_ups_wake), and by beat every minute.
     return followups.reports_follow_up()
 
 
 @shared_task(ignore_result=True)
 def dispatch_deliveries() -> int:
-    # Woken by new deliveries (delivery.wake_workers): fans them out as deliver tasks.
+    # Woken by new deliveries (reports.jobs.deliveries_wake): fans them out as deliver tasks.
     return delivery.deliveries_dispatch()
 
 

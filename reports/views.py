@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import User
 from authorities import routing
 from authorities.models import Area, Authority, Category, CategoryQuestion
+from authorities.permissions import membership_role
 from config.errors import ApplicationError
 from config.replica import replica_reads
 
@@ -58,7 +59,6 @@ from .models import (
 )
 from .photos import PixelBudget
 from .staff.exports import neutralise
-from .staff.selectors import membership_role
 
 PHOTO_TOKEN = re.compile("[0-9a-f]{32}")
 STATE_FILTERS = [("open", _("Open")), ("fixed", _("Fixed")), ("all", _("All"))]

@@ -31,6 +31,7 @@ from accounts.idempotency import idempotent_action
 from accounts.models import ApiClient, User
 from authorities import routing
 from authorities.models import Authority, Category
+from authorities.permissions import staff_may
 from config import params
 from config.api import error
 from config.parsers import JSONParser
@@ -40,8 +41,8 @@ from reports.exceptions import NotAllowed
 from reports.filers import filer_for
 from reports.models import EnteredFor, Report, ReportState, ReportStateChange, ReportUpdate
 from reports.performance import authority_performance
+from reports.selectors import find_duplicate_original
 from reports.staff import services as staff_services
-from reports.staff.selectors import find_duplicate_original, staff_may
 from reports.staff.services import Caller
 
 from . import examples

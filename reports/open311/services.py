@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.db import transaction
 
 from accounts.models import User
+from authorities.permissions import staff_may
 from reports.exceptions import InvalidTransition, NotAllowed
 from reports.models import Report, ReportStateChange
 from reports.services import report_transition
-from reports.staff.selectors import staff_may
 
 
 @transaction.atomic

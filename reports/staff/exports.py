@@ -25,9 +25,9 @@ from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 
 from config.errors import ApplicationError
+from reports.audit import audit_record, client_ip
 from reports.models import AuditAction, Report, Support
 
-from .audit import audit_record, client_ip
 from .filters import StaffReportFilter
 
 CHUNK_SIZE = 2000  # rows per fetch from the database cursor

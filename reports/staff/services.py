@@ -22,6 +22,7 @@ from authorities import services as authority_services
 from authorities.models import Authority, Category, StaffRole
 from config.errors import ApplicationError
 from reports import delivery, services
+from reports.audit import audit_record
 from reports.exceptions import NotAllowed
 from reports.models import (
     Actor,
@@ -38,7 +39,6 @@ from reports.models import (
 from reports.notes import note_clean
 from reports.signals import report_state_changed
 
-from .audit import audit_record
 from .selectors import membership_role as selectors_role
 from .selectors import reports_visible_to, staff_may, staff_may_somewhere
 
@@ -124,7 +124,7 @@ def report_mark_duplicate(
         public_note=note,
         duplicate_of_id=original_id,
     )
-    return report  # report_transition merged the followers (reports.staff.merge)
+    return report  # report_transition merged the followers (reports.merge)
 
 
 @transaction.atomic

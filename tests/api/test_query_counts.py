@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from accounts.services import api_client_create
 from authorities.models import CategoryQuestion
 from config import inserts
-from reports import services, tasks, wakeups
+from reports import jobs, services, tasks
 from reports.models import Report, ReportPhoto
 from tests import factories
 
@@ -135,7 +135,7 @@ def test_filing_with_an_api_key_costs_a_fixed_number_of_queries(
 def test_filing_for_a_worker_to_follow_up_costs_the_key_and_one_statement(
     tiny_city, api, monkeypatch, django_assert_num_queries
 ):
-    monkeypatch.setattr(wakeups, "coalescing", lambda: True)  # a broker and a shared cache
+    monkeypatch.setattr(jobs, "coalescing", lambda: True)  # a broker and a shared cache
     monkeypatch.setattr(tasks.follow_up_filed_reports, "delay", lambda: None)
     _, key = api_client_create(name="city app", scope="write", user=factories.UserFactory.create())
     api.credentials(HTTP_X_API_KEY=key)

@@ -20,7 +20,7 @@ import redis
 from django.db import connection
 from django.utils import timezone
 
-from reports import delivery, tasks, wakeups
+from reports import delivery, jobs, tasks
 from reports.models import Delivery, DeliveryStatus, Report
 from tests import factories
 from tests.reports.workers import FORM, delivery_of, mailbox, tasks_sent_to, wait_until
@@ -102,7 +102,7 @@ def test_with_redis_stopped_the_report_is_saved_and_delivered_once_redis_is_back
         private_redis.stop()
         response = client.post("/reports/new/", FORM)
         report = Report.objects.get()
-        if wakeups.coalescing():  # the cache is Redis too: a worker writes the delivery
+        if jobs.coalescing():  # the cache is Redis too: a worker writes the delivery
             assert report.follow_up_due and not Delivery.objects.exists()
         else:
             waiting = Delivery.objects.get(report=report)

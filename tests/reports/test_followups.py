@@ -1,6 +1,6 @@
 """With a broker, a filing writes the report and its history; a worker, woken once for many
 filings, writes the reporter's subscription, the area alerts and the delivery (reports.followups,
-reports.wakeups). The broker is recorded here; the workers' functions are called as a worker
+reports.jobs). The broker is recorded here; the workers' functions are called as a worker
 would (tests/reports/test_delivery_worker.py runs a real one)."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from authorities import routing
 from config import inserts
-from reports import delivery, followups, services, tasks, wakeups
+from reports import delivery, followups, jobs, services, tasks
 from reports.models import Notification, Report, ReportState, ReportStateChange, Subscription
 from reports.signals import report_state_changed
 from tests import factories
@@ -26,7 +26,7 @@ from tests import factories
 def broker(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[Any]]]:
     """Tasks go to a broker (recorded here) and the cache is one the workers share."""
     sent: dict[str, list[Any]] = {"follow-ups": [], "dispatches": [], "deliveries": []}
-    monkeypatch.setattr(wakeups, "coalescing", lambda: True)
+    monkeypatch.setattr(jobs, "coalescing", lambda: True)
     monkeypatch.setattr(
         tasks.follow_up_filed_reports, "delay", lambda: sent["follow-ups"].append(1)
     )

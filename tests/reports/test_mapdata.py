@@ -21,7 +21,6 @@ from django.utils import timezone
 from authorities import services as authority_services
 from reports import mapdata, services
 from reports.models import Report, ReportState
-from reports.signals import report_state_changed
 from tests import factories
 from tests.conftest import TinyCity
 
@@ -608,23 +607,6 @@ def test_a_moved_report_leaves_its_old_tile_and_appears_in_the_new_one(
 
     assert refs(get(client, zoom=16, bbox=old_box)) == set()
     assert refs(get(client, zoom=16, bbox=new_box)) == {report.ref}
-
-
-def test_the_state_signal_bumps_a_previous_location_it_is_given(
-    tiny_city: TinyCity, client: Client, django_capture_on_commit_callbacks: CaptureCommits
-) -> None:
-    report = factories.report(tiny_city.bins, 10.01, 1.01)
-    assert total(get(client, zoom=16, bbox="1.0,10.0,1.02,10.02")) == 1
-    Report.objects.filter(pk=report.pk).update(latitude=10.18, longitude=1.18)  # no signal
-    fresh = Report.objects.get(pk=report.pk)
-    change = fresh.history.last()
-
-    with django_capture_on_commit_callbacks(execute=True):
-        report_state_changed.send(
-            sender=Report, report=fresh, change=change, previous_location=(10.01, 1.01)
-        )
-
-    assert total(get(client, zoom=16, bbox="1.0,10.0,1.02,10.02")) == 0
 
 
 def test_an_edited_title_shows_at_once(

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from authorities.geocoding.files import AddressRow, PlaceRow
 from authorities.geocoding.services import gazetteer_import
-from reports import followups, wakeups
+from reports import followups, jobs
 from reports.models import Delivery, Report
 from reports.senders import compose_email
 from tests import factories
@@ -47,8 +47,8 @@ def test_a_report_filed_by_an_address_stores_that_address(streets):
 def test_with_a_broker_the_worker_fills_the_address_with_the_rest_of_the_follow_up(
     streets, monkeypatch
 ):
-    monkeypatch.setattr(wakeups, "coalescing", lambda: True)
-    monkeypatch.setattr(followups, "wake", lambda: None)
+    monkeypatch.setattr(jobs, "coalescing", lambda: True)
+    monkeypatch.setattr(jobs, "follow_ups_wake", lambda: None)
     report = factories.report(streets.pavement, *NEAR_401)
     assert report.address == ""  # the filing itself asked nothing more of the database
 

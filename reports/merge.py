@@ -5,7 +5,7 @@ whenever a report becomes a duplicate, whoever makes it so (the staff pages, the
 
 from __future__ import annotations
 
-from reports.models import Report, Subscription, SubscriptionKind, Support
+from .models import Report, Subscription, SubscriptionKind, Support
 
 
 def followers_merge(*, duplicate: Report, original: Report) -> None:
