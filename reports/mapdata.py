@@ -55,7 +55,6 @@ and Redis may still hold tiles from before.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import math
 import secrets
@@ -72,7 +71,7 @@ from itertools import accumulate
 from typing import Any
 
 from django.core.cache import cache
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import (
     Avg,
@@ -98,6 +97,7 @@ from config.aftercommit import after_commit
 from config.errors import ApplicationError
 from config.replica import replica_reads
 
+from . import spatial_index
 from .models import HIDDEN_STATES, Report, ReportState
 
 GRID = 8  # cells per tile side
@@ -806,20 +806,4 @@ def _on_category_changed(using: str, **_: Any) -> None:
 
 def _on_post_migrate(sender: Any, using: str = DEFAULT_DB_ALIAS, **_: Any) -> None:
     if getattr(sender, "label", None) == "reports":
-        repair_spatial_index(using)
-
-
-def repair_spatial_index(using: str = DEFAULT_DB_ALIAS) -> bool:
-    """Re-create the SQLite R*Tree's triggers if a table rebuild dropped them (Django's SQLite
-    schema editor rebuilds reports_report for many ALTERs). Returns whether it had to."""
-    connection = connections[using]
-    if connection.vendor != "sqlite":
-        return False
-    migration = importlib.import_module("reports.migrations.0002_report_spatial_index")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")
-        present = {row[0] for row in cursor.fetchall()}
-        if migration.RTREE not in present or present.issuperset(migration.TRIGGERS):
-            return False
-        migration.create_sqlite_triggers(cursor)
-    return True
+        spatial_index.repair_spatial_index(using)

@@ -95,3 +95,26 @@ def test_only_the_queue_module_hands_work_to_celery() -> None:
         for call in _queueing_calls(path)
     ]
     assert found == []
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names = {alias.name for n in ast.walk(tree) if isinstance(n, ast.Import) for alias in n.names}
+    return names | {
+        node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+    }
+
+
+def test_migrations_carry_their_own_code() -> None:
+    # A migration runs years after it was written: code it imported from the app would have
+    # changed (or gone) by then, so each one carries the SQL and helpers it needs. Field types
+    # (config) and model managers are what Django's own migrations refer to, and stay.
+    apps = ("accounts", "authorities", "reports", "gamification")
+    found = {
+        f"{path.relative_to(ROOT)}: {module}"
+        for package in apps
+        for path in sorted((ROOT / package).glob("migrations/0*.py"))
+        for module in _imported_modules(path)
+        if module.split(".")[0] in apps and not module.endswith(".models")
+    }
+    assert found == set()

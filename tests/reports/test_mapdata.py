@@ -19,7 +19,7 @@ from django.test import Client
 from django.utils import timezone
 
 from authorities import services as authority_services
-from reports import mapdata, services
+from reports import mapdata, services, spatial_index
 from reports.models import Report, ReportState
 from tests import factories
 from tests.conftest import TinyCity
@@ -712,8 +712,8 @@ def test_lost_rtree_triggers_are_repaired(tiny_city: TinyCity, client: Client) -
     report = factories.report(tiny_city.pothole, *tiny_city.WEST)
     assert get(client, zoom=17)["features"] == []
 
-    assert mapdata.repair_spatial_index() is True
-    assert mapdata.repair_spatial_index() is False
+    assert spatial_index.repair_spatial_index() is True
+    assert spatial_index.repair_spatial_index() is False
     mapdata.invalidate_all()
 
     assert refs(get(client, zoom=17)) == {report.ref}
