@@ -23,6 +23,18 @@ class CategoryNotOfferedHere(ApplicationError):
     status = 422
 
 
+class UnknownCategory(ApplicationError):
+    """A category slug no active category has, named by the parameter that gave it (`category`,
+    `service_code`): a 400 on every surface, whether filing or filtering."""
+
+    code = "unknown_category"
+
+    def __init__(self, slug: str, name: str = "category") -> None:
+        message = f"There is no category {slug!r}."
+        super().__init__(message, extra={"fields": {name: [message]}})
+        self.slug = slug
+
+
 class InvalidBoundary(ApplicationError):
     code = "invalid_boundary"
 

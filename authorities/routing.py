@@ -28,7 +28,7 @@ from shapely.geometry import shape
 
 from config.compiled import CompiledQuery
 
-from .exceptions import CategoryNotOfferedHere, InvalidLocation, NoAuthorityHere
+from .exceptions import CategoryNotOfferedHere, InvalidLocation, NoAuthorityHere, UnknownCategory
 
 if TYPE_CHECKING:
     from .models import Category
@@ -266,6 +266,15 @@ def active_category(slug: str) -> Category | None:
     """The active category with this slug, its questions prefetched. Shared by every request of
     this process until routing data changes: read it, never change or save it."""
     return get_index().category_models.get(slug)
+
+
+def category(slug: str, name: str = "category") -> Category:
+    """The active category with this slug (as active_category), or UnknownCategory naming the
+    parameter `name` that gave the slug."""
+    found = active_category(slug)
+    if found is None:
+        raise UnknownCategory(slug, name)
+    return found
 
 
 def destination(authority_id: int, category_id: int) -> tuple[int, str] | None:

@@ -12,8 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.views.defaults import page_not_found
+from django.http import Http404
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
@@ -23,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
 from config.errors import ApplicationError
+from config.jsonapi import error_body
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -42,16 +42,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None
     detail = response.data
     if isinstance(exc, exceptions.ValidationError) and isinstance(detail, dict):
-        response.data = {"error": {"code": "invalid", "message": _first(detail), "fields": detail}}
+        response.data = error_body("invalid", _first(detail), fields=detail)
     else:
         code = getattr(exc, "default_code", "error")
         message = str(detail.get("detail", detail)) if isinstance(detail, dict) else str(detail)
-        response.data = {"error": {"code": code, "message": message}}
+        response.data = error_body(code, message)
     return response
 
 
 def _error(code: str, message: str, status_code: int, extra: dict[str, Any]) -> Response:
-    return Response({"error": {"code": code, "message": message, **extra}}, status=status_code)
+    return Response(error_body(code, message, **extra), status=status_code)
 
 
 def _first(fields: Any) -> str:
@@ -201,14 +201,6 @@ def _add_error_example(response: dict[str, Any], example: dict[str, Any] | None)
     for content in response.get("content", {}).values():
         if example is not None and "examples" not in content:
             content["examples"] = {"Error": {"value": {"error": example}}}
-
-
-def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """404s under /api/ answer in the API's JSON shape; the site's pages keep their HTML page."""
-    if request.path.startswith("/api/"):
-        body = {"error": {"code": "not_found", "message": "There is nothing at this address."}}
-        return JsonResponse(body, status=404)
-    return page_not_found(request, exception)
 
 
 # --- the documentation around the operations (SPECTACULAR_SETTINGS hooks) ------------------------

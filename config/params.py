@@ -13,8 +13,11 @@ own error shape. The traps this closes, each once a 500 somewhere:
   adding a period; instants and days are kept between EARLIEST and LATEST;
 - a number with 5,000 digits makes `int()` raise, one with 20 overflows a bigint.
 
+Places too: `point()` (a latitude and longitude pair) and `bbox()` (west,south,east,north), so a
+bad coordinate or box gets the same 400 on every surface.
+
 `RefuseNulMiddleware` refuses a NUL character anywhere in a request's path or query string (a
-value PostgreSQL cannot hold, even in a lookup), and `refusal()` answers any such refusal in the
+value PostgreSQL cannot hold, even in a lookup), answered by config.jsonapi.refusal() in the
 shape of the surface the request was for.
 """
 
@@ -26,13 +29,12 @@ from datetime import UTC, date, datetime, time
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from django.views.defaults import page_not_found
 
 from config.errors import ApplicationError
+from config.jsonapi import refusal
 
 # What a date or instant parameter may be: before it nobody filed a report, after it nothing is
 # planned, and both leave room for the periods added to them (90 days, a year).
@@ -146,33 +148,58 @@ class DayField(forms.DateField):
     default_validators = [MinValueValidator(EARLIEST), MaxValueValidator(LATEST)]
 
 
-# --- refusals in the shape of each surface -------------------------------------------------------
+# --- places --------------------------------------------------------------------------------------
 
-# A surface with an error format of its own (Open311) registers a function that answers for the
-# requests it serves and None for the others (reports.apps registers Open311's).
-ErrorShape = Callable[[HttpRequest, int, str], HttpResponse | None]
-ERROR_SHAPES: list[ErrorShape] = []
+# west, south, east, north in degrees
+Box = tuple[float, float, float, float]
 
 
-def refusal(
-    request: HttpRequest, status: int, message: str, fields: dict[str, list[str]] | None = None
-) -> HttpResponse:
-    """A 4xx for `request` in its surface's shape: a registered one (Open311), the JSON error
-    shape for the API and the site's JSON (`{"error": {"code", "message", "fields"?}}`, as the
-    API answers any invalid input), else a page."""
-    for shape in ERROR_SHAPES:
-        answer = shape(request, status, message)
-        if answer is not None:
-            return answer
-    if request.path.startswith("/api/") or request.path.endswith(".json"):
-        code = "not_found" if status == 404 else "invalid"
-        error: dict[str, object] = {"code": code, "message": message}
-        if fields:
-            error["fields"] = fields
-        return JsonResponse({"error": error}, status=status)
-    if status == 404:
-        return page_not_found(request, ApplicationError(message))
-    return render(request, "400.html", {"message": message}, status=status)
+def point(
+    lat: str | None, lon: str | None, *, names: tuple[str, str] = ("lat", "lon")
+) -> tuple[float, float]:
+    """A WGS84 point from its two parameters (`names`: what the caller calls them, as errors
+    name them): both present, finite, latitude within ±90 and longitude within ±180."""
+    found = optional_point(lat, lon, names=names)
+    if found is None:
+        raise InvalidParameter(names[0], f"Give {names[0]} and {names[1]} as numbers.")
+    return found
+
+
+def optional_point(
+    lat: str | None, lon: str | None, *, names: tuple[str, str] = ("lat", "lon")
+) -> tuple[float, float] | None:
+    """As point(), but None when neither is given (empty counts as not given)."""
+    lat, lon = (lat or "").strip() or None, (lon or "").strip() or None
+    if lat is None and lon is None:
+        return None
+    for value, name in ((lat, names[0]), (lon, names[1])):
+        if value is None:
+            raise InvalidParameter(
+                name, f"{names[0]} and {names[1]} go together: give both or neither."
+            )
+    return latitude(str(lat), names[0]), longitude(str(lon), names[1])
+
+
+def bbox(value: str | None, name: str = "bbox") -> Box:
+    """west,south,east,north in degrees, not inside out; clamped to the world (a zoomed-out map
+    repeats it sideways, and past its edges there is nothing to refuse)."""
+    if not (value or "").strip():
+        raise InvalidParameter(name, f"Give {name}=west,south,east,north in degrees.")
+    try:
+        west, south, east, north = numbers(str(value), name, 4)
+    except InvalidParameter:
+        raise InvalidParameter(
+            name, f"{name} must be west,south,east,north: four numbers in degrees."
+        ) from None
+    if west > east or south > north:
+        raise InvalidParameter(
+            name, f"{name} must be west,south,east,north with west <= east and south <= north."
+        )
+    return (_clamp(west, 180), _clamp(south, 90), _clamp(east, 180), _clamp(north, 90))
+
+
+def _clamp(value: float, limit: float) -> float:
+    return max(-limit, min(limit, value))
 
 
 class RefuseNulMiddleware:

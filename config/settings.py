@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import environ
 from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -414,6 +415,11 @@ FIXPOINT_PHOTOS_PER_REPORT = 3
 FIXPOINT_PHOTO_MAX_REQUEST_PIXELS = env.int("PHOTO_MAX_PIXELS_PER_REQUEST", default=50_000_000)
 # Where links in e-mails point (no trailing slash).
 FIXPOINT_BASE_URL = env.str("BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Where links in the JSON answers (API, Open311, the site's JSON) point: empty, the scheme and
+# host each request came in by; set, this address whatever host a proxy passed on.
+FIXPOINT_PUBLIC_URL = env.str("FIXPOINT_PUBLIC_URL", default="").strip().rstrip("/")
+if FIXPOINT_PUBLIC_URL and not FIXPOINT_PUBLIC_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("FIXPOINT_PUBLIC_URL must start with http:// or https://.")
 # An unconfirmed report (and its confirmation link) lives this long, then it is deleted.
 FIXPOINT_UNCONFIRMED_TTL_HOURS = env.int("UNCONFIRMED_TTL_HOURS", default=72)
 # At most this many reports per account or address (and per IP address) per window.

@@ -37,7 +37,7 @@ urlpatterns = [
     path("", include("reports.urls")),
 ]
 
-handler404 = "config.api.not_found"
+handler404 = "config.jsonapi.not_found"
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -31,7 +31,7 @@ class ReportsConfig(AppConfig):
         from . import audit, tasks  # noqa: F401  (tasks: registered with Celery in every process)
 
         audit.connect_signals()  # staff changes and staff log-ins leave audit rows
-        from config.params import ERROR_SHAPES
+        from config.jsonapi import ERROR_SHAPES
 
         from .open311.render import refusal_for
 

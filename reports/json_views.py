@@ -1,4 +1,8 @@
-"""JSON for the site's own JavaScript (the public API for third parties is separate)."""
+"""JSON for the site's own JavaScript (the public API for third parties is separate).
+
+Every view is a config.jsonapi.endpoint: a wrong method is a 405 with `Allow`, and the errors it
+raises (a bad parameter, a point nobody covers, an unknown category) get the same status and
+body as on the API."""
 
 from __future__ import annotations
 
@@ -7,38 +11,34 @@ from typing import Any
 
 from django.core.cache import cache
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET, require_POST
 from shapely.geometry import mapping, shape
 
 from authorities import routing
 from authorities.models import Authority, CategoryQuestion
 from config import params
 from config.errors import ApplicationError
+from config.jsonapi import endpoint
 from config.replica import replica_reads
 
 from . import mapdata, selectors
-from .photos import PhotoRejected, extract_gps
+from .photos import extract_gps
+
+MISSING = "This field is required."
 
 
-def _error(code: str, message: str, status: int = 400) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+class MissingPhoto(ApplicationError):
+    code = "missing_photo"
 
 
-def _float(request: HttpRequest, name: str) -> float:
-    """lat or lon: a finite number in its range (an infinite one broke the nearest sort)."""
-    parse = params.latitude if name == "lat" else params.longitude
-    if name not in request.GET:
-        raise params.InvalidParameter(name, f"Give {name} as a number.")
-    return parse(request.GET[name], name)
+def _point(request: HttpRequest) -> tuple[float, float]:
+    """lat and lon: finite numbers in range (an infinite one broke the nearest sort)."""
+    return params.point(request.GET.get("lat"), request.GET.get("lon"))
 
 
-@require_GET
+@endpoint("GET")
 def locate(request: HttpRequest) -> JsonResponse:
     """Who would receive a report here, per category, with each category's extra questions."""
-    try:
-        location = routing.locate(_float(request, "lat"), _float(request, "lon"))
-    except ApplicationError as exc:
-        return _error(exc.code, exc.message, 404 if exc.code == "no_authority_here" else 400)
+    location = routing.locate(*_point(request))
     questions: dict[int, list[dict[str, Any]]] = {}
     for q in CategoryQuestion.objects.filter(
         category_id__in=[o.category.id for o in location.offers]
@@ -60,20 +60,12 @@ def locate(request: HttpRequest) -> JsonResponse:
     return JsonResponse(answer)
 
 
-@require_GET
+@endpoint("GET")
 def nearby(request: HttpRequest) -> JsonResponse:
     """Open reports of a category close to a point: the "me too" suggestions."""
-    try:
-        lat, lon = _float(request, "lat"), _float(request, "lon")
-        routing.check_coordinates(lat, lon)
-    except ApplicationError as exc:
-        return _error(exc.code, exc.message)
-    category = routing.get_index().categories
-    slug = request.GET.get("category", "")
-    category_id = next((c.id for c in category.values() if c.slug == slug), None)
-    if category_id is None:
-        return _error("unknown_category", f"There is no category {slug!r}.")
-    reports = selectors.nearby_open_reports(lat, lon, category_id)
+    lat, lon = _point(request)
+    category = routing.category(request.GET.get("category", ""))
+    reports = selectors.nearby_open_reports(lat, lon, category.pk)
     return JsonResponse(
         {
             "reports": [
@@ -91,7 +83,7 @@ def nearby(request: HttpRequest) -> JsonResponse:
     )
 
 
-@require_GET
+@endpoint("GET")
 def search(request: HttpRequest) -> JsonResponse:
     text = request.GET.get("q", "").strip()
     if len(text) < 2:
@@ -118,7 +110,7 @@ def search(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"places": places, "reports": reports})
 
 
-@require_GET
+@endpoint("GET")
 def boundaries(request: HttpRequest) -> JsonResponse:
     """Authority boundaries for the map layer, simplified (a few metres) and cached."""
     version, changed_at = routing.get_index().version
@@ -143,33 +135,26 @@ def boundaries(request: HttpRequest) -> JsonResponse:
     return JsonResponse(data)
 
 
-@require_POST
+@endpoint("POST")
 def photo_gps(request: HttpRequest) -> JsonResponse:
     """Where a photo was taken, from its EXIF, to offer placing the pin there."""
     upload = request.FILES.get("photo")
     if upload is None:
-        return _error("missing_photo", "Send the photo as 'photo'.")
-    try:
-        gps = extract_gps(upload)
-    except PhotoRejected as exc:
-        return _error(exc.code, exc.message)
+        raise MissingPhoto("Send the photo as 'photo'.", extra={"fields": {"photo": [MISSING]}})
+    gps = extract_gps(upload)
     return JsonResponse({"latitude": gps[0], "longitude": gps[1]} if gps else {})
 
 
 @replica_reads
-@require_GET
+@endpoint("GET")
 def viewport_list(request: HttpRequest) -> JsonResponse:
     """The reports in the visible part of the map, newest or nearest first, for the list."""
-    try:
-        west, south, east, north = mapdata.parse_bbox(request.GET.get("bbox"))
-        centre = (
-            (_float(request, "lat"), _float(request, "lon"))
-            if "lat" in request.GET
-            else ((south + north) / 2, (west + east) / 2)
-        )
-        filters = mapdata.MapFilters.from_query(request.GET)
-    except ApplicationError as exc:
-        return _error(exc.code, exc.message)
+    west, south, east, north = params.bbox(request.GET.get("bbox"))
+    centre = params.optional_point(request.GET.get("lat"), request.GET.get("lon")) or (
+        (south + north) / 2,
+        (west + east) / 2,
+    )
+    filters = mapdata.MapFilters.from_query(request.GET)
     found = selectors.reports_in_box(west, south, east, north, filters=filters)
     ordered = selectors.order_for_list(
         found, sort=request.GET.get("sort", "newest"), centre=centre, limit=50

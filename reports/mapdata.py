@@ -86,15 +86,17 @@ from django.db.models import (
 )
 from django.db.models.signals import post_delete, post_init, post_migrate, post_save
 from django.db.models.sql.compiler import SQLCompiler
-from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils import timezone, translation
-from django.views.decorators.http import require_GET
 
+from authorities.exceptions import UnknownCategory
 from authorities.models import Category
 from config import cache as shared_cache
 from config import params, replica
 from config.aftercommit import after_commit
 from config.errors import ApplicationError
+from config.jsonapi import endpoint
+from config.params import Box
 from config.replica import replica_reads
 
 from . import spatial_index
@@ -123,7 +125,6 @@ STATE_GROUPS: dict[str, tuple[str, ...]] = {
     "all": tuple(s for s in ReportState.values if s not in HIDDEN_STATES),
 }
 
-Box = tuple[float, float, float, float]  # west, south, east, north
 TileKey = tuple[int, int]
 IndexRange = tuple[int, int, int, int]  # x0, y0, x1, y1, inclusive
 # A tile: its features as JSON text joined by commas, in (cell row, cell column) order; each
@@ -202,7 +203,7 @@ def _parse_categories(values: Sequence[str]) -> tuple[int, ...]:
     known = category_ids()
     unknown = sorted(slugs - known.keys())
     if unknown:
-        raise InvalidMapQuery("unknown_category", f"There is no category {unknown[0]!r}.")
+        raise UnknownCategory(unknown[0])
     return tuple(sorted(known[slug] for slug in slugs))
 
 
@@ -229,28 +230,6 @@ def category_ids() -> dict[str, int]:
 
 
 # --- request parsing -------------------------------------------------------------------------
-
-
-def parse_bbox(text: str | None) -> Box:
-    """west,south,east,north in degrees; clamped to the world, refused when inside out."""
-    if not text:
-        raise InvalidMapQuery("invalid_bbox", "Give bbox=west,south,east,north in degrees.")
-    try:
-        west, south, east, north = params.numbers(text, "bbox", 4)
-    except params.InvalidParameter:
-        raise InvalidMapQuery(
-            "invalid_bbox", "bbox must be four numbers: west,south,east,north in degrees."
-        ) from None
-    if west > east or south > north:
-        raise InvalidMapQuery(
-            "invalid_bbox", "bbox must be west,south,east,north with west <= east, south <= north."
-        )
-    # A zoomed-out map repeats the world sideways; anything past its edges is clamped, not refused.
-    return (_clamp(west, 180), _clamp(south, 90), _clamp(east, 180), _clamp(north, 90))
-
-
-def _clamp(value: float, limit: float) -> float:
-    return max(-limit, min(limit, value))
 
 
 def parse_zoom(text: str | None) -> int:
@@ -714,19 +693,16 @@ def _viewport_json_features(
 
 
 @replica_reads
-@require_GET
+@endpoint("GET")
 def viewport_json(request: HttpRequest) -> HttpResponse:
     """GET /map/reports.json?bbox=w,s,e,n&zoom=Z[&category=..][&state=..][&age=..]
 
     The features are cached as JSON text and sent as they are (what JsonResponse would send for
     viewport()'s dict, without decoding and encoding it again).
     """
-    try:
-        west, south, east, north = parse_bbox(request.GET.get("bbox"))
-        zoom = parse_zoom(request.GET.get("zoom"))
-        filters = parse_filters(request.GET)
-    except InvalidMapQuery as exc:
-        return JsonResponse({"error": {"code": exc.code, "message": exc.message}}, status=400)
+    west, south, east, north = params.bbox(request.GET.get("bbox"))
+    zoom = parse_zoom(request.GET.get("zoom"))
+    filters = parse_filters(request.GET)
     features = _viewport_json_features(west, south, east, north, zoom, filters)
     body = '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"
     return HttpResponse(body, content_type="application/json")

@@ -30,10 +30,12 @@ from accounts.api_auth import TokenCredentials, VisitorRates
 from accounts.idempotency import idempotent_action
 from accounts.models import ApiClient, User
 from authorities import routing
+from authorities.exceptions import UnknownCategory
 from authorities.models import Authority, Category
 from authorities.permissions import staff_may
 from config import params
 from config.api import error
+from config.jsonapi import error_body
 from config.parsers import JSONParser
 from config.replica import replica_reads
 from reports import delivery, ratelimit, services
@@ -189,9 +191,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def create(self, request: Request) -> Response:
         """File a report, routed from its location and category exactly as on the website."""
         data = _valid(s.ReportCreateSerializer, request)
-        category = routing.active_category(data["category"])
-        if category is None:
-            return _error("unknown_category", f"There is no category {data['category']!r}.")
+        category = routing.category(data["category"])
         if data.get("on_behalf_of") is not None or data["as_authority"]:
             report = _enter(request, data, category)
             return Response(ReportWriter(request).filed(report), status=status.HTTP_201_CREATED)
@@ -348,7 +348,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         if "category" in data:
             category = Category.objects.filter(slug=data["category"], is_active=True).first()
             if category is None:
-                return _error("unknown_category", f"There is no category {data['category']!r}.")
+                raise UnknownCategory(data["category"])
         delivery.report_reroute(
             report_id=report.pk,
             category=category,
@@ -442,7 +442,7 @@ class LocateView(APIView):
         examples=examples.LOCATE,
     )
     def get(self, request: Request) -> Response:
-        lat, lon = _coordinate(request, "lat"), _coordinate(request, "lon")
+        lat, lon = params.point(request.query_params.get("lat"), request.query_params.get("lon"))
         return Response(routing.locate(lat, lon).as_dict())
 
 
@@ -583,11 +583,5 @@ def _validator(serializer_class: Any) -> Any:
     return serializer_class()
 
 
-def _coordinate(request: Request, name: str) -> float:
-    if name not in request.query_params:
-        raise params.InvalidParameter(name, f"Give {name} as a number.")
-    return params.finite_number(request.query_params[name], name)
-
-
 def _error(code: str, message: str) -> Response:
-    return Response({"error": {"code": code, "message": message}}, status=400)
+    return Response(error_body(code, message), status=400)

@@ -24,10 +24,11 @@ from accounts.idempotency import META, client_scope, respond_once
 from accounts.models import ApiClient, User
 from accounts.services import KeyRefused, api_client_authorize
 from authorities import routing
-from authorities.exceptions import InvalidLocation, NoAuthorityHere
+from authorities.exceptions import NoAuthorityHere, UnknownCategory
 from authorities.models import Category, RoutingVersion
 from config import params
 from config.errors import ApplicationError
+from config.jsonapi import NOTHING_HERE, method_not_allowed
 from config.replica import replica_reads
 from reports import ratelimit
 from reports.filers import filer_for
@@ -50,7 +51,8 @@ View = Callable[..., HttpResponse]
 
 
 def open311(*methods: str) -> Callable[[View], View]:
-    """Method check, jurisdiction check and the spec's error format around a view."""
+    """Method check, jurisdiction check and the spec's error format around a view. An
+    ApplicationError keeps its status (config.jsonapi: the same as on the REST API)."""
 
     def decorate(view: View) -> View:
         @csrf_exempt  # key-authenticated API for programs: there is no session to forge
@@ -60,13 +62,13 @@ def open311(*methods: str) -> Callable[[View], View]:
                 if request.method not in SAFE_METHODS:
                     _writer(request)  # every write needs a write key: before anything else
                 if request.method not in methods:
-                    raise Open311Error(405, f"Use {' or '.join(methods)} here.")
+                    return method_not_allowed(request, methods)
                 _check_jurisdiction(request)
                 if any("\x00" in str(value) for value in kwargs.values()):
-                    raise Open311Error(404, "There is nothing at this address.")
+                    raise Open311Error(404, NOTHING_HERE)
                 return view(request, fmt, **kwargs)
-            except params.InvalidParameter as exc:
-                return error_response(Open311Error(400, exc.message), fmt)
+            except ApplicationError as exc:
+                return error_response(Open311Error(exc.status, exc.message), fmt)
             except Open311Error as error:
                 return error_response(error, fmt)
 
@@ -108,10 +110,8 @@ def service_list(request: HttpRequest, fmt: str) -> HttpResponse:
     if point is not None:
         try:
             category_ids = [offer.category.id for offer in routing.locate(*point).offers]
-        except NoAuthorityHere:
+        except NoAuthorityHere:  # a filter: nothing is offered there
             category_ids = []
-        except InvalidLocation as exc:
-            raise Open311Error(400, exc.message) from None
     rows = [_service(category) for category in selectors.services(category_ids)]
     return respond(rows, fmt, root="services", item="service")
 
@@ -258,8 +258,6 @@ def _file_request(request: HttpRequest, fmt: str, client: ApiClient) -> HttpResp
         )
     except ValidationError as exc:
         raise Open311Error(400, _describe(exc)) from None
-    except ApplicationError as exc:  # outside every authority, or not offered there
-        raise Open311Error(400, exc.message) from None
     notice = f"Sent to {report.authority.name}."
     if report.state == ReportState.UNCONFIRMED:
         notice = f"Sent to {report.authority.name} once {report.reporter_email} confirms it."
@@ -278,15 +276,12 @@ def _update_create(request: HttpRequest, fmt: str) -> HttpResponse:
     report = Report.objects.visible_to(user).filter(ref=ref).only("pk").first()
     if report is None:
         raise Open311Error(404, f"There is no service request {ref!r}.")
-    try:
-        change = authority_update_apply(
-            report_id=report.pk,
-            user=user,
-            to_state=INCOMING_STATUS[status],
-            public_note=_param(request, "description") or "",
-        )
-    except ApplicationError as exc:
-        raise Open311Error(403 if exc.status == 403 else 400, exc.message) from None
+    change = authority_update_apply(
+        report_id=report.pk,
+        user=user,
+        to_state=INCOMING_STATUS[status],
+        public_note=_param(request, "description") or "",
+    )
     body = [{"update_id": str(change.pk)}]
     return respond(body, fmt, root="service_request_updates", item="request_update")
 
@@ -311,11 +306,11 @@ def _too_many_reports(fmt: str, wait: int) -> HttpResponse:
 
 def _category_for_post(request: HttpRequest) -> Category:
     code = _required(request, "service_code")
-    category = Category.objects.filter(is_active=True, slug=code).prefetch_related("questions")
-    found = category.first()
-    if found is None:
-        raise Open311Error(400, f"service_code {code!r} is not a service of this server.")
-    return found
+    try:
+        return routing.category(code, "service_code")
+    except UnknownCategory as exc:  # the same status, in the words of Open311
+        message = f"service_code {code!r} is not a service of this server."
+        raise Open311Error(exc.status, message) from None
 
 
 def _attributes(request: HttpRequest) -> dict[str, Any]:
@@ -467,22 +462,9 @@ def _check_jurisdiction(request: HttpRequest) -> None:
         )
 
 
-def _float(request: HttpRequest, name: str) -> float | None:
-    value = _param(request, name)
-    return None if value is None else params.finite_number(value, name)
-
-
 def _point(request: HttpRequest) -> tuple[float, float] | None:
-    lat, lon = _float(request, "lat"), _float(request, "long")
-    if lat is None and lon is None:
-        return None
-    if lat is None or lon is None:
-        raise Open311Error(400, "lat and long go together: give both or neither.")
-    try:
-        routing.check_coordinates(lat, lon)
-    except InvalidLocation as exc:
-        raise Open311Error(400, exc.message) from None
-    return lat, lon
+    lat, lon = _param(request, "lat"), _param(request, "long")
+    return params.optional_point(lat, lon, names=("lat", "long"))
 
 
 def _datetime(request: HttpRequest, name: str) -> datetime | None:
@@ -532,12 +514,4 @@ def _positive(request: HttpRequest, name: str) -> int | None:
 
 def _bbox(request: HttpRequest) -> tuple[float, float, float, float] | None:
     value = _param(request, "bbox")
-    if value is None:
-        return None
-    try:
-        west, south, east, north = params.numbers(value, "bbox", 4)
-    except params.InvalidParameter:
-        raise Open311Error(400, "bbox must be west,south,east,north in degrees.") from None
-    if west > east or south > north:
-        raise Open311Error(400, "bbox must be west,south,east,north with west <= east.")
-    return west, south, east, north
+    return None if value is None else params.bbox(value)

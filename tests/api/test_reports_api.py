@@ -34,7 +34,7 @@ def test_locate_answers_like_the_locate_command(barcelona, api):
     [
         ({"lat": 41.35, "lon": 2.25}, 422, "no_authority_here"),
         ({"lat": "x", "lon": 2.1}, 400, "invalid"),
-        ({"lat": 95, "lon": 2.1}, 400, "invalid_location"),
+        ({"lat": 95, "lon": 2.1}, 400, "invalid"),
         ({}, 400, "invalid"),
     ],
 )

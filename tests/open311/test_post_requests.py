@@ -132,15 +132,28 @@ def test_a_required_attribute_left_out_is_400(
         ({"long": ""}, "lat and long go together: give both or neither."),
         ({"email": "not-an-address"}, "email 'not-an-address' is not a valid e-mail address."),
         ({"description": ""}, "description: Describe the problem."),
-        ({"lat": "50", "long": "50"}, "No authority covers this location (50.000000, 50.000000)."),
-        ({"lat": "10.15", "long": "1.05"}, "No authority handles Pothole at this location."),
     ],
 )
-def test_invalid_or_unroutable_input_is_400_with_a_clear_description(
+def test_invalid_input_is_400_with_a_clear_description(
     client: Client, tiny_city: TinyCity, keys: Keys, fields: dict[str, str], description: str
 ) -> None:
     [error] = valid_json(client.post(URL, form(keys, **fields)), "errors", 400)
     assert error == {"code": 400, "description": description}
+    assert not Report.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("fields", "description"),
+    [
+        ({"lat": "50", "long": "50"}, "No authority covers this location (50.000000, 50.000000)."),
+        ({"lat": "10.15", "long": "1.05"}, "No authority handles Pothole at this location."),
+    ],
+)
+def test_unroutable_input_is_422_as_on_the_rest_api(
+    client: Client, tiny_city: TinyCity, keys: Keys, fields: dict[str, str], description: str
+) -> None:
+    [error] = valid_json(client.post(URL, form(keys, **fields)), "errors", 422)
+    assert error == {"code": 422, "description": description}
     assert not Report.objects.exists()
 
 

@@ -32,7 +32,7 @@ def test_locate_outside_or_with_bad_input_answers_a_clear_error(tiny_city, clien
     outside = client.get("/locate.json", {"lat": 50, "lon": 1})
     bad = client.get("/locate.json", {"lat": "north", "lon": 1})
 
-    assert outside.status_code == 404
+    assert outside.status_code == 422  # as on the API and Open311
     assert outside.json()["error"]["code"] == "no_authority_here"
     assert bad.status_code == 400 and "lat" in bad.json()["error"]["message"]
 

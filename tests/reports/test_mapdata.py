@@ -367,15 +367,15 @@ def test_a_fractional_or_very_deep_zoom_is_accepted(tiny_city: TinyCity, client:
 @pytest.mark.parametrize(
     ("params", "code"),
     [
-        ({"zoom": "12"}, "invalid_bbox"),
-        ({"bbox": "", "zoom": "12"}, "invalid_bbox"),
-        ({"bbox": "1,2,3", "zoom": "12"}, "invalid_bbox"),
-        ({"bbox": "1,2,3,4,5", "zoom": "12"}, "invalid_bbox"),
-        ({"bbox": "a,b,c,d", "zoom": "12"}, "invalid_bbox"),
-        ({"bbox": "nan,10,1.2,10.2", "zoom": "12"}, "invalid_bbox"),
-        ({"bbox": "1,10,inf,10.2", "zoom": "12"}, "invalid_bbox"),
-        ({"bbox": "1.2,10,1.0,10.2", "zoom": "12"}, "invalid_bbox"),  # west > east
-        ({"bbox": "1,10.2,1.2,10.0", "zoom": "12"}, "invalid_bbox"),  # south > north
+        ({"zoom": "12"}, "invalid"),
+        ({"bbox": "", "zoom": "12"}, "invalid"),
+        ({"bbox": "1,2,3", "zoom": "12"}, "invalid"),
+        ({"bbox": "1,2,3,4,5", "zoom": "12"}, "invalid"),
+        ({"bbox": "a,b,c,d", "zoom": "12"}, "invalid"),
+        ({"bbox": "nan,10,1.2,10.2", "zoom": "12"}, "invalid"),
+        ({"bbox": "1,10,inf,10.2", "zoom": "12"}, "invalid"),
+        ({"bbox": "1.2,10,1.0,10.2", "zoom": "12"}, "invalid"),  # west > east
+        ({"bbox": "1,10.2,1.2,10.0", "zoom": "12"}, "invalid"),  # south > north
         ({"bbox": CITY_BBOX}, "invalid_zoom"),
         ({"bbox": CITY_BBOX, "zoom": "far"}, "invalid_zoom"),
         ({"bbox": CITY_BBOX, "zoom": "-1"}, "invalid_zoom"),
