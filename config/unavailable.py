@@ -10,14 +10,14 @@ the request may be sent again as it was.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
-from xml.sax.saxutils import escape
 
 import redis
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from kombu.exceptions import OperationalError
+
+from config.jsonapi import is_api_request, refusal
 
 logger = logging.getLogger(__name__)
 
@@ -37,21 +37,14 @@ class ServiceUnavailableMiddleware:
         if not isinstance(exception, UNAVAILABLE):
             return None
         logger.error("%s %s: %s", request.method, request.path, exception, exc_info=exception)
-        response = unavailable_response(request.path)
+        response = unavailable_response(request)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
 
 
-def unavailable_response(path: str) -> HttpResponse:
-    if path.startswith("/api/"):
-        return JsonResponse({"error": {"code": "unavailable", "message": MESSAGE}}, status=503)
-    if path.startswith("/open311/"):  # the GeoReport v2 error list, in the URL's format
-        if path.endswith(".xml"):
-            body = (
-                '<?xml version="1.0" encoding="utf-8"?>\n<errors><error><code>503</code>'
-                f"<description>{escape(MESSAGE)}</description></error></errors>"
-            )
-            return HttpResponse(body, status=503, content_type="text/xml; charset=utf-8")
-        text = json.dumps([{"code": 503, "description": MESSAGE}])
-        return HttpResponse(text, status=503, content_type="application/json; charset=utf-8")
+def unavailable_response(request: HttpRequest) -> HttpResponse:
+    """A program's request (API, Open311, the site's JSON) gets the 503 in its surface's error
+    shape; a page plain text, since rendering the site's error page may need the database."""
+    if is_api_request(request):
+        return refusal(request, 503, MESSAGE, code="unavailable")
     return HttpResponse(MESSAGE, status=503, content_type="text/plain; charset=utf-8")

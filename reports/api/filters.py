@@ -17,11 +17,11 @@ from reports.models import Report, ReportState
 from reports.selectors import search_reports_queryset
 
 
-def _floats(value: str, count: int, name: str) -> list[float]:
-    try:
-        return params.numbers(value, name, count)
-    except params.InvalidParameter:
-        raise ValidationError({name: f"Expected {count} comma-separated numbers."}) from None
+def _pair(value: str, name: str) -> tuple[str, str]:
+    first, comma, second = value.partition(",")
+    if not comma:
+        raise params.InvalidParameter(name, f"{name} must be lat,lon in degrees.")
+    return first, second
 
 
 ISO = "ISO 8601 with an offset, e.g. 2026-05-01T10:30:00+02:00"
@@ -83,13 +83,11 @@ class ReportFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_bbox(self, queryset: QuerySet[Report], name: str, value: str) -> QuerySet[Report]:
-        west, south, east, north = _floats(value, 4, "bbox")
-        if not (west < east and south < north):
-            raise ValidationError({"bbox": "Expected west < east and south < north."})
+        west, south, east, north = params.bbox(value)
         return queryset.filter(latitude__range=(south, north), longitude__range=(west, east))
 
     def filter_near(self, queryset: QuerySet[Report], name: str, value: str) -> QuerySet[Report]:
-        lat, lon = _floats(value, 2, "near")
+        lat, lon = params.point(*_pair(value, "near"), names=("near", "near"))
         radius = float(self.data.get("radius") or 500)
         if not 0 < radius <= 50_000:
             raise ValidationError({"radius": "Between 1 and 50,000 metres."})
