@@ -49,7 +49,7 @@ def error_response(error: Open311Error, fmt: str) -> HttpResponse:
 
 
 def refusal_for(request: HttpRequest, status: int, message: str) -> HttpResponse | None:
-    """An error for a request refused before its view ran (config.params.refusal), in the
+    """An error for a request refused before its view ran (config.jsonapi.refusal), in the
     spec's format of the URL's extension; None for requests that are not Open311's."""
     if not request.path.startswith("/open311/"):
         return None
