@@ -124,6 +124,9 @@ class RoutingIndex:
     # Whether any address point or place is known: without, a report's nearest address is not
     # looked for (no query). Gazetteer imports bump the routing version.
     has_gazetteer: bool = False
+    # Computed on first use (area_ids_within): only staff pages need them.
+    _area_points: np.ndarray | None = field(default=None, repr=False)
+    _areas_within: dict[frozenset[int], frozenset[int]] = field(default_factory=dict, repr=False)
 
     def area_at(self, latitude: float, longitude: float) -> AreaRef | None:
         """The smallest named area (e.g. neighbourhood) covering the point, if any."""
@@ -134,6 +137,28 @@ class RoutingIndex:
         candidates = self.area_tree.query(point)
         hits = candidates[shapely.covers(self.area_geometries[candidates], point)]
         return self.areas[int(hits.min())] if len(hits) else None
+
+    def area_ids_within(self, authority_ids: Iterable[int]) -> frozenset[int]:
+        """The named areas lying in any of these authorities (a point inside the area is in
+        one of their boundaries): an Eixample district officer's neighbourhoods are Eixample's
+        six, though the city imported them all. Kept per set of authorities for this index."""
+        key = frozenset(authority_ids)
+        found = self._areas_within.get(key)
+        if found is None:
+            found = self._compute_areas_within(key)
+            self._areas_within[key] = found
+        return found
+
+    def _compute_areas_within(self, authority_ids: frozenset[int]) -> frozenset[int]:
+        if self.area_geometries is None:
+            return frozenset()
+        if self._area_points is None:
+            self._area_points = shapely.point_on_surface(self.area_geometries)
+        inside = np.zeros(len(self.areas), dtype=bool)
+        for position, ref in enumerate(self.authorities):
+            if ref.id in authority_ids:
+                inside |= shapely.covers(self.geometries[position], self._area_points)
+        return frozenset(self.areas[int(i)].id for i in np.flatnonzero(inside))
 
     def covering(self, latitude: float, longitude: float) -> tuple[AuthorityRef, ...]:
         check_coordinates(latitude, longitude)
@@ -280,6 +305,10 @@ def category(slug: str, name: str = "category") -> Category:
 def destination(authority_id: int, category_id: int) -> tuple[int, str] | None:
     """(AuthorityCategory id, delivery method) of an active link, or None."""
     return get_index().destinations.get((authority_id, category_id))
+
+
+def area_ids_within(authority_ids: Iterable[int]) -> frozenset[int]:
+    return get_index().area_ids_within(authority_ids)
 
 
 def authority(authority_id: int) -> AuthorityRef | None:

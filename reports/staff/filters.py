@@ -7,9 +7,20 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import Case, Exists, IntegerField, OuterRef, QuerySet, Value, When
-from django.http import HttpRequest
+from django.db.models import (
+    Case,
+    Exists,
+    ExpressionWrapper,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.http import HttpRequest, QueryDict
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from authorities.models import Area, Authority, Category
@@ -20,6 +31,7 @@ from reports.selectors import search_reports_queryset
 from . import selectors
 
 ORDERINGS = (
+    ("work", _("Work order: overdue, most urgent, oldest")),
     ("-created_at", _("Newest first")),
     ("created_at", _("Oldest first")),
     ("-updated_at", _("Recently changed")),
@@ -27,7 +39,11 @@ ORDERINGS = (
     ("state", _("By state")),
 )
 PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
-ANY_YES_NO = (("", _("Any")), ("true", _("Yes")), ("false", _("No")))
+ANY = _("Any")
+ANY_YES_NO = (("", ANY), ("true", _("Yes")), ("false", _("No")))
+# The queue opened without a choice of states shows the work to do (see `queue_defaults`).
+WORK_STATES = (ReportState.OPEN, ReportState.VERIFIED, ReportState.IN_PROGRESS)
+CHOSEN = "chosen"  # sent by the filter form: its states are the ones ticked, even none (= all)
 AGES = (("1", _("Last day")), ("7", _("Last week")), ("30", _("Last 30 days")))
 
 
@@ -40,11 +56,27 @@ def _assignees(request: HttpRequest | None) -> Any:
 
 
 def _areas(request: HttpRequest | None) -> QuerySet[Area]:
+    # Every area by default (the export and statistics take any); the queue offers only the
+    # user's (see StaffReportFilter's `areas`), which costs a look-up not every use needs.
     return Area.objects.defer("boundary").order_by("name")
+
+
+def queue_defaults(data: QueryDict) -> QueryDict:
+    """The queue's parameters with its default filled in: the work to do (WORK_STATES) unless
+    the filter form was sent or states were named. Filled in as parameters, so links (pages,
+    the CSV export) carry them too."""
+    data = data.copy()
+    if "state" not in data and CHOSEN not in data:
+        data.setlist("state", [str(state) for state in WORK_STATES])
+    return data
 
 
 class DayFilter(django_filters.DateFilter):
     field_class = DayField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}))
+        super().__init__(*args, **kwargs)
 
 
 class StaffReportFilter(django_filters.FilterSet):
@@ -52,17 +84,27 @@ class StaffReportFilter(django_filters.FilterSet):
     so a filter value can never widen what the user may see."""
 
     q = django_filters.CharFilter(label=_("Text or reference"), method="filter_text")
-    state = django_filters.MultipleChoiceFilter(choices=ReportState.choices, label=_("State"))
-    authority = django_filters.ModelChoiceFilter(queryset=_authorities, label=_("Authority"))
+    state = django_filters.MultipleChoiceFilter(
+        choices=ReportState.choices, label=_("State"), widget=forms.CheckboxSelectMultiple
+    )
+    authority = django_filters.ModelChoiceFilter(
+        queryset=_authorities, label=_("Authority"), empty_label=ANY
+    )
     category = django_filters.ModelChoiceFilter(
-        queryset=Category.objects.order_by("group", "name"), label=_("Category")
+        queryset=Category.objects.order_by("group", "name"), label=_("Category"), empty_label=ANY
     )
-    area = django_filters.ModelChoiceFilter(queryset=_areas, label=_("Neighbourhood"))
-    priority = django_filters.ChoiceFilter(choices=Priority.choices, label=_("Priority"))
+    area = django_filters.ModelChoiceFilter(
+        queryset=_areas, label=_("Neighbourhood"), empty_label=ANY
+    )
+    priority = django_filters.ChoiceFilter(
+        choices=Priority.choices, label=_("Priority"), empty_label=ANY
+    )
     assignee = django_filters.ModelChoiceFilter(
-        queryset=_assignees, label=_("Assigned to"), null_label=_("Nobody")
+        queryset=_assignees, label=_("Assigned to"), null_label=_("Nobody"), empty_label=ANY
     )
-    age = django_filters.ChoiceFilter(choices=AGES, label=_("Age"), method="filter_age")
+    age = django_filters.ChoiceFilter(
+        choices=AGES, label=_("Age"), method="filter_age", empty_label=ANY
+    )
     created_after = DayFilter(
         field_name="created_at", lookup_expr="date__gte", label=_("Created from")
     )
@@ -89,16 +131,34 @@ class StaffReportFilter(django_filters.FilterSet):
         queryset: QuerySet[Report] | None = None,
         *,
         request: HttpRequest | None = None,
+        areas: QuerySet[Area] | None = None,
         **kwargs: Any,
     ) -> None:
         if queryset is None:
             queryset = selectors.reports_visible_to(getattr(request, "user", None))
         super().__init__(data, queryset, request=request, **kwargs)
+        if areas is not None:  # the neighbourhoods offered, and the only ones accepted
+            self.filters["area"].queryset = areas
 
     def filter_queryset(self, queryset: QuerySet[Report]) -> QuerySet[Report]:
         queryset = super().filter_queryset(queryset)
         if not self.form.cleaned_data.get("ordering"):  # the default sort, also when unbound
-            queryset = queryset.order_by("-created_at", "-id")
+            queryset = work_order(queryset, self.overdue_condition)
+        return queryset
+
+    @cached_property
+    def overdue_condition(self) -> Q | None:
+        """The overdue condition (`selectors.overdue_q`), read once per filter: it costs a query."""
+        return selectors.overdue_q()
+
+    def queryset_without(self, name: str) -> QuerySet[Report]:
+        """The reports passing every filter but `name`, unordered: what picking another value of
+        it would show (the queue's counts per state)."""
+        self.errors  # noqa: B018  (validates the form, as `qs` does; invalid values are left out)
+        queryset = self.queryset.all()
+        for field, value in self.form.cleaned_data.items():
+            if field not in (name, "ordering"):
+                queryset = self.filters[field].filter(queryset, value)
         return queryset
 
     def filter_text(self, queryset: QuerySet[Report], name: str, value: str) -> QuerySet[Report]:
@@ -125,11 +185,28 @@ class StaffReportFilter(django_filters.FilterSet):
     def filter_ordering(
         self, queryset: QuerySet[Report], name: str, value: str
     ) -> QuerySet[Report]:
+        if value == "work":
+            return work_order(queryset, self.overdue_condition)
         if value == "priority":
-            rank = Case(
-                *(When(priority=p, then=Value(n)) for p, n in PRIORITY_RANK.items()),
-                default=Value(9),
-                output_field=IntegerField(),
+            return queryset.alias(priority_rank=_priority_rank()).order_by(
+                "priority_rank", "-created_at"
             )
-            return queryset.annotate(priority_rank=rank).order_by("priority_rank", "-created_at")
         return queryset.order_by(value, "-id")
+
+
+def _priority_rank() -> Case:
+    return Case(
+        *(When(priority=p, then=Value(n)) for p, n in PRIORITY_RANK.items()),
+        default=Value(9),
+        output_field=IntegerField(),
+    )
+
+
+def work_order(reports: QuerySet[Report], condition: Q | None) -> QuerySet[Report]:
+    """Overdue first (`condition`, from `selectors.overdue_q`), then by priority, then the
+    longest waiting (oldest first)."""
+    overdue = Value(0) if condition is None else Case(When(condition, then=Value(0)), default=1)
+    return reports.alias(
+        overdue_rank=ExpressionWrapper(overdue, output_field=IntegerField()),
+        priority_rank=_priority_rank(),
+    ).order_by("overdue_rank", "priority_rank", "created_at", "id")

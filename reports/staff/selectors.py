@@ -11,12 +11,14 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from authorities.models import Category, StaffMembership
+from authorities import routing
+from authorities.models import Area, Category, StaffMembership
 from authorities.permissions import (  # noqa: F401 (re-exported)
     ADMIN,
     ALL_ROLES,
     PERMISSIONS,
     WORKERS,
+    active_user,
     is_staff_user,
     membership_role,
     role_may,
@@ -30,6 +32,18 @@ from reports.selectors import (  # noqa: F401 (re-exported)
     find_duplicate_original,
     reports_visible_to,
 )
+
+
+def staff_areas(user: Any) -> QuerySet[Area]:
+    """The neighbourhoods of the user's authorities (every one for a superuser): those inside
+    their boundaries, or tied to one of them. Without their boundaries."""
+    areas = Area.objects.defer("boundary").order_by("name")
+    if not active_user(user):
+        return areas.none()
+    if user.is_superuser:
+        return areas
+    mine = list(StaffMembership.objects.filter(user=user).values_list("authority_id", flat=True))
+    return areas.filter(Q(pk__in=routing.area_ids_within(mine)) | Q(authority_id__in=mine))
 
 
 def colleagues(user: Any) -> QuerySet[User]:
@@ -75,7 +89,11 @@ def overdue_q(now: datetime | None = None) -> Q | None:
 
 def with_overdue(reports: QuerySet[Report], now: datetime | None = None) -> QuerySet[Report]:
     """Annotate `is_overdue` (computed by the database, so a page of reports costs no more)."""
-    condition = overdue_q(now)
+    return annotate_overdue(reports, overdue_q(now))
+
+
+def annotate_overdue(reports: QuerySet[Report], condition: Q | None) -> QuerySet[Report]:
+    """`with_overdue` with a condition from `overdue_q` already at hand (it costs a query)."""
     flag: Any = Value(False) if condition is None else condition
     return reports.annotate(is_overdue=ExpressionWrapper(flag, output_field=BooleanField()))
 

@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -40,7 +40,7 @@ from reports.models import (
 from . import forms, selectors
 from . import services as staff_services
 from .decorators import staff_required
-from .filters import StaffReportFilter
+from .filters import CHOSEN, StaffReportFilter, queue_defaults
 
 PAGE_SIZE = 50
 MAP_LIMIT = 2000  # pins drawn for the filtered set; the counts above the map say if there are more
@@ -55,20 +55,25 @@ def _user(request: HttpRequest) -> User:
 
 @staff_required
 def queue(request: HttpRequest) -> HttpResponse:
-    found = StaffReportFilter(request.GET or None, request=request)
-    reports = selectors.with_overdue(
-        found.qs.select_related("area", "assignee").defer("area__boundary")
+    data = queue_defaults(request.GET)
+    areas = selectors.staff_areas(request.user)
+    found = StaffReportFilter(data, request=request, areas=areas)
+    reports = selectors.annotate_overdue(
+        found.qs.select_related("area", "assignee").defer("area__boundary"), found.overdue_condition
     )
     page = Paginator(reports, PAGE_SIZE).get_page(request.GET.get("page"))
-    roles = _roles(request)
+    memberships = _memberships(request)
+    roles = set(memberships.values())
     context = {
         "filter": found,
         "page": page,
-        "counts": _counts(request),
+        "counts": _counts(found),
         "pins": _pins(found.qs),
         "bulk_form": _bulk_form(request, [r.pk for r in page]),
-        "query": _query_without("page", request),
-        "query_any_state": _query_without("page", request, "state"),
+        "query": _query_without(data, "page"),
+        "query_any_state": _query_without(data, "page", "state", CHOSEN),
+        "chosen": CHOSEN,
+        "several_authorities": len(memberships) != 1,  # a superuser's is {None: admin}
         "may_bulk": _may_anywhere(roles, "bulk"),
         "may_audit": _may_anywhere(roles, "audit"),
         "may_file_for_others": _may_anywhere(roles, "file_on_behalf"),
@@ -76,11 +81,9 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(request, "staff/queue.html", context)
 
 
-def _counts(request: HttpRequest) -> list[tuple[str, str, int]]:
+def _counts(found: StaffReportFilter) -> list[tuple[str, str, int]]:
     # Per state over the other filters, so the numbers say what picking a state would show.
-    data = request.GET.copy()
-    data.pop("state", None)
-    counts = selectors.state_counts(StaffReportFilter(data, request=request).qs)
+    counts = selectors.state_counts(found.queryset_without("state"))
     labels = dict(ReportState.choices)
     return [(state, str(labels[state]), n) for state, n in counts.items()]
 
@@ -93,18 +96,19 @@ def _pins(reports: Any) -> list[dict[str, Any]]:
     ]
 
 
-def _query_without(name: str, request: HttpRequest, *more: str) -> str:
-    data = request.GET.copy()
-    for key in (name, *more):
+def _query_without(data: QueryDict, *names: str) -> str:
+    data = data.copy()
+    for key in names:
         data.pop(key, None)
     return data.urlencode()
 
 
-def _roles(request: HttpRequest) -> set[str]:
+def _memberships(request: HttpRequest) -> dict[int | None, str]:
+    """The user's role at each of their authorities; a superuser's is {None: administrator}."""
     user = _user(request)
     if user.is_superuser:
-        return {str(selectors.ADMIN)}
-    return set(user.memberships.values_list("role", flat=True))
+        return {None: str(selectors.ADMIN)}
+    return dict(user.memberships.values_list("authority_id", "role"))
 
 
 def _may_anywhere(roles: set[str], permission: str) -> bool:

@@ -35,14 +35,38 @@
     window.fixpointMap = map;
   };
 
-  function selectAll() {
+  /* The bulk bar: "select all", how many are ticked, and only the fields the chosen action
+     uses. Without a tick its controls fold away (the bar itself stays, sticky, with the
+     "select all" box); without JavaScript every control shows. */
+  function bulkBar() {
+    var bar = document.getElementById("bulk-bar");
     var all = document.getElementById("select-all");
-    if (!all) { return; }
-    all.addEventListener("change", function () {
-      document.querySelectorAll("#bulk-form input[name=reports]").forEach(function (box) {
-        box.checked = all.checked;
+    if (!bar || !all) { return; }
+    var boxes = document.querySelectorAll("#bulk-form input[name=reports]");
+    var count = document.getElementById("bulk-count");
+    var action = document.getElementById("id_action");
+    var words = bar.getAttribute("data-selected") || "{n} selected";
+    function refresh() {
+      var n = 0;
+      boxes.forEach(function (box) { if (box.checked) { n += 1; } });
+      all.checked = n > 0 && n === boxes.length;
+      all.indeterminate = n > 0 && n < boxes.length;
+      count.textContent = n ? words.replace("{n}", n) : "";
+      if (n) { bar.removeAttribute("data-idle"); } else { bar.setAttribute("data-idle", ""); }
+    }
+    function showFields() {
+      bar.querySelectorAll("[data-for-action]").forEach(function (label) {
+        var wanted = label.getAttribute("data-for-action").split(" ");
+        label.hidden = wanted.indexOf(action.value) < 0;
       });
+    }
+    all.addEventListener("change", function () {
+      boxes.forEach(function (box) { box.checked = all.checked; });
+      refresh();
     });
+    boxes.forEach(function (box) { box.addEventListener("change", refresh); });
+    if (action) { action.addEventListener("change", showFields); showFields(); }
+    refresh();
   }
 
   function templates() {
@@ -61,5 +85,5 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { selectAll(); templates(); });
+  document.addEventListener("DOMContentLoaded", function () { bulkBar(); templates(); });
 })();

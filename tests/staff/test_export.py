@@ -231,8 +231,8 @@ def test_rows_are_read_while_streaming_not_before(
     client.force_login(tiny_city.west_staff)
     client.get("/staff/stats/")  # warm the session
 
-    # session, user, is staff, the filter's checks (authority options), audit
-    with django_assert_num_queries(4):
+    # session, user, is staff, audit, the SLA targets (the queue's work order: overdue first)
+    with django_assert_num_queries(5):
         response = client.get(URL)
     # one query, read in chunks by iterator() inside its own transaction (here a savepoint,
     # the test being one transaction already: SAVEPOINT and RELEASE are the other two)
