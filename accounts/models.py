@@ -50,6 +50,17 @@ class User(AbstractUser):
         help_text=_("Pages and e-mails are in this language."),
     )
 
+    # Account care (reports.privacy): a ban keeps the address so it cannot file again; an
+    # erased account keeps its row (the history's links) and nothing that names the person.
+    banned_at = models.DateTimeField(_("banned"), null=True, blank=True, editable=False)
+    ban_reason = LineField(_("reason for the ban"), max_length=500, blank=True, editable=False)
+    erased_at = models.DateTimeField(
+        _("personal data erased"), null=True, blank=True, editable=False
+    )
+    inactivity_warned_at = models.DateTimeField(
+        _("warned of anonymisation for inactivity"), null=True, blank=True, editable=False
+    )
+
     objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
 
     USERNAME_FIELD = "email"
@@ -61,6 +72,10 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+    @property
+    def is_banned(self) -> bool:
+        return self.banned_at is not None
 
     @property
     def public_name(self) -> str:

@@ -209,6 +209,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     # "Has this been fixed?" e-mails to reporters of long-open reports (reports.questionnaires).
     "send-questionnaires": {"task": "reports.tasks.send_questionnaires", "schedule": 3600.0},
+    # Citizens' accounts unused for ACCOUNT_INACTIVE_DAYS: warned, then erased (reports.privacy).
+    "anonymise-inactive-accounts": {
+        "task": "reports.tasks.anonymise_inactive_accounts",
+        "schedule": crontab(hour=3, minute=30),
+    },
     # Challenges whose settling period is over get their bonuses and badges (gamification).
     "settle-challenges": {"task": "gamification.tasks.settle_due_challenges", "schedule": 3600.0},
 }
@@ -456,6 +461,10 @@ FIXPOINT_QUESTIONNAIRE_MAX = env.int("QUESTIONNAIRE_MAX", default=3)
 # are cached this many seconds.
 FIXPOINT_PERFORMANCE_MIN_REPORTS = env.int("PERFORMANCE_MIN_REPORTS", default=10)
 FIXPOINT_PERFORMANCE_CACHE_SECONDS = env.int("PERFORMANCE_CACHE_SECONDS", default=600)
+# Citizens' accounts not used (no log-in, report or update) for this many days are erased,
+# after an e-mail warning this many days before (reports.privacy); 0 days: never.
+FIXPOINT_ACCOUNT_INACTIVE_DAYS = env.int("ACCOUNT_INACTIVE_DAYS", default=3 * 365)
+FIXPOINT_ACCOUNT_INACTIVE_WARNING_DAYS = env.int("ACCOUNT_INACTIVE_WARNING_DAYS", default=30)
 # Points, badges, challenges and prizes (gamification); off hides them and awards nothing.
 FIXPOINT_GAMIFICATION = env.bool("GAMIFICATION", default=True)
 # Changes to a report within this many minutes reach its subscribers as one e-mail. Without a

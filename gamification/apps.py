@@ -8,10 +8,20 @@ class GamificationConfig(AppConfig):
     verbose_name = "Gamification"
 
     def ready(self) -> None:
-        from reports.signals import report_state_changed
+        from reports.signals import (
+            personal_data_anonymised,
+            personal_data_requested,
+            report_state_changed,
+        )
 
-        from . import rules
+        from . import privacy, rules
 
         report_state_changed.connect(
             rules.on_report_state_changed, dispatch_uid="gamification.rules"
+        )
+        personal_data_requested.connect(
+            privacy.on_personal_data_requested, dispatch_uid="gamification.privacy.export"
+        )
+        personal_data_anonymised.connect(
+            privacy.on_personal_data_anonymised, dispatch_uid="gamification.privacy.erase"
         )

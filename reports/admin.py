@@ -10,16 +10,18 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin import UserAdmin as BaseUserAdmin
 from accounts.models import User
 from authorities.admin import AuthorityScopedAdmin, ReadOnlyAdminMixin
 from authorities.models import Authority
 from config.errors import ApplicationError
 
-from . import notifications, services, site_messages
+from . import notifications, privacy, services, site_messages
 from .models import (
     AuditEntry,
     Delivery,
@@ -40,6 +42,7 @@ from .models import (
 )
 from .notes import NOTE_MAX_LENGTH
 from .staff import services as staff_services
+from .staff.audit import client_ip
 from .staff.selectors import PERMISSIONS, find_duplicate_original
 
 
@@ -473,3 +476,85 @@ class SiteMessageAdmin(AuthorityScopedAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
         for message in queryset:
             site_messages.site_message_delete(message=message, actor=cast(User, request.user))
+
+
+# --- Account care: the accounts admin with its actions (reports.privacy) ----------------------
+# Registered here, not in accounts, because the services are reports' (accounts imports no app).
+
+
+class BanForm(forms.Form):
+    reason = forms.CharField(label=_("Reason for the ban"), max_length=500)
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class CitizenUserAdmin(BaseUserAdmin):
+    list_display = (*BaseUserAdmin.list_display, "banned_at", "erased_at")  # type: ignore[assignment]
+    list_filter = (  # type: ignore[assignment]
+        *BaseUserAdmin.list_filter,
+        ("banned_at", admin.EmptyFieldListFilter),
+    )
+    readonly_fields = ("banned_at", "ban_reason", "erased_at", "inactivity_warned_at")
+    fieldsets = (  # type: ignore[assignment]
+        *BaseUserAdmin.fieldsets,
+        (_("Account care"), {"fields": readonly_fields}),
+    )
+    actions = ("ban", "unban", "anonymise_everywhere", "remove_account")
+
+    @admin.action(description=_("Ban the selected accounts (asks for a reason)"))
+    def ban(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
+        form = BanForm(request.POST if "reason" in request.POST else None)
+        if not form.is_valid():
+            context = {
+                **self.admin_site.each_context(request),
+                "form": form,
+                "users": queryset,
+                "action": "ban",
+                "opts": self.model._meta,
+            }
+            return TemplateResponse(request, "admin/accounts/ban_confirm.html", context)
+        done = self._each(
+            request, queryset, privacy.account_ban, reason=form.cleaned_data["reason"]
+        )
+        messages.success(request, _("%(n)s accounts banned.") % {"n": done})
+        return None
+
+    @admin.action(description=_("Lift the ban on the selected accounts"))
+    def unban(self, request: HttpRequest, queryset: Any) -> None:
+        done = self._each(request, queryset, privacy.account_unban)
+        messages.success(request, _("%(n)s accounts may log in and file again.") % {"n": done})
+
+    @admin.action(description=_("Anonymise the selected people everywhere (hide their names)"))
+    def anonymise_everywhere(self, request: HttpRequest, queryset: Any) -> None:
+        done = self._each(request, queryset, privacy.account_anonymise)
+        messages.success(
+            request, _("%(n)s people anonymised on everything they posted.") % {"n": done}
+        )
+
+    @admin.action(description=_("Remove the selected accounts (erase their personal data)"))
+    def remove_account(self, request: HttpRequest, queryset: Any) -> None:
+        done = self._each(request, queryset, privacy.account_delete, reason="removed by an admin")
+        messages.success(
+            request, _("%(n)s accounts removed; their reports stay, anonymous.") % {"n": done}
+        )
+
+    def _each(self, request: HttpRequest, queryset: Any, service: Any, **kwargs: Any) -> int:
+        done = 0
+        for pk in queryset.values_list("pk", flat=True):
+            try:
+                service(user_id=pk, actor=request.user, ip=client_ip(request), **kwargs)
+            except (ApplicationError, ValidationError) as exc:
+                messages.error(
+                    request, _("Account %(id)s: %(error)s") % {"id": pk, "error": _error_text(exc)}
+                )
+            else:
+                done += 1
+        return done
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc)

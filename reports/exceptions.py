@@ -20,3 +20,12 @@ class NoSuchOriginal(InvalidTransition):
 
     def __init__(self) -> None:
         super().__init__("There is no public report by that reference you can see.")
+
+
+class AccountBanned(NotAllowed):
+    """The account (or the address of a banned account) may not file or confirm reports."""
+
+    code = "account_banned"
+
+    def __init__(self) -> None:
+        super().__init__("This account is banned and cannot file reports.")

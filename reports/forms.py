@@ -149,6 +149,28 @@ class QuestionnaireForm(forms.Form):
     )
 
 
+class AccountDeleteForm(forms.Form):
+    """Deleting an account asks for the password again (a session left open on a shared
+    computer must not be enough), or, for an account without one, an explicit tick."""
+
+    password = forms.CharField(label=_("Your password"), widget=forms.PasswordInput, strip=False)
+    understood = forms.BooleanField(
+        label=_("I understand that this cannot be undone."), required=True
+    )
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if not user.has_usable_password():
+            del self.fields["password"]
+
+    def clean_password(self) -> str:
+        password: str = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(_("That is not your password."))
+        return password
+
+
 class EmailForm(forms.Form):
     email = forms.EmailField(label=_("Your e-mail"))
 

@@ -536,6 +536,7 @@ class DeliveryStatus(models.TextChoices):
     SENDING = "sending", _("Being sent")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
+    HELD = "held", _("Held: the reporter is banned")
 
 
 class Delivery(models.Model):
@@ -676,6 +677,7 @@ class AuditAction(models.TextChoices):
     DELIVERY = "delivery", _("Delivery resent or marked sent")
     EXPORT = "export", _("Export")
     LOGIN = "login", _("Log-in")
+    ACCOUNT = "account", _("Account care")
 
 
 class AuditEntry(AppendOnlyModel):

@@ -27,7 +27,7 @@ from config.aftercommit import after_commit
 from . import followups, jobs
 from .answers import clean_answers
 from .audit import audit_record
-from .exceptions import InvalidTransition, NoSuchOriginal, NotAllowed
+from .exceptions import AccountBanned, InvalidTransition, NoSuchOriginal, NotAllowed
 from .merge import followers_merge
 from .models import (
     FINISHED_STATES,
@@ -86,6 +86,7 @@ def report_create(
     title, description = _clean_text(title, description)
     if reporter is None and entered_by is None:  # staff checked the caller's contact already
         reporter_name, reporter_email = _clean_contact(reporter_name, reporter_email)
+    _check_not_banned(reporter, reporter_email)
     authority = _route(latitude, longitude, category)
     now = at or timezone.now()
     vouched = reporter is not None or entered_by is not None
@@ -177,8 +178,20 @@ def _announce_filed(report: Report, first: ReportStateChange) -> None:
 
 
 def report_confirm(*, report_id: int, at: datetime | None = None) -> Report:
-    """The reporter followed their confirmation link: the report becomes open."""
+    """The reporter followed their confirmation link: the report becomes open (unless the
+    address belongs to an account banned meanwhile: the report is held, unconfirmed)."""
+    report = Report.objects.select_related("reporter").get(pk=report_id)
+    _check_not_banned(report.reporter, report.reporter_email)
     return report_transition(report_id=report_id, to_state=ReportState.OPEN, at=at)
+
+
+def _check_not_banned(reporter: User | None, email: str) -> None:
+    """A banned account files nothing, signed in or by its address (reports.privacy)."""
+    if reporter is not None:
+        if reporter.banned_at is not None:
+            raise AccountBanned()
+    elif User.objects.filter(email__iexact=email, banned_at__isnull=False).exists():
+        raise AccountBanned()
 
 
 @transaction.atomic

@@ -11,3 +11,9 @@ from django.dispatch import Signal
 report_state_changed = Signal()
 # sender=ReportUpdate, update=ReportUpdate
 report_update_added = Signal()
+# Account care (reports.privacy). sender=User, user=User, export=reports.privacy.DataExport:
+# add your sections (and files) of the person's data to their download.
+personal_data_requested = Signal()
+# sender=User, user=User, erase=bool: the person's name is to be hidden everywhere (erase=False)
+# or their personal data erased (erase=True); sent inside the transaction that does it.
+personal_data_anonymised = Signal()

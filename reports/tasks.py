@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import delivery, followups, notifications, questionnaires, services, status_sync
+from . import delivery, followups, notifications, privacy, questionnaires, services, status_sync
 
 
 @shared_task(ignore_result=True)
@@ -60,3 +60,8 @@ def sync_open311_status() -> int:
 @shared_task(ignore_result=True)
 def send_questionnaires() -> int:
     return questionnaires.questionnaires_send_due()
+
+
+@shared_task(ignore_result=True)
+def anonymise_inactive_accounts() -> tuple[int, int]:
+    return privacy.accounts_inactive_process()

@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import ValidationError
@@ -18,6 +18,7 @@ from django.forms import ChoiceField
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -33,6 +34,7 @@ from config.replica import replica_reads
 from . import (
     notifications,
     performance,
+    privacy,
     questionnaires,
     ratelimit,
     selectors,
@@ -40,7 +42,9 @@ from . import (
     site_messages,
 )
 from .answers import clean_answers
+from .exceptions import AccountBanned
 from .forms import (
+    AccountDeleteForm,
     AlertForm,
     EmailForm,
     PasswordForm,
@@ -337,7 +341,11 @@ def report_confirm(request: HttpRequest, token: str) -> HttpResponse:
     except (signing.BadSignature, Report.DoesNotExist):
         return render(request, "reports/confirm_failed.html", {"expired": False}, status=404)
     if report.state == ReportState.UNCONFIRMED:
-        services.report_confirm(report_id=report.pk)
+        try:
+            services.report_confirm(report_id=report.pk)
+        except AccountBanned as exc:
+            context = {"expired": False, "refused": exc.message}
+            return render(request, "reports/confirm_failed.html", context, status=403)
         messages.success(request, _("Thank you: your report is confirmed and public."))
     has_account = (
         report.reporter_id is not None
@@ -754,3 +762,49 @@ def hide_my_name(request: HttpRequest) -> HttpResponse:
         request, _("Your name is now hidden on everything you posted (%(n)s items).") % {"n": count}
     )
     return redirect("reports:mine")
+
+
+# --- Account care --------------------------------------------------------------------------------
+
+
+@login_required
+@never_cache
+def my_data(request: HttpRequest) -> HttpResponse:
+    """The person's data: a page, and the download as a zip (with photos) or JSON."""
+    kind = request.GET.get("format", "")
+    if kind not in ("zip", "json"):
+        return render(request, "reports/my_data.html")
+    export = privacy.account_data_export(user=cast(User, request.user))
+    stamp = timezone.localdate().isoformat()
+    if kind == "json":
+        response = HttpResponse(export.as_json(), content_type="application/json")
+    else:
+        response = HttpResponse(export.as_zip(), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="fixpoint-data-{stamp}.{kind}"'
+    return response
+
+
+@login_required
+@never_cache
+def my_delete(request: HttpRequest) -> HttpResponse:
+    user = cast(User, request.user)
+    form = AccountDeleteForm(request.POST or None, user=user)
+    if request.method == "POST" and form.is_valid():
+        privacy.account_delete(user_id=user.pk, actor=user, ip=request.META.get("REMOTE_ADDR"))
+        logout(request)
+        messages.success(request, _("Your account is deleted and your personal data erased."))
+        return redirect("reports:home")
+    return render(request, "reports/my_delete.html", {"form": form})
+
+
+def privacy_page(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "reports/privacy.html",
+        {
+            "unconfirmed_hours": settings.FIXPOINT_UNCONFIRMED_TTL_HOURS,
+            "inactive_days": settings.FIXPOINT_ACCOUNT_INACTIVE_DAYS,
+            "warning_days": settings.FIXPOINT_ACCOUNT_INACTIVE_WARNING_DAYS,
+            "reporter_contact": settings.FIXPOINT_DELIVERY_REPORTER_CONTACT,
+        },
+    )
