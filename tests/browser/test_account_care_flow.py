@@ -24,6 +24,7 @@ def test_a_reporter_answers_the_questionnaire_from_the_emailed_link(
     asked = questionnaires.questionnaire_send(
         report_id=report.pk, now=timezone.now() + timedelta(weeks=5)
     )
+    assert asked is not None
     link = questionnaires.questionnaire_link(asked, "yes").split("8000", 1)[1]
 
     phone_page.goto(link)
