@@ -22,6 +22,7 @@ from authorities.models import Authority
 from config.errors import ApplicationError
 
 from . import notifications, privacy, services, site_messages
+from .audit import client_ip
 from .models import (
     AuditEntry,
     Delivery,
@@ -42,7 +43,6 @@ from .models import (
 )
 from .notes import NOTE_MAX_LENGTH
 from .staff import services as staff_services
-from .staff.audit import client_ip
 from .staff.selectors import PERMISSIONS, find_duplicate_original
 
 

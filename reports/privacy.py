@@ -36,6 +36,7 @@ from authorities.models import StaffMembership
 from config.aftercommit import after_commit
 
 from . import delivery, notifications
+from .audit import audit_record
 from .models import (
     AuditAction,
     Delivery,
@@ -50,7 +51,6 @@ from .models import (
     Support,
 )
 from .signals import personal_data_anonymised, personal_data_requested
-from .audit import audit_record
 
 ERASED_DOMAIN = "erased.invalid"  # RFC 2606: a name that can never receive e-mail
 WARNING_KIND = "account_inactive"
