@@ -174,6 +174,8 @@ class ApiSchema(AutoSchema):
         takes_input = writes and self.get_request_serializer() is not None
         if takes_input or getattr(view, "filterset_class", None) is not None:
             statuses[400] = "Invalid input: `fields` names each invalid field"
+        else:  # config.params.RefuseNulMiddleware, before any view: whatever the parameter
+            statuses[400] = "A NUL character in a query parameter: `fields` names it"
         if self._idempotent():
             statuses.setdefault(400, "Invalid input, or a malformed `Idempotency-Key`")
             statuses[422] = KEY_REUSED

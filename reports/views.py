@@ -29,6 +29,7 @@ from authorities import routing
 from authorities.models import Area, Authority, Category, CategoryQuestion
 from authorities.permissions import membership_role
 from config.errors import ApplicationError
+from config.jsonapi import absolute_url
 from config.replica import replica_reads
 
 from . import (
@@ -105,7 +106,7 @@ def report_detail(request: HttpRequest, ref: str) -> HttpResponse:
             "update_form": UpdateForm(),
             "email_form": EmailForm(),
             "is_reporter": user is not None and report.reporter_id == user.pk,
-            "share_url": request.build_absolute_uri(report.get_absolute_url()),
+            "share_url": absolute_url(request, report.get_absolute_url()),
             # Staff of the responsible authority go from the public page to their work page.
             "can_work": bool(user and user.is_staff)
             and membership_role(user, report.authority_id) is not None,
@@ -431,7 +432,7 @@ def report_update(request: HttpRequest, ref: str) -> HttpResponse:
             else [],
             "is_reporter": report.reporter_id == request.user.pk,
             "photos": _pending_photos(form),
-            "share_url": request.build_absolute_uri(report.get_absolute_url()),
+            "share_url": absolute_url(request, report.get_absolute_url()),
         },
         status=400,
     )

@@ -17,6 +17,7 @@ from rest_framework.request import Request
 
 from authorities import routing
 from authorities.models import Authority
+from config.jsonapi import absolute_url
 from reports.models import Actor, Report, ReportState
 
 REF_MARK = "REF-MARK"  # reversed once per response; every report's URL is this with its ref
@@ -28,7 +29,7 @@ class ReportWriter:
 
     def __init__(self, request: Request | None) -> None:
         path = reverse("reports:detail", kwargs={"ref": REF_MARK})
-        self.url = request.build_absolute_uri(path) if request is not None else path
+        self.url = absolute_url(request, path) if request is not None else path
         self.zone = timezone.get_current_timezone()
 
     def report(self, report: Report) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from authorities.models import Authority, Category, CategoryQuestion
+from config.jsonapi import absolute_url
 from reports.models import Priority, Report, ReportState, ReportStateChange, ReportUpdate
 from reports.notes import NOTE_MAX_LENGTH
 
@@ -105,7 +106,7 @@ class ReportSerializer(serializers.ModelSerializer[Report]):
     def get_url(self, obj: Report) -> str:
         request = self.context.get("request")
         path = obj.get_absolute_url()
-        return request.build_absolute_uri(path) if request else path
+        return absolute_url(request, path) if request else path
 
 
 class ReportDetailSerializer(ReportSerializer):

@@ -35,7 +35,7 @@ from authorities.models import Authority, Category
 from authorities.permissions import staff_may
 from config import params
 from config.api import error
-from config.jsonapi import error_body
+from config.jsonapi import absolute_url, error_body
 from config.parsers import JSONParser
 from config.replica import replica_reads
 from reports import delivery, ratelimit, services
@@ -104,6 +104,14 @@ class ReportPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
     ordering = ("-created_at", "-id")
+
+    def paginate_queryset(
+        self, queryset: Any, request: Request, view: Any = None
+    ) -> list[Any] | None:
+        page: list[Any] | None = super().paginate_queryset(queryset, request, view)
+        # next/previous under FIXPOINT_PUBLIC_URL like every other link of the answer
+        self.base_url = absolute_url(request, request.get_full_path())
+        return page
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         cursor = super().decode_cursor(request)

@@ -28,7 +28,7 @@ from authorities.exceptions import NoAuthorityHere, UnknownCategory
 from authorities.models import Category, RoutingVersion
 from config import params
 from config.errors import ApplicationError
-from config.jsonapi import NOTHING_HERE, method_not_allowed
+from config.jsonapi import NOTHING_HERE, absolute_url, method_not_allowed
 from config.replica import replica_reads
 from reports import ratelimit
 from reports.filers import filer_for
@@ -92,7 +92,7 @@ def discovery(request: HttpRequest, fmt: str) -> HttpResponse:
         "endpoints": [
             {
                 "specification": SPEC_URL,
-                "url": request.build_absolute_uri("/open311/v2"),
+                "url": absolute_url(request, "/open311/v2"),
                 "changeset": changeset,
                 "type": "production",
                 "formats": ["text/xml", "application/json"],
@@ -359,7 +359,7 @@ def _describe(exc: ValidationError) -> str:
 def _requests_response(
     request: HttpRequest, fmt: str, reports: list[dict[str, Any]]
 ) -> HttpResponse:
-    write = ServiceRequestWriter(request.build_absolute_uri(settings.MEDIA_URL))
+    write = ServiceRequestWriter(absolute_url(request, settings.MEDIA_URL))
     return respond(
         [write(report) for report in reports], fmt, root="service_requests", item="request"
     )
