@@ -193,7 +193,7 @@ class AuthorityCategory(models.Model):
     )
     email = models.EmailField(_("delivery e-mail"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
-    # Open311 and webhook destinations (reports.senders); unused for e-mail.
+    # Open311 and webhook destinations (reports.delivery's channels); unused for e-mail.
     endpoint_url = models.URLField(
         _("endpoint URL"),
         max_length=500,

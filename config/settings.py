@@ -192,7 +192,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "follow-up-filed-reports": {"task": "reports.tasks.follow_up_filed_reports", "schedule": 60.0},
     # Deliveries to authorities: due retries, and rows stuck in "sending" (reports.delivery).
     "send-pending-deliveries": {"task": "reports.tasks.send_pending_deliveries", "schedule": 60.0},
-    # What Open311 councils did with the reports sent to them (reports.status_sync).
+    # What Open311 councils did with the reports sent to them (reports.delivery.status_sync).
     "sync-open311-status": {"task": "reports.tasks.sync_open311_status", "schedule": 300.0},
     "compose-daily-digests": {
         "task": "reports.tasks.compose_daily_digests",

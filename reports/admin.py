@@ -318,7 +318,7 @@ class StatusPollAdmin(AuthorityScopedAdmin):
     readonly_fields = ("destination", "polled_at", "attempted_at", "last_error")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # written by the poll (reports.status_sync)
+        return False  # written by the poll (reports.delivery.status_sync)
 
 
 @admin.register(ResponseTemplate)

@@ -28,11 +28,6 @@ WAKE_KEY = jobs.FOLLOW_UPS
 BATCH = 100  # reports per transaction: one lock query, one flag update, one subscription insert
 
 
-def deferring() -> bool:
-    """Whether a report filed now leaves its follow-up to a worker."""
-    return jobs.coalescing()
-
-
 def opens(report: Report, change: ReportStateChange) -> bool:
     """Whether this change makes the report public for the first time (filed by a signed-in
     citizen, or confirmed): what is followed up."""

@@ -598,7 +598,8 @@ class Delivery(models.Model):
 
 class StatusPoll(models.Model):
     """When Fixpoint last asked an Open311 destination what became of the requests sent to it
-    (reports.status_sync). One row per destination; the next poll asks for changes since then."""
+    (reports.delivery.status_sync). One row per destination; the next poll asks for changes
+    since then."""
 
     destination = models.OneToOneField(
         "authorities.AuthorityCategory", on_delete=models.CASCADE, related_name="status_poll"

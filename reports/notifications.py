@@ -9,7 +9,6 @@ digest alerts are held and folded into one e-mail per address by `compose_daily_
 from __future__ import annotations
 
 import logging
-import math
 import smtplib
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,12 +26,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from authorities.geometry import distance_m
 from authorities.models import Area, Authority
 from config.aftercommit import after_commit
 from config.compiled import CompiledQuery, field_names, instance
 from config.text import header_safe
 
-from . import jobs, senders
+from . import jobs
+from .delivery.email import checked
+from .delivery.failures import DeliveryFailure, built, smtp_failure
 from .exceptions import NotAllowed
 from .models import (
     Frequency,
@@ -57,7 +59,6 @@ UPDATE_KIND = "report_update"
 # allauth's e-mails (confirm an address, reset a password): their links sign a person in, so the
 # body is dropped from the row once it is sent.
 ACCOUNT_KIND = "account"
-EARTH_RADIUS_M = 6_371_000
 
 
 # --- Signed links --------------------------------------------------------------------------------
@@ -374,14 +375,6 @@ _AREA_SUBSCRIBERS = CompiledQuery(
 )
 
 
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine), plenty precise at street scale."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
-
-
 def _render_alert(template: str, subscription: Subscription, context: dict[str, Any]) -> str:
     unsubscribe = absolute(
         reverse("reports:unsubscribe", args=[alert_token(subscription, "unsubscribe")])
@@ -482,7 +475,7 @@ def notification_send(*, notification_id: int, now: datetime | None = None) -> b
         batch = _batch(notification)
         try:
             _deliver(notification, *_compose(notification, batch))
-        except senders.DeliveryFailure as exc:
+        except DeliveryFailure as exc:
             _failed(notification, exc.reason, permanent=exc.permanent)
             return False
         except Exception as exc:  # a bug delays an e-mail a few times, then fails it visibly
@@ -585,16 +578,16 @@ def _compose_digest(email: str, items: list[Notification], now: datetime) -> Non
 
 
 def _deliver(notification: Notification, subject: str, body: str) -> None:
-    """Send it; a SMTP error is a senders.DeliveryFailure (refused for good: permanent), and so
+    """Send it; a SMTP error is a DeliveryFailure (refused for good: permanent), and so
     is a message that cannot be built (permanent: building it again builds the same)."""
     headers = {}
     if notification.unsubscribe_url:
         # RFC 8058: mail clients show an unsubscribe button that works with one click.
         headers["List-Unsubscribe"] = f"<{notification.unsubscribe_url}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message = senders.built(
+    message = built(
         "e-mail",
-        lambda: senders.checked(
+        lambda: checked(
             EmailMessage(
                 subject=header_safe(subject),
                 body=body,
@@ -606,7 +599,7 @@ def _deliver(notification: Notification, subject: str, body: str) -> None:
     try:
         message.send()
     except (smtplib.SMTPException, OSError) as exc:
-        raise senders.smtp_failure(exc) from exc
+        raise smtp_failure(exc) from exc
 
 
 def _failed(

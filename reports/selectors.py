@@ -12,6 +12,7 @@ from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 
+from authorities.geometry import distance_m
 from authorities.models import Area, Authority, StaffMembership
 from authorities.permissions import active_user
 from config import params
@@ -27,7 +28,6 @@ from .models import (
     ReportStateChange,
     ReportUpdate,
 )
-from .notifications import distance_m
 
 
 def public_reports() -> QuerySet[Report]:

@@ -24,7 +24,7 @@ from authorities.permissions import staff_may
 from config import inserts
 from config.aftercommit import after_commit
 
-from . import followups, jobs
+from . import jobs
 from .answers import clean_answers
 from .audit import audit_record
 from .exceptions import AccountBanned, InvalidTransition, NoSuchOriginal, NotAllowed
@@ -90,7 +90,7 @@ def report_create(
     authority = _route(latitude, longitude, category)
     now = at or timezone.now()
     vouched = reporter is not None or entered_by is not None
-    deferred = vouched and followups.deferring()
+    deferred = vouched and jobs.coalescing()  # a worker follows it up (reports.followups)
     report = Report(
         title=title,
         description=description,

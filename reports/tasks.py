@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import delivery, followups, notifications, privacy, questionnaires, services, status_sync
+from . import delivery, followups, notifications, privacy, questionnaires, services
+from .delivery import status_sync
 
 
 @shared_task(ignore_result=True)

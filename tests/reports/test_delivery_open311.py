@@ -29,7 +29,8 @@ import pytest
 from django.utils import timezone
 
 from authorities.models import AuthorityCategory, CategoryQuestion, DeliveryMethod
-from reports import delivery, status_sync
+from reports import delivery
+from reports.delivery import status_sync
 from reports.models import Delivery, DeliveryStatus, Report, ReportState
 from tests import factories
 from tests.reports.mail import free_port

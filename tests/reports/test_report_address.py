@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from authorities.geocoding.files import AddressRow, PlaceRow
 from authorities.geocoding.services import gazetteer_import
 from reports import followups, jobs
+from reports.delivery.email import compose_email
 from reports.models import Delivery, Report
-from reports.senders import compose_email
 from tests import factories
 
 MALLORCA_401 = (41.40325, 2.17487)

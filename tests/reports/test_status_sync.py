@@ -1,7 +1,8 @@
 """Status coming back from an Open311 council. The council is Fixpoint's own /open311/v2/ served
 by pytest-django's live server: our report is delivered there (the council's copy is its service
 request), the council's system moves that request with servicerequestupdates, and the poll
-(reports.status_sync) moves our report to match. live_server makes these tests transactional."""
+(reports.delivery.status_sync) moves our report to match. live_server makes these tests
+transactional."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from accounts.models import ApiScope
 from accounts.services import api_client_create
 from authorities import services as authority_services
 from authorities.models import AuthorityCategory, DeliveryMethod
-from reports import status_sync
+from reports.delivery import status_sync
 from reports.models import Delivery, DeliveryStatus, Report, ReportState, StatusPoll
 from reports.services import report_transition
 from tests import factories

@@ -385,7 +385,7 @@ def test_an_unexpected_error_is_retried_a_few_times_then_fails_with_its_reason(
     def bug(*args: object) -> str:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("reports.senders.send", bug)
+    monkeypatch.setattr("reports.delivery.channels.send", bug)
     with django_capture_on_commit_callbacks(execute=True):
         report = factories.report(tiny_city.pothole, *tiny_city.WEST)
     for _ in range(5):

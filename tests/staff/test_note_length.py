@@ -162,7 +162,7 @@ def test_the_api_names_the_field_that_is_too_long(client, tiny_city):
 
 
 def test_a_councils_long_status_note_is_shortened_not_lost(tiny_city):
-    from reports.status_sync import _public_note
+    from reports.delivery.status_sync import _public_note
 
     note = _public_note({"status": "open", "status_notes": "y" * (LIMIT + 50)}, "in_progress")
 

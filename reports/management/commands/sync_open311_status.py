@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from reports.status_sync import open311_statuses_poll
+from reports.delivery.status_sync import open311_statuses_poll
 
 
 class Command(BaseCommand):

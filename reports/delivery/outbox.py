@@ -10,8 +10,8 @@ A send is three steps: claim the row (pending -> sending, committed), talk to th
 no database lock held, record the outcome. A worker that dies between the first and the last step
 leaves the row in "sending"; the re-drive picks it up after FIXPOINT_DELIVERY_STUCK_MINUTES and
 sends it again with the same idempotency key (e-mail, webhook) or, for Open311, whose protocol has
-no idempotency key, first searches the council's requests for it (reports.senders.
-open311_find_filed; see docs/architecture.md, "Delivery").
+no idempotency key, first searches the council's requests for it (reports.delivery.
+open311.open311_find_filed; see docs/architecture.md, "Delivery").
 """
 
 from __future__ import annotations
@@ -25,25 +25,15 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import User
 from authorities import routing
-from authorities.models import Authority, AuthorityCategory, Category, DeliveryMethod
-from authorities.permissions import staff_may
+from authorities.models import AuthorityCategory, DeliveryMethod
 from config.aftercommit import after_commit
+from reports import jobs
+from reports.exceptions import NotAllowed
+from reports.models import Delivery, DeliveryStatus, Report
 
-from . import jobs, senders
-from .audit import audit_record
-from .exceptions import NotAllowed
-from .models import (
-    OPEN_STATES,
-    Actor,
-    AuditAction,
-    Delivery,
-    DeliveryStatus,
-    Report,
-    ReportStateChange,
-)
-from .signals import report_state_changed
+from . import channels
+from .failures import DeliveryFailure, setting
 
 logger = logging.getLogger(__name__)
 
@@ -53,18 +43,18 @@ BACKOFF_CAP = timedelta(hours=6)
 
 
 def max_attempts() -> int:
-    return int(senders.setting("FIXPOINT_DELIVERY_MAX_ATTEMPTS", 12))
+    return int(setting("FIXPOINT_DELIVERY_MAX_ATTEMPTS", 12))
 
 
 def max_unexpected_attempts() -> int:
     """An unexpected error (a bug, not the remote side) is retried, so that a glitch delays a
     delivery and never loses it, but only this many attempts: a bug that repeats fails the
     delivery with its reason, for staff to resend once it is fixed."""
-    return int(senders.setting("FIXPOINT_DELIVERY_MAX_UNEXPECTED_ATTEMPTS", 3))
+    return int(setting("FIXPOINT_DELIVERY_MAX_UNEXPECTED_ATTEMPTS", 3))
 
 
 def stuck_after() -> timedelta:
-    return timedelta(minutes=float(senders.setting("FIXPOINT_DELIVERY_STUCK_MINUTES", 10)))
+    return timedelta(minutes=float(setting("FIXPOINT_DELIVERY_STUCK_MINUTES", 10)))
 
 
 # --- Writing the outbox -------------------------------------------------------------------------
@@ -146,8 +136,8 @@ def delivery_send(
         status = Delivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first()
         return status or ""
     try:
-        remote_id = senders.send(delivery)
-    except senders.DeliveryFailure as exc:
+        remote_id = channels.send(delivery)
+    except DeliveryFailure as exc:
         return _failed(delivery, exc.reason, permanent=exc.permanent)
     except Exception as exc:  # a bug must delay a delivery, never lose it; retried a few times
         logger.exception("Delivery %s failed unexpectedly", delivery_id)
@@ -298,115 +288,3 @@ def delivery_mark_sent(*, delivery_id: int, remote_id: str = "") -> Delivery:
         sent_at=delivery.sent_at
     )
     return delivery
-
-
-# --- Re-routing ----------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def report_reroute(
-    *,
-    report_id: int,
-    category: Category | None = None,
-    latitude: float | None = None,
-    longitude: float | None = None,
-    actor: User | None,
-) -> Report:
-    """Re-categorise and/or move an open report and route it again.
-
-    When another authority becomes responsible the report is handed over: its authority changes,
-    the history gets a row with a public note saying so (the state stays: a history row from a
-    state to itself), and a Delivery to the new authority is written, sent after commit. A change
-    that keeps the authority only gets the note. `actor` is staff of the report's authority (or a
-    superuser); None is the system.
-    """
-    report = (
-        Report.objects.select_for_update(of=("self",))
-        .select_related("category", "authority", "assignee")
-        .get(pk=report_id)
-    )
-    _check_may_reroute(report, actor)
-    before = (report.authority, report.category, report.latitude, report.longitude)
-    category = category or report.category
-    lat = report.latitude if latitude is None else float(latitude)
-    lon = report.longitude if longitude is None else float(longitude)
-    authority = routing.responsible_authority(lat, lon, category.pk)  # NoAuthorityHere, etc.
-    area = routing.get_index().area_at(lat, lon)
-    if (before[0].pk, before[1].pk, before[2], before[3]) == (authority.id, category.pk, lat, lon):
-        return report
-    report.category, report.latitude, report.longitude = category, lat, lon
-    report.authority_id, report.area_id = authority.id, area.id if area else None
-    report.updated_at = timezone.now()
-    unassigned = _unassign_on_handover(report, before[0], authority, actor)
-    # Moved into a non-public category it becomes private; never public by a move (staff decide).
-    report.is_private = report.is_private or category.non_public
-    report.save(
-        update_fields=[
-            "is_private",
-            "category",
-            "latitude",
-            "longitude",
-            "authority",
-            "area",
-            "assignee",
-            "updated_at",
-        ]
-    )
-    note = _reroute_note(before[0].name, before[1], authority.name, category)
-    _record_reroute(report, actor, note, unassigned)
-    if authority.id != before[0].pk:
-        deliveries_create(report=report)
-    return report
-
-
-def _check_may_reroute(report: Report, actor: User | None) -> None:
-    if actor is not None and not staff_may(actor, report.authority_id, "recategorise"):
-        raise NotAllowed("Only staff of the report's authority can re-route it.")
-    if report.state not in OPEN_STATES:
-        raise NotAllowed(f"Report {report.ref} is {report.state}: only open reports are re-routed.")
-
-
-def _unassign_on_handover(
-    report: Report, old: Authority, new: routing.AuthorityRef, actor: User | None
-) -> str:
-    """A report handed to another authority arrives unassigned: its assignee works for the old
-    one, and the new one decides who works on it. Audited as an assignment (at the old
-    authority, where it was made); returns the internal note for the history, or ""."""
-    assignee = report.assignee
-    if new.id == old.pk or assignee is None:
-        return ""
-    report.assignee = None
-    audit_record(
-        actor=actor,
-        action=AuditAction.ASSIGNMENT,
-        obj=report,
-        authority=old.pk,
-        before={"assignee": assignee.email},
-        after={"assignee": None},
-    )
-    return f"No longer assigned to {assignee.email}: {new.name} decides who works on it."
-
-
-def _reroute_note(old_authority: str, old_category: Category, authority: str, new: Category) -> str:
-    parts = []
-    if new.pk != old_category.pk:
-        parts.append(f"Re-categorised from {old_category.name} to {new.name}.")
-    if authority != old_authority:
-        parts.append(f"Passed from {old_authority} to {authority}, which is responsible here.")
-    return " ".join(parts) or "Moved to a corrected location."
-
-
-def _record_reroute(report: Report, actor: User | None, note: str, internal_note: str) -> None:
-    change = ReportStateChange.objects.create(
-        report=report,
-        from_state=report.state,
-        to_state=report.state,
-        actor=actor,
-        actor_kind=Actor.SYSTEM if actor is None else Actor.STAFF,
-        public_note=note,
-        internal_note=internal_note,
-        created_at=report.updated_at,
-    )
-    # Announced like any public change: subscribers hear of it, map tiles follow. The delivery
-    # receiver ignores it (the report was already open), so the new Delivery is written above.
-    report_state_changed.send(sender=Report, report=report, change=change)

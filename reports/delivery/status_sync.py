@@ -26,9 +26,7 @@ from django.utils import timezone
 
 from authorities.models import AuthorityCategory, DeliveryMethod
 from config.errors import ApplicationError
-
-from . import senders
-from .models import (
+from reports.models import (
     HIDDEN_STATES,
     OPEN_STATES,
     TRANSITIONS,
@@ -39,16 +37,19 @@ from .models import (
     ReportState,
     StatusPoll,
 )
-from .notes import NOTE_MAX_LENGTH
-from .open311.states import CLOSED_STATUS_STATES, DETAILED_STATUS, INCOMING_STATUS
-from .services import report_transition
+from reports.notes import NOTE_MAX_LENGTH
+from reports.open311.states import CLOSED_STATUS_STATES, DETAILED_STATUS, INCOMING_STATUS
+from reports.services import report_transition
+
+from .failures import DeliveryFailure, PermanentFailure, TemporaryFailure
+from .http import get
 
 logger = logging.getLogger(__name__)
 
 # Asked again on the next poll: the council's clock may differ from ours, and a change committed
 # while we were asking may carry an earlier time. Seeing a change twice is harmless.
 OVERLAP = timedelta(minutes=5)
-# How reports.senders keeps an Open311 token it was given (not a secret).
+# How the Open311 channel keeps an Open311 token it was given (not a secret).
 TOKEN_PREFIX = "token:"  # noqa: S105
 
 
@@ -86,7 +87,7 @@ def destination_poll(*, destination: AuthorityCategory, summary: PollSummary) ->
     try:
         summary.resolved += _resolve_tokens(destination)
         requests = _updated_requests(destination, since=_since(destination))
-    except senders.DeliveryFailure as exc:
+    except DeliveryFailure as exc:
         logger.warning("Open311 status poll of destination %s failed: %s", destination.pk, exc)
         summary.failed += 1
         _record_poll(destination, attempted_at=started, error=exc.reason)
@@ -125,11 +126,11 @@ def _query(destination: AuthorityCategory, **params: str) -> str:
 
 
 def _get_json(url: str) -> Any:
-    answer = senders.get(url, {"Accept": "application/json"})
+    answer = get(url, {"Accept": "application/json"})
     try:
         return json.loads(answer)
     except ValueError:
-        raise senders.TemporaryFailure(f"{url} did not answer JSON.") from None
+        raise TemporaryFailure(f"{url} did not answer JSON.") from None
 
 
 def _since(destination: AuthorityCategory) -> datetime:
@@ -150,7 +151,7 @@ def _updated_requests(destination: AuthorityCategory, *, since: datetime) -> lis
     url = f"{_base_url(destination)}/requests.json{_query(destination, updated_after=after)}"
     data = _get_json(url)
     if not isinstance(data, list):
-        raise senders.TemporaryFailure(f"{url} answered {type(data).__name__}, not a list.")
+        raise TemporaryFailure(f"{url} answered {type(data).__name__}, not a list.")
     return [item for item in data if isinstance(item, dict)]
 
 
@@ -163,7 +164,7 @@ def _resolve_tokens(destination: AuthorityCategory) -> int:
         url = f"{_base_url(destination)}/tokens/{quote(token, safe='')}.json{_query(destination)}"
         try:
             data = _get_json(url)
-        except senders.PermanentFailure as exc:  # e.g. 404: not made into a request yet
+        except PermanentFailure as exc:  # e.g. 404: not made into a request yet
             logger.info("Open311 token %s of delivery %s is not resolved: %s", token, pk, exc)
             continue
         item = data[0] if isinstance(data, list) and data else data

@@ -1,0 +1,73 @@
+"""What the receiving authority is told about a report, the same for every channel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+from reports.models import Report
+
+from .failures import setting
+
+
+def absolute(url: str) -> str:
+    return url if url.startswith(("http://", "https://")) else f"{settings.FIXPOINT_BASE_URL}{url}"
+
+
+def report_facts(report: Report) -> dict[str, Any]:
+    """Everything the receiving authority needs, in one place for every method."""
+    lat, lon = report.latitude, report.longitude
+    return {
+        "ref": report.ref,
+        "title": report.title,
+        "description": report.description,
+        "category": report.category.name,
+        "category_slug": report.category.slug,
+        "authority": report.authority.name,
+        "latitude": lat,
+        "longitude": lon,
+        "address": report.address,
+        "url": absolute(report.get_absolute_url()),
+        "map_url": f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=19/{lat}/{lon}",
+        "answers": _answers(report),
+        "photos": [
+            absolute(photo.image.url)
+            for photo in report.photos.filter(update__isnull=True, is_hidden=False)
+        ],
+        "reporter": _reporter_contact(report),
+        "created_at": report.created_at.isoformat(),
+        "confirmed_at": report.confirmed_at.isoformat() if report.confirmed_at else None,
+    }
+
+
+def _answers(report: Report) -> list[dict[str, Any]]:
+    questions = {q.code: q for q in report.category.questions.all()}
+    answers = []
+    for code, value in (report.extra or {}).items():
+        question = questions.get(code)
+        names = {
+            str(v.get("key")): str(v.get("name")) for v in (question.values if question else [])
+        }
+        values = value if isinstance(value, list) else [value]
+        answers.append(
+            {
+                "code": code,
+                "question": question.label if question else code,
+                "answer": ", ".join(names.get(str(v), str(v)) for v in values),
+                "value": value,
+            }
+        )
+    return answers
+
+
+def _reporter_contact(report: Report) -> dict[str, str] | None:
+    if not setting("FIXPOINT_DELIVERY_REPORTER_CONTACT", True):
+        return None
+    if report.reporter is not None:
+        name = report.reporter.display_name or report.reporter.get_full_name()
+        return {"name": name, "email": report.reporter.email}
+    contact = {"name": report.reporter_name, "email": report.reporter_email}
+    if report.reporter_phone:  # a caller staff took the report for
+        contact["phone"] = report.reporter_phone
+    return contact
