@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from modeltranslation.admin import TranslationAdmin, TranslationStackedInline
 
 from . import services
 from .exceptions import InvalidBoundary
@@ -224,13 +225,13 @@ class AuthorityAdmin(AuthorityScopedAdmin):
         messages.info(request, "Routing will follow the deletion at the next request.")
 
 
-class CategoryQuestionInline(admin.StackedInline):
+class CategoryQuestionInline(TranslationStackedInline):
     model = CategoryQuestion
     extra = 0
 
 
 @admin.register(Category)
-class CategoryAdmin(RoutingSavesThroughServices, AuthorityScopedAdmin):
+class CategoryAdmin(RoutingSavesThroughServices, TranslationAdmin, AuthorityScopedAdmin):
     authority_field = ""  # public reference data: staff read every category
     list_display = ("name", "slug", "group", "colour", "is_active", "non_public", "order")
     list_filter = ("group", "is_active")
@@ -240,7 +241,7 @@ class CategoryAdmin(RoutingSavesThroughServices, AuthorityScopedAdmin):
 
 
 @admin.register(CategoryQuestion)
-class CategoryQuestionAdmin(AuthorityScopedAdmin):
+class CategoryQuestionAdmin(TranslationAdmin, AuthorityScopedAdmin):
     authority_field = ""
     list_display = ("label", "category", "code", "datatype", "required", "order")
     list_filter = ("datatype", "required", "category")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from modeltranslation.manager import MultilingualManager
 
 from config.encryption import EncryptedTextField
 from config.text import JSONField, LineField, TextField
@@ -119,6 +121,10 @@ class Category(models.Model):
         ),
     )
 
+    # django-modeltranslation's manager (it would patch the default one in): queries on a
+    # translated field read the active language's column.
+    objects: ClassVar[MultilingualManager[Category]] = MultilingualManager()
+
     class Meta:
         verbose_name = _("category")
         verbose_name_plural = _("categories")
@@ -139,6 +145,15 @@ class QuestionDatatype(models.TextChoices):
     MULTIVALUELIST = "multivaluelist", _("Several choices from a list")
 
 
+def option_name(option: dict[str, Any]) -> str:
+    """The shown name of a list question's option in the active language: its `name_<code>`
+    (e.g. `name_ca`), else its `name`, else its key. Options are translated inside the JSON list
+    of choices, beside the key they share in every language."""
+    language = (get_language() or "en").split("-")[0]
+    shown = option.get(f"name_{language}") or option.get("name") or option.get("key")
+    return str(shown)
+
+
 class CategoryQuestion(models.Model):
     """An extra question asked when reporting in a category (Open311 attribute)."""
 
@@ -154,9 +169,16 @@ class CategoryQuestion(models.Model):
         _("choices"),
         default=list,
         blank=True,
-        help_text=_('For list types: [{"key": "k", "name": "Shown name"}, ...]'),
+        help_text=_(
+            'For list types: [{"key": "k", "name": "Shown name", "name_ca": "Nom", '
+            '"name_es": "Nombre"}, ...]'
+        ),
     )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    # django-modeltranslation's manager (it would patch the default one in): queries on a
+    # translated field read the active language's column.
+    objects: ClassVar[MultilingualManager[CategoryQuestion]] = MultilingualManager()
 
     class Meta:
         verbose_name = _("extra question")

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import shapely
 from django.conf import settings
+from django.utils import translation
 from shapely import STRtree
 from shapely.geometry import shape
 
@@ -36,14 +37,39 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+Translations = tuple[tuple[str, str], ...]  # (language, text): one entry per language
+
+
+def translated(texts: Translations) -> str:
+    """The text in the active language, else in English (the index serves every language)."""
+    by_language = dict(texts)
+    language = (translation.get_language() or "en").split("-")[0]
+    return by_language.get(language) or by_language.get("en") or ""
+
+
+def translations_of(instance: Any, attribute: str) -> Translations:
+    return tuple(
+        (code, getattr(instance, f"{attribute}_{code}", None) or "")
+        for code, _ in settings.LANGUAGES
+    )
+
+
 @dataclass(frozen=True)
 class CategoryRef:
     id: int
     slug: str
-    name: str
-    group: str
+    names: Translations
+    groups: Translations
     colour: str
     icon: str
+
+    @property
+    def name(self) -> str:
+        return translated(self.names)
+
+    @property
+    def group(self) -> str:
+        return translated(self.groups)
 
 
 @dataclass(frozen=True)
@@ -343,7 +369,15 @@ def build_index(version: Stamp) -> RoutingIndex:
 
     models = list(Category.objects.filter(is_active=True).prefetch_related("questions"))
     categories = {
-        c.id: CategoryRef(c.id, c.slug, c.name, c.group, c.colour, c.icon) for c in models
+        c.id: CategoryRef(
+            c.id,
+            c.slug,
+            translations_of(c, "name"),
+            translations_of(c, "group"),
+            c.colour,
+            c.icon,
+        )
+        for c in models
     }
     handled: dict[int, set[int]] = {}
     destinations = {}

@@ -63,6 +63,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    "modeltranslation",  # before the admin, which it extends (translated content: architecture.md)
     "config.apps.FixpointAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -252,6 +253,12 @@ LANGUAGE_COOKIE_AGE = 365 * 24 * 3600  # the switcher's choice outlives the brow
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Madrid")
 USE_I18N = True
+# Content people write in the admin (categories, questions, response templates, challenges,
+# prizes) has a column per language; an empty translation falls back to English, then to
+# whichever language was written.
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_LANGUAGES = ("en", "ca", "es")
+MODELTRANSLATION_FALLBACK_LANGUAGES = ("en", "ca", "es")
 USE_TZ = True
 
 # --- Static and media files -----------------------------------------------------------------

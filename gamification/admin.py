@@ -8,6 +8,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from modeltranslation.admin import TranslationAdmin
+from modeltranslation.settings import AVAILABLE_LANGUAGES as MODELTRANSLATION_LANGUAGES
 
 from authorities.admin import ReadOnlyAdminMixin
 
@@ -81,7 +83,7 @@ class BadgeAwardAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Challenge)
-class ChallengeAdmin(admin.ModelAdmin):
+class ChallengeAdmin(TranslationAdmin):
     list_display = (
         "title",
         "metric",
@@ -117,8 +119,8 @@ class RewardForm(forms.ModelForm):
     class Meta:
         model = Reward
         fields = (
-            "title",
-            "description",
+            *(f"title_{code}" for code in MODELTRANSLATION_LANGUAGES),
+            *(f"description_{code}" for code in MODELTRANSLATION_LANGUAGES),
             "sponsor",
             "cost",
             "stock",
@@ -137,7 +139,7 @@ class RewardForm(forms.ModelForm):
 
 
 @admin.register(Reward)
-class RewardAdmin(admin.ModelAdmin):
+class RewardAdmin(TranslationAdmin):
     """Stock is read-only once a prize exists: a form loaded before redemptions would otherwise
     put back the old figure. Administrators add or take away prizes relative to the stock."""
 

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from modeltranslation.manager import MultilingualManager
 
 from authorities.models import Area, Category
 from config.text import LineField, TextField
@@ -209,6 +210,10 @@ class Challenge(models.Model):
     settled_at = models.DateTimeField(_("settled"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    # django-modeltranslation's manager (it would patch the default one in): queries on a
+    # translated field read the active language's column.
+    objects: ClassVar[MultilingualManager[Challenge]] = MultilingualManager()
+
     class Meta:
         verbose_name = _("challenge")
         verbose_name_plural = _("challenges")
@@ -245,6 +250,10 @@ class Reward(models.Model):
     )
     is_approved = models.BooleanField(_("approved by an administrator"), default=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    # django-modeltranslation's manager (it would patch the default one in): queries on a
+    # translated field read the active language's column.
+    objects: ClassVar[MultilingualManager[Reward]] = MultilingualManager()
 
     class Meta:
         verbose_name = _("reward")

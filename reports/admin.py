@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from modeltranslation.admin import TranslationAdmin
 
 from accounts.admin import UserAdmin as BaseUserAdmin
 from accounts.models import User
@@ -322,7 +323,7 @@ class StatusPollAdmin(AuthorityScopedAdmin):
 
 
 @admin.register(ResponseTemplate)
-class ResponseTemplateAdmin(AuthorityScopedAdmin):
+class ResponseTemplateAdmin(TranslationAdmin, AuthorityScopedAdmin):
     """Administrators of an authority keep its response templates; templates for every
     authority (no authority set) are kept by superusers and offered to all."""
 

@@ -10,7 +10,9 @@ class ReportsConfig(AppConfig):
     verbose_name = "Reports"
 
     def ready(self) -> None:
-        from . import followups, mapdata, notifications
+        from django.db.backends.signals import connection_created
+
+        from . import followups, mapdata, notifications, search
         from .signals import report_state_changed, report_update_added
 
         def state_changed(report: Any, change: Any, created: bool = False, **_: Any) -> None:
@@ -27,6 +29,8 @@ class ReportsConfig(AppConfig):
 
         report_state_changed.connect(state_changed, weak=False, dispatch_uid="notify-state")
         report_update_added.connect(update_added, weak=False, dispatch_uid="notify-update")
+        # SQLite's accent-free search needs its fold function on every connection.
+        connection_created.connect(search.register_sqlite_fold, dispatch_uid="sqlite-fold")
         mapdata.connect_signals()  # map tiles follow saves, deletes and category edits
         from . import audit, tasks  # noqa: F401  (tasks: registered with Celery in every process)
 

@@ -209,24 +209,96 @@ CATEGORIES: list[tuple[str, str, str, str, str, list[str]]] = [
     ),
 ]
 
+# Each category's name and group in Catalan and Spanish (English above): slug -> language ->
+# (name, group). Barcelona's own words: "fanal" / "farola", "clot" / "bache", "voravia" / "acera".
+CATEGORY_TRANSLATIONS: dict[str, dict[str, tuple[str, str]]] = {
+    "street-lighting": {
+        "ca": ("Enllumenat públic", "Enllumenat"),
+        "es": ("Alumbrado público", "Alumbrado"),
+    },
+    "pavement": {
+        "ca": ("Clots i voreres malmeses", "Vies públiques"),
+        "es": ("Baches y aceras dañadas", "Vías públicas"),
+    },
+    "street-furniture": {
+        "ca": ("Bancs i mobiliari urbà", "Mobiliari urbà"),
+        "es": ("Bancos y mobiliario urbano", "Mobiliario urbano"),
+    },
+    "blocked-pavement": {
+        "ca": ("Voreres i rampes obstaculitzades", "Vies públiques"),
+        "es": ("Aceras y rampas obstaculizadas", "Vías públicas"),
+    },
+    "waste-collection": {
+        "ca": ("Recollida de residus i contenidors", "Residus"),
+        "es": ("Recogida de residuos y contenedores", "Residuos"),
+    },
+    "illegal-dumping": {
+        "ca": ("Mobles i runa abandonats", "Residus"),
+        "es": ("Muebles y escombros abandonados", "Residuos"),
+    },
+    "parks-and-trees": {"ca": ("Parcs i arbrat", "Parcs"), "es": ("Parques y arbolado", "Parques")},
+    "graffiti": {"ca": ("Pintades", "Neteja"), "es": ("Pintadas", "Limpieza")},
+    "traffic-lights": {"ca": ("Semàfors", "Trànsit"), "es": ("Semáforos", "Tráfico")},
+    "abandoned-vehicles": {
+        "ca": ("Vehicles abandonats", "Trànsit"),
+        "es": ("Vehículos abandonados", "Tráfico"),
+    },
+}
+
+# Words people search with that a category's name does not contain: its description, in every
+# language, so that "farola" or "bache" finds the category (reports.selectors.search_reports).
+CATEGORY_DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "street-lighting": {
+        "en": "Street lamps that are off, flicker or stay on by day.",
+        "ca": "Fanals apagats, que fan pampallugues o que estan encesos de dia.",
+        "es": "Farolas apagadas, que parpadean o que están encendidas de día.",
+    },
+    "pavement": {
+        "en": "Potholes, loose paving slabs and sunken drain covers.",
+        "ca": "Clots, panots solts i tapes de claveguera enfonsades.",
+        "es": "Baches, baldosas sueltas y tapas de alcantarilla hundidas.",
+    },
+}
+
 QUESTIONS: dict[str, list[dict[str, Any]]] = {
     "street-lighting": [
         {
             "code": "lamp_number",
             "label": "Number on the lamp post",
+            "label_ca": "Número del fanal",
+            "label_es": "Número de la farola",
             "datatype": "string",
             "help_text": "Usually on a small plate at eye height.",
+            "help_text_ca": "Sol ser en una placa petita a l'altura dels ulls.",
+            "help_text_es": "Suele estar en una placa pequeña a la altura de los ojos.",
         },
     ],
     "pavement": [
         {
             "code": "size",
             "label": "How big is it?",
+            "label_ca": "Com és de gran?",
+            "label_es": "¿Qué tamaño tiene?",
             "datatype": "singlevaluelist",
             "values": [
-                {"key": "small", "name": "Smaller than a hand"},
-                {"key": "medium", "name": "Up to a shoe box"},
-                {"key": "large", "name": "Larger than that"},
+                {
+                    "key": "small",
+                    "name": "Smaller than a hand",
+                    "name_ca": "Més petit que una mà",
+                    "name_es": "Más pequeño que una mano",
+                },
+                {
+                    "key": "medium",
+                    "name": "Up to a shoe box",
+                    "name_ca": "Com una capsa de sabates",
+                    "name_es": "Como una caja de zapatos",
+                },
+                {
+                    "key": "large",
+                    "name": "Larger than that",
+                    "name_ca": "Més gran",
+                    "name_es": "Más grande",
+                },
             ],
         },
     ],
@@ -234,19 +306,37 @@ QUESTIONS: dict[str, list[dict[str, Any]]] = {
         {
             "code": "container",
             "label": "Which container?",
+            "label_ca": "Quin contenidor?",
+            "label_es": "¿Qué contenedor?",
             "datatype": "singlevaluelist",
             "required": True,
             "values": [
-                {"key": "general", "name": "General waste"},
-                {"key": "paper", "name": "Paper and cardboard"},
-                {"key": "glass", "name": "Glass"},
-                {"key": "packaging", "name": "Plastic and packaging"},
-                {"key": "organic", "name": "Organic"},
+                {"key": "general", "name": "General waste", "name_ca": "Resta", "name_es": "Resto"},
+                {
+                    "key": "paper",
+                    "name": "Paper and cardboard",
+                    "name_ca": "Paper i cartró",
+                    "name_es": "Papel y cartón",
+                },
+                {"key": "glass", "name": "Glass", "name_ca": "Vidre", "name_es": "Vidrio"},
+                {
+                    "key": "packaging",
+                    "name": "Plastic and packaging",
+                    "name_ca": "Envasos",
+                    "name_es": "Envases",
+                },
+                {"key": "organic", "name": "Organic", "name_ca": "Orgànica", "name_es": "Orgánica"},
             ],
         },
     ],
     "abandoned-vehicles": [
-        {"code": "plate", "label": "Number plate (if visible)", "datatype": "string"},
+        {
+            "code": "plate",
+            "label": "Number plate (if visible)",
+            "label_ca": "Matrícula (si es veu)",
+            "label_es": "Matrícula (si se ve)",
+            "datatype": "string",
+        },
     ],
 }
 
@@ -345,7 +435,8 @@ def demo_load(
 def _load_authorities(progress: Callable[[str], None]) -> tuple[Authority, list[Authority]]:
     city_geometry = json.loads((DATA_DIR / "terme-municipal.geojson").read_text())["features"][0]
     city = Authority.objects.filter(slug=CITY_SLUG).first() or Authority(slug=CITY_SLUG)
-    city.name, city.kind = "Barcelona City Council", AuthorityKind.COUNCIL
+    # Its own name, the same in every language (as the districts' Catalan names are).
+    city.name, city.kind = "Ajuntament de Barcelona", AuthorityKind.COUNCIL
     city.boundary, city.code = city_geometry["geometry"], "080193"
     city.email, city.website = "incidencies@bcn.demo.fixpoint.test", "https://www.barcelona.cat"
     authority_services.authority_save(authority=city)
@@ -387,10 +478,17 @@ def _load_categories(city: Authority, districts: list[Authority]) -> list[Catego
     categories = []
     for order, (slug, name, group, colour, tier, _titles) in enumerate(CATEGORIES):
         verify, fix = SLA_HOURS.get(slug, SLA_HOURS[tier])
+        names = CATEGORY_TRANSLATIONS[slug]
+        descriptions = CATEGORY_DESCRIPTIONS.get(slug, {})
         category = authority_services.category_upsert(
             slug=slug,
             name=name,
             group=group,
+            name_en=name,
+            group_en=group,
+            **{f"name_{code}": names[code][0] for code in names},
+            **{f"group_{code}": names[code][1] for code in names},
+            **{f"description_{code}": text for code, text in descriptions.items()},
             colour=colour,
             order=order,
             sla_verify_hours=verify,
@@ -400,7 +498,12 @@ def _load_categories(city: Authority, districts: list[Authority]) -> list[Catego
             CategoryQuestion.objects.update_or_create(
                 category=category,
                 code=question["code"],
-                defaults={**{k: v for k, v in question.items() if k != "code"}, "order": number},
+                defaults={
+                    **{k: v for k, v in question.items() if k != "code"},
+                    "label_en": question["label"],
+                    "help_text_en": question.get("help_text", ""),
+                    "order": number,
+                },
             )
         for authority in districts if tier == "district" else [city]:
             authority_services.authority_category_set(authority=authority, category=category)

@@ -8,7 +8,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from authorities.models import CategoryQuestion, QuestionDatatype
+from authorities.models import CategoryQuestion, QuestionDatatype, option_name
 from authorities.routing import Location
 
 from .models import Frequency, Opinion
@@ -107,7 +107,7 @@ def field_for(question: CategoryQuestion) -> forms.Field:
         "required": False,
         "help_text": question.help_text,
     }
-    choices = [(v["key"], v["name"]) for v in question.values if isinstance(v, dict)]
+    choices = [(v["key"], option_name(v)) for v in question.values if isinstance(v, dict)]
     if question.datatype == QuestionDatatype.SINGLEVALUELIST:
         return forms.ChoiceField(choices=[("", "—"), *choices], **common)
     if question.datatype == QuestionDatatype.MULTIVALUELIST:

@@ -11,10 +11,11 @@ from typing import Any
 
 from django.core.cache import cache
 from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext_lazy as _
 from shapely.geometry import mapping, shape
 
 from authorities import routing
-from authorities.models import Authority, CategoryQuestion
+from authorities.models import Authority, Category, CategoryQuestion
 from config import params
 from config.errors import ApplicationError
 from config.jsonapi import endpoint
@@ -83,6 +84,16 @@ def nearby(request: HttpRequest) -> JsonResponse:
     )
 
 
+# An area's kind is free text from its boundary file; the usual ones are shown translated.
+AREA_KINDS = {"neighbourhood": _("neighbourhood"), "district": _("district")}
+
+
+def _kind_label(place: Any) -> str:
+    if isinstance(place, Authority):
+        return str(place.get_kind_display())
+    return str(AREA_KINDS.get(place.kind, place.kind))
+
+
 @endpoint("GET")
 def search(request: HttpRequest) -> JsonResponse:
     text = request.GET.get("q", "").strip()
@@ -92,6 +103,7 @@ def search(request: HttpRequest) -> JsonResponse:
         {
             "name": p.name,
             "kind": getattr(p, "kind", ""),
+            "kind_label": _kind_label(p),
             "bbox": p.bbox if hasattr(p, "bbox") else list(shape(p.boundary).bounds),
         }
         for p in selectors.search_places(text)
@@ -107,7 +119,11 @@ def search(request: HttpRequest) -> JsonResponse:
         }
         for r in selectors.search_reports(text)
     ]
-    return JsonResponse({"places": places, "reports": reports})
+    categories = [
+        {"slug": c.slug, "name": c.name}
+        for c in Category.objects.filter(pk__in=selectors.search.matching_categories(text))
+    ]
+    return JsonResponse({"places": places, "categories": categories, "reports": reports})
 
 
 @endpoint("GET")

@@ -10,6 +10,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from modeltranslation.manager import MultilingualManager
 
 from authorities.models import Area, Authority, Category, DeliveryMethod, StaffMembership
 from config.text import JSONField, LineField, TextField
@@ -653,6 +654,10 @@ class ResponseTemplate(models.Model):
         help_text=_("The state the report moves to; empty: any."),
     )
     is_active = models.BooleanField(_("active"), default=True)
+
+    # django-modeltranslation's manager (it would patch the default one in): queries on a
+    # translated field read the active language's column.
+    objects: ClassVar[MultilingualManager[ResponseTemplate]] = MultilingualManager()
 
     class Meta:
         verbose_name = _("response template")

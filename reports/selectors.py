@@ -8,8 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchQuery, SearchVector
-from django.db import connection
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from authorities.geometry import distance_m
@@ -17,6 +15,7 @@ from authorities.models import Area, Authority, StaffMembership
 from authorities.permissions import active_user
 from config import params
 
+from . import search
 from .exceptions import NoSuchOriginal
 from .models import (
     HIDDEN_STATES,
@@ -94,21 +93,16 @@ def search_reports(text: str, limit: int = 10) -> list[Report]:
 
 
 def search_reports_queryset(reports: QuerySet[Report], text: str) -> QuerySet[Report]:
-    """Free-text search: PostgreSQL full-text (GIN-indexed), or every word with LIKE on SQLite."""
-    if connection.vendor == "postgresql":
-        vector = SearchVector("title", "description", config="simple")
-        query = SearchQuery(text, config="simple", search_type="websearch")
-        return reports.annotate(search=vector).filter(search=query)
-    for word in text.split()[:8]:
-        reports = reports.filter(Q(title__icontains=word) | Q(description__icontains=word))
-    return reports
+    """Free-text search, accent- and case-insensitive, in every language (reports.search)."""
+    return search.filter_by_text(reports, text)
 
 
 def search_places(text: str, limit: int = 8) -> list[Area | Authority]:
-    """Neighbourhoods and authorities whose name contains the text."""
-    areas = list(Area.objects.filter(name__icontains=text).order_by("name")[:limit])
-    authorities = Authority.objects.filter(
-        name__icontains=text, is_active=True, boundary__isnull=False
+    """Neighbourhoods and authorities whose name has every word of the text, ignoring accents
+    and case ("gracia" finds Gràcia)."""
+    areas = list(search.filter_by_name(Area.objects.all(), text).order_by("name")[:limit])
+    authorities = search.filter_by_name(
+        Authority.objects.filter(is_active=True, boundary__isnull=False), text
     ).order_by("name")[: max(limit - len(areas), 0)]
     return [*areas, *authorities]
 

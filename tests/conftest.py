@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -8,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache as django_cache
+from django.utils import translation
 
 from accounts.models import User
 from accounts.services import api_keys_forget
@@ -26,6 +28,15 @@ def _fresh_routing_index() -> None:
     # index built for another test.
     routing.invalidate()
     api_keys_forget()  # and keys: a test's key may have been deactivated by its database's rollback
+
+
+@pytest.fixture(autouse=True)
+def _english_to_start_with() -> Iterator[None]:
+    # A request leaves its language active in the thread (LocaleMiddleware does not reset it):
+    # a test must not write the next test's content in the last one's language.
+    translation.activate("en")
+    yield
+    translation.activate("en")
 
 
 @pytest.fixture(autouse=True)

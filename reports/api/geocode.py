@@ -135,9 +135,9 @@ EXAMPLES = [
                     "latitude": 41.3605,
                     "longitude": 2.1133,
                     "kind": "address",
-                    "message": "Barcelona City Council does not cover this place (1.2 km outside "
+                    "message": "Ajuntament de Barcelona does not cover this place (1.2 km outside "
                     "its area), and no other authority here does: reports cannot be made there.",
-                    "authority": {"slug": "barcelona", "name": "Barcelona City Council"},
+                    "authority": {"slug": "barcelona", "name": "Ajuntament de Barcelona"},
                     "distance": 1210.4,
                 }
             ],

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 
+from authorities.models import option_name
 from reports.models import Report
 
 from .failures import setting
@@ -47,7 +48,7 @@ def _answers(report: Report) -> list[dict[str, Any]]:
     for code, value in (report.extra or {}).items():
         question = questions.get(code)
         names = {
-            str(v.get("key")): str(v.get("name")) for v in (question.values if question else [])
+            str(v.get("key")): option_name(v) for v in (question.values if question else [])
         }
         values = value if isinstance(value, list) else [value]
         answers.append(

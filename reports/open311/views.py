@@ -25,7 +25,7 @@ from accounts.models import ApiClient, User
 from accounts.services import KeyRefused, api_client_authorize
 from authorities import routing
 from authorities.exceptions import NoAuthorityHere, UnknownCategory
-from authorities.models import Category, RoutingVersion
+from authorities.models import Category, RoutingVersion, option_name
 from config import params
 from config.errors import ApplicationError
 from config.jsonapi import NOTHING_HERE, absolute_url, method_not_allowed
@@ -136,7 +136,7 @@ def service_definition(request: HttpRequest, fmt: str, service_code: str) -> Htt
             "order": order,
             "description": question.label,
             "values": [
-                {"key": str(v.get("key")), "name": str(v.get("name", v.get("key")))}
+                {"key": str(v.get("key")), "name": option_name(v)}
                 for v in question.values
                 if isinstance(v, dict)
             ],

@@ -153,8 +153,15 @@
       getJSON(CFG.searchUrl + "?q=" + encodeURIComponent(q)).then(function (data) {
         results.innerHTML = "";
         data.places.forEach(function (p) {
-          results.appendChild(item(p.name + (p.kind ? " (" + p.kind + ")" : ""), function () {
+          results.appendChild(item(p.name + (p.kind_label ? " (" + p.kind_label + ")" : ""), function () {
             map.fitBounds([[p.bbox[1], p.bbox[0]], [p.bbox[3], p.bbox[2]]]);
+          }));
+        });
+        (data.categories || []).forEach(function (c) {
+          results.appendChild(item(interpolate(gettext("Show the category: %s"), [c.name]), function () {
+            var select = qs("filter-category");
+            select.value = c.slug;
+            select.dispatchEvent(new Event("change", { bubbles: true }));
           }));
         });
         data.reports.forEach(function (r) {

@@ -104,8 +104,8 @@ def test_an_address_outside_the_city_is_explained_not_a_dead_end(demo):
     assert "Rambla de la Marina 300, L'Hospitalet" not in [r["label"] for r in body["results"]]
     outside = body["outside"][0]
     assert outside["label"] == "Rambla de la Marina 300, L'Hospitalet"
-    assert outside["authority"] == {"slug": "barcelona", "name": "Barcelona City Council"}
-    assert outside["message"].startswith("Barcelona City Council does not cover this place")
+    assert outside["authority"] == {"slug": "barcelona", "name": "Ajuntament de Barcelona"}
+    assert outside["message"].startswith("Ajuntament de Barcelona does not cover this place")
     assert outside["distance"] > 0
 
 

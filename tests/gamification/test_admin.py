@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.contrib import admin
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from gamification import services
 from gamification.models import Challenge, GameSettings, Player, PointEntry
@@ -78,7 +78,7 @@ def test_saving_a_prize_form_loaded_before_redemptions_keeps_the_stock_they_left
     url = reverse("admin:gamification_reward_change", args=[reward.pk])
     form = admin_client.get(url).context["adminform"].form
     data = {k: v for k, v in form.initial.items() if v is not None}
-    data.update({"title": "New title", "add_stock": "3"})
+    data.update({"title_en": "New title", "title_ca": "Títol nou", "add_stock": "3"})
     data["valid_from_0"], data["valid_from_1"] = "2026-01-01", "00:00:00"
     data.update(dict.fromkeys(("valid_until_0", "valid_until_1", "area"), ""))
     player = Player.objects.get()
@@ -89,6 +89,8 @@ def test_saving_a_prize_form_loaded_before_redemptions_keeps_the_stock_they_left
     assert response.status_code == 302, response.context["adminform"].form.errors
     reward.refresh_from_db()
     assert (reward.title, reward.stock) == ("New title", 4 + 3)
+    with translation.override("ca"):
+        assert reward.title == "Títol nou"  # each language's title is kept apart
 
 
 def test_ticking_public_without_a_name_in_the_admin_shows_the_error_and_saves_nothing(

@@ -199,12 +199,14 @@ def test_the_admin_stores_response_templates_and_authority_names_clean(tiny_city
 
     client.post(
         "/admin/reports/responsetemplate/add/",
-        {"title": "Fixed\r\nsoon", "text": "We\u0001 will.", "state": "", "is_active": "on"},
+        {"title_en": "Fixed\r\nsoon", "text_en": "We\u0001 will.", "state": "", "is_active": "on"}
+        | {"title_ca": "Resolt\r\naviat", "text_ca": "Ho\u0001 farem."},
     )
     Authority.objects.filter(pk=tiny_city.west.pk).update(name="West\u0001\ndistrict")
 
     template = ResponseTemplate.objects.get()
     assert (template.title, template.text) == ("Fixed soon", "We will.")
+    assert (template.title_ca, template.text_ca) == ("Resolt aviat", "Ho farem.")
     assert Authority.objects.get(pk=tiny_city.west.pk).name == "West district"  # update() too
 
 

@@ -1,0 +1,12 @@
+"""Response templates in each language (django-modeltranslation; see authorities.translation)."""
+
+from __future__ import annotations
+
+from modeltranslation.translator import TranslationOptions, register
+
+from .models import ResponseTemplate
+
+
+@register(ResponseTemplate)
+class ResponseTemplateTranslation(TranslationOptions):
+    fields = ("title", "text")
