@@ -5,7 +5,7 @@ the reports filed in them. Each word of the question must be found, by prefix, i
 
 - the report's title or description. PostgreSQL: the `fixpoint_search` text-search
   configuration (the `simple` parser and dictionary behind `unaccent`, created by migration
-  0020) with a GIN index on exactly the expression `SearchVector` writes, queried by prefix
+  0021) with a GIN index on exactly the expression `SearchVector` writes, queried by prefix
   (`word:*`). No stemmer: a report may be written in Catalan, Spanish or English, and one
   language's stemmer mangles the others' words; the prefix finds the plural ("farola" finds
   "farolas"). SQLite: `fixpoint_fold`, a function registered on each connection that folds

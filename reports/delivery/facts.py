@@ -47,9 +47,7 @@ def _answers(report: Report) -> list[dict[str, Any]]:
     answers = []
     for code, value in (report.extra or {}).items():
         question = questions.get(code)
-        names = {
-            str(v.get("key")): option_name(v) for v in (question.values if question else [])
-        }
+        names = {str(v.get("key")): option_name(v) for v in (question.values if question else [])}
         values = value if isinstance(value, list) else [value]
         answers.append(
             {

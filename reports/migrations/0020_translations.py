@@ -24,7 +24,7 @@ def copy_back(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reports', '0018_report_address'),
+        ('reports', '0019_account_care'),
     ]
 
     operations = [

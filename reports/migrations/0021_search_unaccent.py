@@ -46,6 +46,6 @@ def drop(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("reports", "0019_translations")]
+    dependencies = [("reports", "0020_translations")]
 
     operations = [migrations.RunPython(create, drop)]
