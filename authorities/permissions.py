@@ -94,3 +94,12 @@ def is_staff_user(user: Any) -> bool:
     if not active_user(user):
         return False
     return bool(user.is_superuser or StaffMembership.objects.filter(user=user).exists())
+
+
+def is_staff_of(user: Any, authority_id: int) -> bool:
+    """Whether the user is a member of that authority (any role; a superuser is of every one)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_superuser:
+        return True
+    return StaffMembership.objects.filter(user=user, authority_id=authority_id).exists()

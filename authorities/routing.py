@@ -124,9 +124,6 @@ class Location:
             "categories": [offer.as_dict() for offer in self.offers],
         }
 
-    def offer_for(self, category_id: int) -> Offer | None:
-        return next((o for o in self.offers if o.category.id == category_id), None)
-
 
 Stamp = tuple[int, str]  # (version, changed_at): equal stamps mean the same committed data
 

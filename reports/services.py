@@ -16,11 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from authorities import routing, selectors
+from authorities import routing
 from authorities.exceptions import InvalidLocation
 from authorities.geocoding.selectors import nearby_label
 from authorities.models import Category
-from authorities.permissions import staff_may
+from authorities.permissions import is_staff_of, staff_may
 from config import inserts
 from config.aftercommit import after_commit
 
@@ -406,7 +406,7 @@ def account_create_for_reporter(*, report_id: int, password: str) -> User:
 def report_assign(*, report_id: int, assignee: User | None, actor: User) -> Report:
     """Staff give a report to a colleague of the same authority (or take it back: None)."""
     report = locked_for_staff(report_id, actor, "assign")
-    if assignee is not None and not selectors.is_staff_of(assignee, report.authority_id):
+    if assignee is not None and not is_staff_of(assignee, report.authority_id):
         raise NotAllowed(
             str(_("%(who)s does not work for %(authority)s."))
             % {"who": assignee.email, "authority": report.authority.name}
