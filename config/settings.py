@@ -418,6 +418,11 @@ SPECTACULAR_SETTINGS = {
 
 # --- Fixpoint -------------------------------------------------------------------------------
 FIXPOINT_SITE_NAME = env.str("FIXPOINT_SITE_NAME", default="Fixpoint Barcelona")
+# Where people report an accessibility barrier (the /accessibility/ statement names it): a
+# mailbox somebody reads, as the EU Web Accessibility Directive asks of public bodies.
+FIXPOINT_ACCESSIBILITY_CONTACT = env.str(
+    "ACCESSIBILITY_CONTACT", default="accessibility@fixpoint.localhost"
+)
 # Photos: what a citizen may upload, and the largest side kept after resizing.
 FIXPOINT_PHOTO_MAX_BYTES = env.int("PHOTO_MAX_BYTES", default=10 * 1024 * 1024)
 FIXPOINT_PHOTO_MAX_SIDE = env.int("PHOTO_MAX_SIDE", default=2048)

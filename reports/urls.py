@@ -8,6 +8,7 @@ app_name = "reports"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("accessibility/", views.accessibility, name="accessibility"),
     path("reports/new/", views.report_new, name="new"),
     path("reports/confirm/<str:token>/", views.report_confirm, name="confirm"),
     path("reports/confirm/<str:token>/account/", views.confirmed_account, name="confirm-account"),

@@ -75,6 +75,12 @@ AGE_FILTERS = [
 ]
 
 
+def accessibility(request: HttpRequest) -> HttpResponse:
+    """The accessibility statement: what meets WCAG 2.2 AA, what does not yet, whom to tell."""
+    context = {"contact": settings.FIXPOINT_ACCESSIBILITY_CONTACT}
+    return render(request, "reports/accessibility.html", context)
+
+
 @replica_reads
 def home(request: HttpRequest) -> HttpResponse:
     """The map. Without JavaScript it still lists the newest reports."""

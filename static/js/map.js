@@ -61,8 +61,8 @@
         m.on("click", function () { map.setView(ll, Math.min(map.getZoom() + 2, 19)); });
         layer.addLayer(m);
       } else {
-        // radius 11 + a 2 px border: 24x24 CSS px, WCAG 2.5.8's smallest target
-        var pin = L.circleMarker(ll, { radius: 11, weight: 2, color: "#fff", fillOpacity: 0.95,
+        // a 24 px circle inside a 2 px border: WCAG 2.5.8 asks 24x24 CSS px at least
+        var pin = L.circleMarker(ll, { radius: 12, weight: 2, color: "#fff", fillOpacity: 0.95,
           fillColor: stateColour(p.state) });
         pin.bindPopup('<a href="' + escapeHtml(p.url) + '">' + escapeHtml(p.title) + "</a><br>" +
           escapeHtml(p.state_label || p.state));

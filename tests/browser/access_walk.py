@@ -171,6 +171,7 @@ WALK: list[Visit] = [
         "anonymous",
         lambda p: f"/authorities/{p.report.authority.slug}/",
     ),
+    Visit("/accessibility/", "anonymous", _const("/accessibility/")),
     Visit("/leaderboards/", "anonymous", _const("/leaderboards/")),
     Visit("/challenges/", "anonymous", _const("/challenges/")),
     Visit("/rewards/", "anonymous", _const("/rewards/")),

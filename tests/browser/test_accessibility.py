@@ -170,3 +170,51 @@ def test_every_page_meets_wcag_aa_in_every_language_on_desktop_and_phone(
                     findings.append(Finding(where, problem))
             findings += [Finding(visit.label, error) for error in _unexpected(js_errors, visit)]
     assert not findings, "\n".join(map(str, findings))
+
+
+# --- What axe cannot see --------------------------------------------------------------------------
+
+PIN_SIZES = """() => [...document.querySelectorAll(
+    "#map path.leaflet-interactive, #map .leaflet-marker-icon")]
+  .map((pin) => { const box = pin.getBoundingClientRect();
+    return { width: box.width, height: box.height, fill: pin.getAttribute("fill") }; })"""
+
+
+def test_map_pins_are_24_px_targets_and_the_legend_names_each_colour(
+    page: Page, barcelona: Any
+) -> None:
+    people(barcelona)  # an open and a verified report in view
+    page.goto("/")
+    expect(page.locator("#map path.leaflet-interactive")).to_have_count(2)
+
+    pins = page.evaluate(PIN_SIZES)
+    legend = page.locator(".pin-legend")
+    swatches = {
+        item.inner_text().strip(): item.locator(".pin-swatch").evaluate(
+            "(swatch) => getComputedStyle(swatch).backgroundColor"
+        )
+        for item in legend.locator("li").all()
+    }
+
+    assert all(pin["width"] >= 24 and pin["height"] >= 24 for pin in pins), pins
+    assert {"Open", "Verified", "In progress", "Fixed", "Closed"} <= swatches.keys()
+    assert swatches["Open"] == "rgb(198, 40, 40)"  # --pin-open, which the open pin is filled with
+    assert {pin["fill"] for pin in pins} == {"#c62828", "#b26a00"}  # open, verified
+
+
+def test_every_element_the_keyboard_reaches_shows_a_focus_ring(page: Page, barcelona: Any) -> None:
+    page.goto("/alerts/")
+    rings = []
+    for _ in range(14):  # skip link, header links, then the form's fields and button
+        page.keyboard.press("Tab")
+        rings.append(
+            page.evaluate(
+                """() => { const e = document.activeElement, s = getComputedStyle(e);
+                  return [e.tagName + "#" + (e.id || e.textContent.trim()), s.outlineStyle,
+                          parseFloat(s.outlineWidth), s.boxShadow]; }"""
+            )
+        )
+
+    missing = [r for r in rings if r[1] == "none" or r[2] < 2 or r[3] == "none"]
+    assert not missing, missing
+    assert len({r[0] for r in rings}) > 10  # the Tab key went somewhere each time
