@@ -8,8 +8,8 @@ thousand notification rows while the citizen waits. So a report filed open is co
 ``follow_up_due`` set: that row is the outbox entry. A worker woken after the commit
 (reports.jobs), or Celery beat every minute, does what the receivers would have done, for up
 to a hundred reports per transaction under their row locks, and clears their flags in the same
-transaction, so a follow-up is done once even if two workers or a re-drive meet it (1.4 ms a
-report in a batch, against 4.2 ms one by one). The new pin reaches the map's cached tiles when
+transaction, so a follow-up is done once even if two workers or a re-drive meet it (in
+batches a report costs about a third of its cost alone: docs/benchmarks.md). The new pin reaches the map's cached tiles when
 the worker commits, normally milliseconds after the filing. Without a broker, or with a
 per-process cache, the receiver of report_state_changed (reports.apps) calls the same
 ``reports_opened_follow_up`` during the filing, or the confirmation, that opened the report.
