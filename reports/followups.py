@@ -9,10 +9,11 @@ thousand notification rows while the citizen waits. So a report filed open is co
 (reports.jobs), or Celery beat every minute, does what the receivers would have done, for up
 to a hundred reports per transaction under their row locks, and clears their flags in the same
 transaction, so a follow-up is done once even if two workers or a re-drive meet it (in
-batches a report costs about a third of its cost alone: docs/benchmarks.md). The new pin reaches the map's cached tiles when
-the worker commits, normally milliseconds after the filing. Without a broker, or with a
-per-process cache, the receiver of report_state_changed (reports.apps) calls the same
-``reports_opened_follow_up`` during the filing, or the confirmation, that opened the report.
+batches a report costs about a third of its cost alone: docs/benchmarks.md). The new pin
+reaches the map's cached tiles when the worker commits, normally milliseconds after the
+filing. Without a broker, or with a per-process cache, the receiver of report_state_changed
+(reports.apps) calls the same ``reports_opened_follow_up`` during the filing, or the
+confirmation, that opened the report.
 """
 
 from __future__ import annotations
