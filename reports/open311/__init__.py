@@ -30,4 +30,7 @@ spam               never listed (not public)
 
 ``status_notes`` is the public note of the report's latest state change, or the state's name when
 that change had none. Reporters' names, e-mail addresses and phone numbers are never output.
+
+May import: the core of ``reports``, ``authorities``, ``accounts``, ``config``. The core imports
+only ``states`` (the mapping above), which the Open311 delivery channel and status poll share.
 """
