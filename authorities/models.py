@@ -37,6 +37,13 @@ class Authority(models.Model):
         blank=True,
         help_text=_("The code in the boundary file it came from (unique per parent and kind)."),
     )
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        help_text=_("The language of the reports e-mailed to this authority."),
+    )
     kind = models.CharField(
         _("kind"), max_length=20, choices=AuthorityKind.choices, default=AuthorityKind.COUNCIL
     )

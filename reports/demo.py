@@ -437,6 +437,7 @@ def _load_authorities(progress: Callable[[str], None]) -> tuple[Authority, list[
     city = Authority.objects.filter(slug=CITY_SLUG).first() or Authority(slug=CITY_SLUG)
     # Its own name, the same in every language (as the districts' Catalan names are).
     city.name, city.kind = "Ajuntament de Barcelona", AuthorityKind.COUNCIL
+    city.language = "ca"  # its staff read the reports e-mailed to them in Catalan
     city.boundary, city.code = city_geometry["geometry"], "080193"
     city.email, city.website = "incidencies@bcn.demo.fixpoint.test", "https://www.barcelona.cat"
     authority_services.authority_save(authority=city)
@@ -451,8 +452,9 @@ def _load_authorities(progress: Callable[[str], None]) -> tuple[Authority, list[
     progress(f"Districts: {result.created} created, {result.updated} updated.")
     districts = list(Authority.objects.filter(parent=city).order_by("code"))
     for district in districts:
-        if not district.email:
-            district.email = f"incidencies.{district.slug}@bcn.demo.fixpoint.test"
+        if not district.email or district.language != "ca":
+            district.email = district.email or f"incidencies.{district.slug}@bcn.demo.fixpoint.test"
+            district.language = "ca"
             authority_services.authority_save(authority=district)
     return city, districts
 

@@ -463,6 +463,9 @@ class Subscription(models.Model):
     is_confirmed = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    # The language e-mails about it are written in (settings.LANGUAGES): the one the person read
+    # in when they subscribed; an account's own choice wins (reports.notifications).
+    language = models.CharField(_("language"), max_length=10, blank=True)
 
     class Meta:
         verbose_name = _("e-mail alert")
@@ -509,6 +512,7 @@ class Notification(models.Model):
     )
     report = models.ForeignKey(Report, on_delete=models.CASCADE, null=True, blank=True)
     kind = models.CharField(max_length=40)
+    language = models.CharField(max_length=10, blank=True)  # what subject and body are in
     subject = LineField(max_length=200)
     body = TextField()
     unsubscribe_url = models.URLField(max_length=500, blank=True)

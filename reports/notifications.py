@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -124,6 +124,7 @@ def subscription_create(
         longitude=longitude,
         radius_m=radius_m,
         is_confirmed=trusted,
+        language=translation.get_language() or "",
         **target,
     )
     if not trusted:
@@ -260,7 +261,14 @@ def reports_opened(reports: list[Report], *, created: bool = False) -> None:
         )
     # The reporter proved the address (account or confirmation link): no second opt-in.
     Subscription.objects.bulk_create(
-        Subscription(email=email, user=r.reporter, kind="report", report=r, is_confirmed=True)
+        Subscription(
+            email=email,
+            user=r.reporter,
+            kind="report",
+            report=r,
+            is_confirmed=True,
+            language=translation.get_language() or "",
+        )
         for r in reports
         if (email := _reporter_email(r)) and (r.pk, email) not in already
     )
@@ -290,21 +298,40 @@ def _tell_report_subscribers(
     ).select_related("report")
     if report.is_private:  # made private after others followed it: only its reporter hears
         subscribers = subscribers.filter(email__iexact=_reporter_email(report) or "-")
-    item = render_to_string("emails/_report_change.txt", {"change": change, "update": update})
-    for subscription in subscribers:
+    for subscription in subscribers.select_related("user"):
         if exclude is not None and subscription.email == exclude.email.lower():
             continue
-        _enqueue(
-            subscription.email,
-            UPDATE_KIND,
-            _("Update on your report: %(title)s") % {"title": report.title}
-            if subscription.user_id == report.reporter_id and report.reporter_id
-            else _("Update: %(title)s") % {"title": report.title},
-            item.strip(),  # wrapped with the report and the unsubscribe link when sent
-            report=report,
-            subscription=subscription,
-            delay=batch_window(),
-        )
+        with translation.override(subscriber_language(subscription)):
+            _tell_subscriber(report, subscription, change, update)
+
+
+def subscriber_language(subscription: Subscription) -> str:
+    """What a subscriber reads: their account's chosen language (when the account was loaded
+    with the subscription: no query per subscriber), else the one they subscribed in, else the
+    site's."""
+    user = subscription._state.fields_cache.get("user")
+    chosen = getattr(user, "language", "") if user is not None else ""
+    return chosen or subscription.language or settings.LANGUAGE_CODE
+
+
+def _tell_subscriber(
+    report: Report,
+    subscription: Subscription,
+    change: ReportStateChange | None,
+    update: ReportUpdate | None,
+) -> None:
+    item = render_to_string("emails/_report_change.txt", {"change": change, "update": update})
+    _enqueue(
+        subscription.email,
+        UPDATE_KIND,
+        _("Update on your report: %(title)s") % {"title": report.title}
+        if subscription.user_id == report.reporter_id and report.reporter_id
+        else _("Update: %(title)s") % {"title": report.title},
+        item.strip(),  # wrapped with the report and the unsubscribe link when sent
+        report=report,
+        subscription=subscription,
+        delay=batch_window(),
+    )
 
 
 def batch_window() -> timedelta:
@@ -321,17 +348,22 @@ def _alert_areas(report: Report) -> None:
             subscription.authority = report.authority
         if report.area_id is not None and subscription.area_id == report.area_id:
             subscription.area = report.area
-        body = _render_alert("emails/new_report.txt", subscription, {"report": report})
-        held = subscription.frequency == Frequency.DAILY
-        _enqueue(
-            subscription.email,
-            "new_report",
-            _("New report near you: %(title)s") % {"title": report.title},
-            body,
-            report=report,
-            subscription=subscription,
-            held=held,
-        )
+        with translation.override(subscriber_language(subscription)):
+            _alert_one(report, subscription)
+
+
+def _alert_one(report: Report, subscription: Subscription) -> None:
+    body = _render_alert("emails/new_report.txt", subscription, {"report": report})
+    held = subscription.frequency == Frequency.DAILY
+    _enqueue(
+        subscription.email,
+        "new_report",
+        _("New report near you: %(title)s") % {"title": report.title},
+        body,
+        report=report,
+        subscription=subscription,
+        held=held,
+    )
 
 
 def _area_subscribers(report: Report) -> list[Subscription]:
@@ -423,6 +455,7 @@ def _enqueue(
     notification = Notification.objects.create(
         to_email=to,
         kind=kind,
+        language=translation.get_language() or "",
         subject=subject[:200],
         body=body,
         report=report,
@@ -503,6 +536,11 @@ def _batch(notification: Notification) -> list[Notification]:
 def _compose(notification: Notification, batch: list[Notification]) -> tuple[str, str]:
     if notification.kind != UPDATE_KIND or notification.subscription is None:
         return notification.subject, notification.body
+    with translation.override(notification.language or settings.LANGUAGE_CODE):
+        return _compose_batch(notification, batch)
+
+
+def _compose_batch(notification: Notification, batch: list[Notification]) -> tuple[str, str]:
     subject = notification.subject
     if len(batch) > 1:
         subject = _("%(subject)s (%(count)s changes)") % {"subject": subject, "count": len(batch)}
@@ -563,17 +601,18 @@ def _compose_digest(email: str, items: list[Notification], now: datetime) -> Non
     if locked.count() != len(ids):  # another beat run got here first
         return
     reports = [n.report for n in items if n.report is not None and n.report.is_public]
-    body = render_to_string(
-        "emails/digest.txt",
-        {"reports": reports, "items": items, "base_url": settings.FIXPOINT_BASE_URL},
-    )
-    _enqueue(
-        email,
-        "digest",
-        _("%(count)s new reports near you") % {"count": len(reports)},
-        body,
-        subscription=items[-1].subscription,
-    )
+    with translation.override(items[-1].language or settings.LANGUAGE_CODE):
+        body = render_to_string(
+            "emails/digest.txt",
+            {"reports": reports, "items": items, "base_url": settings.FIXPOINT_BASE_URL},
+        )
+        _enqueue(
+            email,
+            "digest",
+            _("%(count)s new reports near you") % {"count": len(reports)},
+            body,
+            subscription=items[-1].subscription,
+        )
     locked.update(status=NotificationStatus.DIGESTED, sent_at=now)
 
 

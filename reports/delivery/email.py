@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from authorities.models import AuthorityCategory
 from config.text import header_safe
@@ -38,6 +39,12 @@ def checked(message: EmailMessage) -> Any:
 
 
 def compose_email(delivery: Delivery, to: str) -> EmailMultiAlternatives:
+    """The report as the council reads it: in the authority's language."""
+    with translation.override(delivery.report.authority.language or settings.LANGUAGE_CODE):
+        return _compose(delivery, to)
+
+
+def _compose(delivery: Delivery, to: str) -> EmailMultiAlternatives:
     report = delivery.report
     facts = report_facts(report)
     domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "fixpoint.localhost"
