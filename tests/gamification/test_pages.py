@@ -207,3 +207,17 @@ def test_the_notice_of_a_single_point_says_point(city, client, citizen):
     html = client.get(reverse("reports:home")).content.decode()
 
     assert "+1 point: challenge completed" in html
+
+
+def test_a_screen_reader_hears_one_short_line_however_many_notices_there_are(city, client, citizen):
+    report = factories.report(city.pothole, *city.WEST, reporter=citizen)
+    for n in range(6):
+        services.points_award(
+            user_id=citizen.pk, rule="challenge_bonus", amount=2, target=report, key_detail=str(n)
+        )
+
+    html = client.get(reverse("reports:home")).content.decode()
+
+    live = re.findall(r'role="status"[^>]*>(.*?)</', html)
+    assert live == ["6 new points notices, at the top of the page."]
+    assert html.count('class="message success game-notice"') == 6  # still all shown
