@@ -27,7 +27,7 @@ from django.db.models import F, Max, Q, QuerySet
 from django.db.models.functions import Coalesce, Greatest
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
@@ -372,21 +372,18 @@ def _not_warned() -> Q:
 def _warn(user_id: int, now: datetime) -> bool:
     user = User.objects.select_for_update().get(pk=user_id)
     when = now + timedelta(days=settings.FIXPOINT_ACCOUNT_INACTIVE_WARNING_DAYS)
-    body = render_to_string(
-        "emails/account_inactive.txt",
-        {
-            "user": user,
-            "when": when,
-            "login": notifications.absolute(reverse("account_login")),
-            "privacy": notifications.absolute(reverse("reports:privacy")),
-        },
-    )
-    notifications.email_enqueue(
-        to=user.email,
-        kind=WARNING_KIND,
-        subject=_("Your Fixpoint account will be anonymised"),
-        body=body,
-    )
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        body = render_to_string(
+            "emails/account_inactive.txt",
+            {
+                "user": user,
+                "when": when,
+                "login": notifications.absolute(reverse("account_login")),
+                "privacy": notifications.absolute(reverse("reports:privacy")),
+            },
+        )
+        subject = str(_("Your Fixpoint account will be anonymised"))
+    notifications.email_enqueue(to=user.email, kind=WARNING_KIND, subject=subject, body=body)
     user.inactivity_warned_at = now
     user.save(update_fields=["inactivity_warned_at"])
     _audit(None, user, "inactivity_warning", after={"erase_after": when})

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from config.errors import ApplicationError
@@ -106,23 +106,25 @@ def questionnaire_send(*, report_id: int, now: datetime | None = None) -> Questi
     questionnaire = Questionnaire.objects.create(
         report=report, sent_at=now, state_when_sent=report.state
     )
-    body = render_to_string(
-        "emails/questionnaire.txt",
-        {
-            "report": report,
-            "yes": questionnaire_link(questionnaire, "yes"),
-            "no": questionnaire_link(questionnaire, "no"),
-            "report_url": notifications.absolute(report.get_absolute_url()),
-        },
-    )
-    notifications.email_enqueue(
-        to=email,
-        kind=KIND,
-        subject=_("Has this been fixed? %(title)s") % {"title": report.title},
-        body=body,
-        report=report,
-    )
+    # From beat, no request says which language: the reporter's own, when their account has one.
+    with translation.override(_language_of(report)):
+        body = render_to_string(
+            "emails/questionnaire.txt",
+            {
+                "report": report,
+                "yes": questionnaire_link(questionnaire, "yes"),
+                "no": questionnaire_link(questionnaire, "no"),
+                "report_url": notifications.absolute(report.get_absolute_url()),
+            },
+        )
+        subject = _("Has this been fixed? %(title)s") % {"title": report.title}
+    notifications.email_enqueue(to=email, kind=KIND, subject=subject, body=body, report=report)
     return questionnaire
+
+
+def _language_of(report: Report) -> str:
+    reporter = report.reporter
+    return (reporter.language if reporter is not None else "") or settings.LANGUAGE_CODE
 
 
 # --- Answering -----------------------------------------------------------------------------------

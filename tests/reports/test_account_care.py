@@ -263,3 +263,14 @@ def test_the_privacy_page_states_the_configured_periods(client, db, settings):
     page = client.get("/privacy/").content.decode()
 
     assert "730 days" in page and "48 hours" in page
+
+
+def test_the_inactivity_warning_is_written_in_the_persons_language(citizen, settings):
+    settings.FIXPOINT_ACCOUNT_INACTIVE_DAYS = 100
+    settings.FIXPOINT_ACCOUNT_INACTIVE_WARNING_DAYS = 10
+    User.objects.filter(pk=citizen.pk).update(language="es")
+
+    privacy.accounts_inactive_process(now=timezone.now() + timedelta(days=95))
+
+    warning = Notification.objects.get(kind="account_inactive", to_email=citizen.email)
+    assert warning.subject == "Su cuenta de Fixpoint se anonimizará"

@@ -220,3 +220,14 @@ def test_the_questionnaire_email_reaches_the_reporter_through_the_outbox(
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == [open_report.reporter.email]
     assert "?answer=yes" in mailoutbox[0].body and "?answer=no" in mailoutbox[0].body
+
+
+def test_the_questionnaire_is_written_in_the_reporters_language(tiny_city):
+    reporter = factories.UserFactory.create(language="ca")
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST, reporter=reporter)
+
+    questionnaires.questionnaire_send(report_id=report.pk, now=_later())
+
+    email = Notification.objects.get(kind="questionnaire")
+    assert email.subject.startswith("S'ha resolt?")
+    assert "Has this been fixed?" not in email.body
