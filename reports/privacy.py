@@ -383,7 +383,7 @@ def _warn(user_id: int, now: datetime) -> bool:
             },
         )
         subject = str(_("Your Fixpoint account will be anonymised"))
-    notifications.email_enqueue(to=user.email, kind=WARNING_KIND, subject=subject, body=body)
+        notifications.email_enqueue(to=user.email, kind=WARNING_KIND, subject=subject, body=body)
     user.inactivity_warned_at = now
     user.save(update_fields=["inactivity_warned_at"])
     _audit(None, user, "inactivity_warning", after={"erase_after": when})

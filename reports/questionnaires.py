@@ -33,6 +33,8 @@ from .models import (
     QuestionnaireAnswer,
     Report,
     ReportState,
+    Subscription,
+    SubscriptionKind,
 )
 from .services import report_transition, report_update_add
 
@@ -106,8 +108,8 @@ def questionnaire_send(*, report_id: int, now: datetime | None = None) -> Questi
     questionnaire = Questionnaire.objects.create(
         report=report, sent_at=now, state_when_sent=report.state
     )
-    # From beat, no request says which language: the reporter's own, when their account has one.
-    with translation.override(_language_of(report)):
+    # From beat, no request says which language: the reporter's own.
+    with translation.override(_language_of(report, email)):
         body = render_to_string(
             "emails/questionnaire.txt",
             {
@@ -118,13 +120,21 @@ def questionnaire_send(*, report_id: int, now: datetime | None = None) -> Questi
             },
         )
         subject = _("Has this been fixed? %(title)s") % {"title": report.title}
-    notifications.email_enqueue(to=email, kind=KIND, subject=subject, body=body, report=report)
+        notifications.email_enqueue(to=email, kind=KIND, subject=subject, body=body, report=report)
     return questionnaire
 
 
-def _language_of(report: Report) -> str:
-    reporter = report.reporter
-    return (reporter.language if reporter is not None else "") or settings.LANGUAGE_CODE
+def _language_of(report: Report, email: str) -> str:
+    """The reporter's account's language, else the one they filed in (kept on their
+    subscription to the report), else the site's."""
+    if report.reporter is not None and report.reporter.language:
+        return report.reporter.language
+    filed_in = (
+        Subscription.objects.filter(report=report, email=email, kind=SubscriptionKind.REPORT)
+        .values_list("language", flat=True)
+        .first()
+    )
+    return filed_in or settings.LANGUAGE_CODE
 
 
 # --- Answering -----------------------------------------------------------------------------------

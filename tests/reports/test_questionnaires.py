@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from reports import questionnaires, selectors, services
 from reports.models import (
@@ -231,3 +231,17 @@ def test_the_questionnaire_is_written_in_the_reporters_language(tiny_city):
     email = Notification.objects.get(kind="questionnaire")
     assert email.subject.startswith("S'ha resolt?")
     assert "Has this been fixed?" not in email.body
+
+
+def test_a_reporter_without_an_account_is_asked_in_the_language_they_filed_in(tiny_city):
+    report = factories.report(
+        tiny_city.pothole, *tiny_city.WEST, reporter_name="Ana", reporter_email="ana@example.org"
+    )
+    with translation.override("es"):
+        services.report_confirm(report_id=report.pk)  # subscribes her, in the page's language
+
+    questionnaires.questionnaire_send(report_id=report.pk, now=_later())
+
+    email = Notification.objects.get(kind="questionnaire")
+    assert email.language == "es"
+    assert email.subject.startswith("¿Se ha resuelto?")
