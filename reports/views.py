@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -66,12 +67,17 @@ from .photos import PixelBudget
 from .staff.exports import neutralise
 
 PHOTO_TOKEN = re.compile("[0-9a-f]{32}")
-STATE_FILTERS = [("open", _("Open")), ("fixed", _("Fixed")), ("all", _("All"))]
+# Lazy: built once at import, read in each request's language.
+STATE_FILTERS = [
+    ("open", gettext_lazy("Open")),
+    ("fixed", gettext_lazy("Fixed")),
+    ("all", gettext_lazy("All")),
+]
 AGE_FILTERS = [
-    ("", _("Any time")),
-    ("7", _("Last week")),
-    ("30", _("Last month")),
-    ("365", _("Last year")),
+    ("", gettext_lazy("Any time")),
+    ("7", gettext_lazy("Last week")),
+    ("30", gettext_lazy("Last month")),
+    ("365", gettext_lazy("Last year")),
 ]
 
 
