@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import Any
 
 import polib
 import pytest
@@ -17,7 +18,7 @@ from config.catalogues import LOCALE_DIR
 SAGRADA = (41.4036, 2.1744)
 PLACEHOLDER = re.compile(r"%\([^)]+\)[sd]|%s|%d|<[^>]+>")
 
-WORDS = {
+WORDS: dict[str, dict[str, Any]] = {
     "ca": {
         "language": "Català",
         "category": "Categoria",
