@@ -135,7 +135,7 @@ def _configure(database_url: str, cache_url: str) -> dict[str, str]:
     import django
 
     django.setup()
-    from reports import mapdata
+    from reports import map as mapdata
 
     mapdata.connect_signals()  # idempotent: harmless if reports.apps already did
     return env
@@ -236,7 +236,7 @@ def _measure(args: argparse.Namespace, env: dict[str, str], size: int) -> list[L
 
 
 def _level(port: int, name: str, urls: list[str], args: argparse.Namespace) -> Level:
-    from reports import mapdata
+    from reports import map as mapdata
 
     print(f"  {name}: {args.cold} cold, then warm ({serving.machine_line()})")
     cold, features = [], []
@@ -353,7 +353,7 @@ class _Rollback(Exception):
 
 
 def _cold_viewports(seed: int, count: int) -> dict[int, Stats]:
-    from reports import mapdata
+    from reports import map as mapdata
 
     found = {}
     for _, zoom in LEVELS:
@@ -378,7 +378,7 @@ def _plan(box: tuple[float, float, float, float], zoom: int) -> str:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from reports import mapdata
+    from reports import map as mapdata
 
     mapdata.invalidate_all()
     with CaptureQueriesContext(connection) as queries:

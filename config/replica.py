@@ -14,7 +14,7 @@ primary ("default"). Read-your-own-writes is kept by four rules, all here:
 - a 404 (an Http404 raised, or a 404 answered) from the replica is asked again of the primary:
   a program that filed a report a moment ago and asks for it by id (it keeps no cookie) gets it;
 - code that must see the latest data inside an opted-in view says so with ``primary_reads()``
-  (the map computes tiles that changed within the pin window there: see reports.mapdata).
+  (the map computes tiles that changed within the pin window there: see reports.map.tiles).
 
 The pin window must stay well above the replica's lag (bench/cluster.py measures it: under a
 second). Without DATABASE_REPLICA_URL there is no router, no middleware and no replica alias, and

@@ -12,7 +12,8 @@ class ReportsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.backends.signals import connection_created
 
-        from . import followups, mapdata, notifications, search
+        from . import followups, notifications, search
+        from . import map as mapdata
         from .signals import report_state_changed, report_update_added
 
         def state_changed(report: Any, change: Any, created: bool = False, **_: Any) -> None:

@@ -22,7 +22,8 @@ from django.db import transaction
 
 from authorities.geocoding.selectors import nearby_label
 
-from . import delivery, jobs, mapdata, notifications
+from . import delivery, jobs, notifications
+from . import map as mapdata
 from .models import HIDDEN_STATES, Report, ReportState, ReportStateChange
 
 WAKE_KEY = jobs.FOLLOW_UPS

@@ -21,7 +21,8 @@ from config.errors import ApplicationError
 from config.jsonapi import endpoint
 from config.replica import replica_reads
 
-from . import mapdata, selectors
+from . import map as mapdata
+from . import selectors
 from .photos import extract_gps
 
 MISSING = "This field is required."

@@ -2,7 +2,7 @@
 
 Migration 0002 created it (and a GiST index on PostgreSQL, which needs no upkeep). Django's
 SQLite schema editor rebuilds reports_report for many ALTERs, and a rebuild drops the table's
-triggers: ``repair_spatial_index`` (run after every migrate, reports.mapdata) puts them back.
+triggers: ``repair_spatial_index`` (run after every migrate, reports.map.receivers) puts them back.
 The migration keeps its own copy of this SQL, as migrations do.
 """
 

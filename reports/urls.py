@@ -2,7 +2,8 @@ from django.urls import path
 
 import config.converters  # noqa: F401  (registers <id:...>)
 
-from . import feeds, json_views, mapdata, views
+from . import feeds, json_views, views
+from . import map as mapdata
 
 app_name = "reports"
 

@@ -289,7 +289,7 @@ def _caller_contact(entered_for: str, caller: Caller, authority_name: str) -> tu
 @transaction.atomic
 def report_set_private(*, report_id: int, actor: User, private: bool, reason: str = "") -> Report:
     """Make a report private (shown only to its reporter and the authority's staff, worked as
-    usual) or public again. Its map tiles follow the save (reports.mapdata); audited."""
+    usual) or public again. Its map tiles follow the save (reports.map); audited."""
     reason = note_clean(reason, field="reason")
     report = services.locked_for_staff(report_id, actor, "privacy")
     if report.is_private == private:

@@ -34,7 +34,8 @@ from accounts.services import api_client_create
 from authorities.models import Category
 from config import replica
 from config.replica import PIN_COOKIE, REPLICA, replica_reads
-from reports import mapdata
+from reports import map as mapdata
+from reports.map import tiles as map_tiles
 from reports.models import AuditAction, AuditEntry, Report
 from tests import factories
 from tests.conftest import TinyCity
@@ -355,12 +356,12 @@ def test_a_tile_changed_within_the_pin_window_is_computed_from_the_primary(
 
 def _map_changed_a_minute_ago(monkeypatch: pytest.MonkeyPatch) -> None:
     """The map's last change, and the versions of the tiles of MAP, a minute old."""
-    real = mapdata._now_ms
-    monkeypatch.setattr(mapdata, "_now_ms", lambda: real() - 60_000)
+    real = map_tiles._now_ms
+    monkeypatch.setattr(map_tiles, "_now_ms", lambda: real() - 60_000)
     cache.clear()  # the versions the filings gave the tiles too
     mapdata.invalidate_all()
     Client().get(MAP + "fixed")
-    monkeypatch.setattr(mapdata, "_now_ms", real)
+    monkeypatch.setattr(map_tiles, "_now_ms", real)
 
 
 def test_a_tile_unchanged_for_longer_is_computed_from_the_replica(

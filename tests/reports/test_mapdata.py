@@ -19,7 +19,9 @@ from django.test import Client
 from django.utils import timezone
 
 from authorities import services as authority_services
-from reports import mapdata, services, spatial_index
+from reports import map as mapdata
+from reports import services, spatial_index
+from reports.map import tiles as map_tiles
 from reports.models import Report, ReportState
 from tests import factories
 from tests.conftest import TinyCity
@@ -507,12 +509,12 @@ def test_a_tile_another_process_recomputed_is_taken_from_the_shared_cache(
 ) -> None:
     spread(tiny_city, 6)
     get(client, zoom=12)
-    old_copies = dict(mapdata._local._items)  # this process's tiles, soon out of date
+    old_copies = dict(map_tiles._local._items)  # this process's tiles, soon out of date
     with django_capture_on_commit_callbacks(execute=True):
         factories.report(tiny_city.bins, 10.15, 1.15)
-    mapdata._local.clear()
+    map_tiles._local.clear()
     assert total(get(client, zoom=12)) == 7  # "another process" recomputes and shares them
-    mapdata._local._items.update(old_copies)
+    map_tiles._local._items.update(old_copies)
 
     with django_assert_num_queries(0):
         assert total(get(client, zoom=12)) == 7
