@@ -135,7 +135,7 @@ def body(response: Any) -> bytes:
 # Each view marked with @replica_reads, by an address it answers (staff: as staff).
 MARKED = {
     "/": "reports.views.home",
-    "/map/reports.json?bbox=1.0,10.0,1.2,10.1&zoom=13": "reports.mapdata.viewport_json",
+    "/map/reports.json?bbox=1.0,10.0,1.2,10.1&zoom=13": "reports.map.views.viewport_json",
     "/map/list.json?bbox=1.0,10.0,1.2,10.1": "reports.json_views.viewport_list",
     "/api/v1/reports/?bbox=1.0,10.0,1.2,10.1": "ReportViewSet.list",
     "/api/v1/authorities/": "AuthorityViewSet.list",
