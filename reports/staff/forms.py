@@ -80,10 +80,19 @@ class TransitionForm(StaffForm):
         max_length=NOTE_MAX_LENGTH,
     )
 
-    def __init__(self, *args: Any, report: Report, **kwargs: Any) -> None:
+    original = forms.CharField(
+        label=_("Original report (reference)"),
+        required=False,
+        max_length=12,
+        help_text=_("For Duplicate: the report this one repeats, e.g. 7KX4M2Q."),
+    )
+
+    def __init__(self, *args: Any, report: Report, optional: bool = False, **kwargs: Any) -> None:
+        # optional: part of the work page's one form, where leaving it empty changes nothing.
         super().__init__(*args, **kwargs)
+        self.optional = optional
         labels = dict(ReportState.choices)
-        moves = [s for s in TRANSITIONS.get(report.state, {}) if s != ReportState.DUPLICATE]
+        moves = [s for s in ReportState.values if s in TRANSITIONS.get(report.state, {})]
         self._field("to_state").choices = [
             ("", _("Keep the state (note only)")),
             *[(s, labels[s]) for s in moves],
@@ -95,10 +104,17 @@ class TransitionForm(StaffForm):
         template = data.get("template")
         if template is not None and not data.get("public_note", "").strip():
             data["public_note"] = template.text  # without JavaScript the choice still counts
+        if data.get("to_state") == ReportState.DUPLICATE and not data.get("original", "").strip():
+            self.add_error("original", _("Give the reference of the original report."))
         notes = data.get("internal_note", "").strip() or data.get("public_note", "").strip()
-        if not data.get("to_state") and not notes:
+        if not self.optional and not data.get("to_state") and not notes:
             raise forms.ValidationError(_("Choose a new state or write a note."))
         return data
+
+    def has_work(self) -> bool:
+        data = self.cleaned_data
+        notes = data.get("internal_note", "").strip() or data.get("public_note", "").strip()
+        return bool(data.get("to_state") or notes)
 
 
 class AssignForm(StaffForm):
@@ -184,7 +200,9 @@ class EnterReportForm(StaffForm):
 class PrivacyForm(StaffForm):
     id_prefix = "privacy"
     private = forms.TypedChoiceField(
-        choices=(("1", _("Private")), ("0", _("Public"))), coerce=lambda value: value == "1"
+        label=_("Who sees it"),
+        choices=(("0", _("Public")), ("1", _("Private: its reporter and this authority's staff"))),
+        coerce=lambda value: value == "1",
     )
     reason = forms.CharField(
         label=_("Why (staff only)"), required=False, max_length=NOTE_MAX_LENGTH

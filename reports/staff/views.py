@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count, Prefetch
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, render
@@ -269,40 +270,142 @@ def report_work(request: HttpRequest, pk: int) -> HttpResponse:
     report = get_object_or_404(_work_queryset(request), pk=pk)
     role = selectors.membership_role(request.user, report.authority_id)
     bound: dict[str, Any] = {}
+    status = 200
     if request.method == "POST":
         action = request.POST.get("action", "")
-        # Each action (a key of HANDLERS) needs the permission of the same name.
-        if action not in HANDLERS or not selectors.role_may(role, action):
-            raise PermissionDenied(_("Your role at this authority does not allow that."))
-        done, form = _act(request, report, action)
+        if action == "save":
+            done, bound = _save(request, report, role)
+        else:
+            # Each action (a key of HANDLERS) needs the permission of the same name.
+            if action not in HANDLERS or not selectors.role_may(role, action):
+                raise PermissionDenied(_("Your role at this authority does not allow that."))
+            done, form = _act(request, report, action)
+            bound[action] = form
         if done:
             return HttpResponseRedirect(reverse("staff:report", args=[report.pk]))
-        bound[action] = form
-    return render(request, "staff/report_work.html", _work_context(report, role, bound))
+        status = 400
+    context = _work_context(report, role, bound)
+    return render(request, "staff/report_work.html", context, status=status)
+
+
+# The work page's one form, section by section, in the order its changes are made: the text
+# first, the state next, then priority, assignee and visibility, and the category last (a new
+# category may hand the report over to another authority, after which this one may do no more).
+SECTIONS = ("moderate", "transition", "priority", "assign", "privacy", "recategorise")
+
+
+def _work_forms(report: Report, data: Any = None) -> dict[str, Any]:
+    private = "1" if report.is_private else "0"
+    return {
+        "moderate": forms.ModerateForm(data, report=report, prefix="moderate"),
+        "transition": forms.TransitionForm(data, report=report, optional=True),
+        "priority": forms.PriorityForm(data, initial={"priority": report.priority}),
+        "assign": forms.AssignForm(data, report=report, initial={"assignee": report.assignee_id}),
+        "privacy": forms.PrivacyForm(data, prefix="privacy", initial={"private": private}),
+        "recategorise": forms.RecategoriseForm(data, initial={"category": report.category_id}),
+    }
+
+
+def _save(request: HttpRequest, report: Report, role: str | None) -> tuple[bool, dict[str, Any]]:
+    """Save the work page's one form: every changed section, all or nothing. On an error the
+    page comes back with everything as it was typed, and nothing is changed."""
+    bound = _work_forms(report, request.POST)
+    valid = [form.is_valid() for form in bound.values()]  # every one, for all their errors
+    if not all(valid):
+        messages.error(request, _("Nothing was changed: correct the fields marked below."))
+        return False, bound
+    changed = [name for name in SECTIONS if _changes(name, report, bound[name])]
+    if not changed:
+        messages.info(request, _("Nothing to save: no field was changed."))
+        return True, bound
+    for name in changed:
+        if not selectors.role_may(role, _permission(name, bound[name])):
+            raise PermissionDenied(_("Your role at this authority does not allow that."))
+    try:
+        with transaction.atomic():
+            done = [HANDLERS[name](request, report, bound[name].cleaned_data) for name in changed]
+    except (ApplicationError, ValidationError) as exc:
+        why = _message(exc)
+        messages.error(request, _("Nothing was changed: %(why)s") % {"why": why})
+        return False, bound
+    for message in done:
+        messages.success(request, message)
+    return True, bound
+
+
+def _changes(name: str, report: Report, form: Any) -> bool:
+    """Whether this section of the one form asks for a change."""
+    data = form.cleaned_data
+    if name == "transition":
+        return bool(form.has_work())
+    if name == "moderate":
+        title, description = services._clean_text(data["title"], data["description"])
+        hides = data["hide_photos"] or data["hide_updates"]
+        return bool(hides or (title, description) != (report.title, report.description))
+    current = {
+        "priority": (data.get("priority"), report.priority),
+        "assign": (getattr(data.get("assignee"), "pk", None), report.assignee_id),
+        "privacy": (data.get("private"), report.is_private),
+        "recategorise": (getattr(data.get("category"), "pk", None), report.category_id),
+    }
+    asked, now = current[name]
+    return asked != now
+
+
+def _permission(name: str, form: Any) -> str:
+    to_state = str(form.cleaned_data.get("to_state") or "") if name == "transition" else ""
+    special = {str(ReportState.DUPLICATE): "duplicate", str(ReportState.SPAM): "spam"}
+    return special.get(to_state, name)
 
 
 def _work_context(report: Report, role: str | None, bound: dict[str, Any]) -> dict[str, Any]:
     may = {name: selectors.role_may(role, name) for name in selectors.PERMISSIONS}
+    # The one form as it was sent when saving it failed; else fresh (an old single action's
+    # error is in the messages).
+    work = bound if len(bound) == len(SECTIONS) else _work_forms(report)
     return {
         "report": report,
         "role": role,
         "may": may,
+        "work": work,
+        "work_errors": [
+            (form[field].auto_id if field in form.fields else "", _label(form, field), error)
+            for form in work.values()
+            for field, errors in form.errors.items()
+            for error in errors
+        ],
+        "answers": _answers(report),
         # The same privacy switch as the e-mail to the council (and the CSV export).
         "show_contact": settings.FIXPOINT_DELIVERY_REPORTER_CONTACT,
         "templates": list(forms.response_templates(report)),
         "internal_notes": list(selectors.internal_notes(report)),
-        "transition_form": bound.get("transition") or forms.TransitionForm(report=report),
-        "assign_form": bound.get("assign")
-        or forms.AssignForm(report=report, initial={"assignee": report.assignee_id}),
-        "priority_form": bound.get("priority")
-        or forms.PriorityForm(initial={"priority": report.priority}),
-        "recategorise_form": bound.get("recategorise")
-        or forms.RecategoriseForm(initial={"category": report.category_id}),
-        "duplicate_form": bound.get("duplicate") or forms.DuplicateForm(),
-        "spam_form": bound.get("spam") or forms.SpamForm(),
-        "moderate_form": bound.get("moderate") or forms.ModerateForm(report=report),
-        "privacy_form": bound.get("privacy") or forms.PrivacyForm(),
     }
+
+
+def _label(form: Any, field: str) -> str:
+    return str(form[field].label) if field in form.fields else ""
+
+
+def _answers(report: Report) -> list[tuple[str, str]]:
+    """The answers to the category's extra questions, each after its question (not its code),
+    list choices by their names; answers to questions since removed keep their code."""
+    questions = {q.code: q for q in report.category.questions.all()}
+    answers = []
+    for code, value in (report.extra or {}).items():
+        question = questions.get(code)
+        if question is None:
+            answers.append((code, _shown(value, {})))
+            continue
+        names = {
+            str(v.get("key")): str(v.get("name")) for v in question.values if isinstance(v, dict)
+        }
+        answers.append((question.label, _shown(value, names)))
+    return answers
+
+
+def _shown(value: Any, names: dict[str, str]) -> str:
+    values = value if isinstance(value, list) else [value]
+    return ", ".join(names.get(str(v), str(v)) for v in values)
 
 
 def _act(request: HttpRequest, report: Report, action: str) -> tuple[bool, Any]:
@@ -343,6 +446,10 @@ def _bound_form(request: HttpRequest, report: Report, action: str) -> Any:
 
 
 def _do_transition(request: HttpRequest, report: Report, data: dict[str, Any]) -> str:
+    if data["to_state"] == ReportState.DUPLICATE:
+        return _do_duplicate(request, report, data)
+    if data["to_state"] == ReportState.SPAM:
+        return _do_spam(request, report, data)
     if not data["to_state"]:
         staff_services.report_note_add(
             report_id=report.pk,

@@ -85,5 +85,21 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { bulkBar(); templates(); });
+  /* The work page: the original's reference only matters for Duplicate; the error summary
+     takes the focus, so a screen reader hears what to correct. */
+  function workForm() {
+    var state = document.getElementById("id_to_state");
+    var original = document.getElementById("original-field");
+    if (state && original) {
+      var show = function () { original.hidden = state.value !== "duplicate"; };
+      state.addEventListener("change", show);
+      show();
+    }
+    var errors = document.getElementById("work-errors");
+    if (errors) { errors.focus(); }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    bulkBar(); templates(); workForm();
+  });
 })();
