@@ -54,7 +54,9 @@ def _inspector(barcelona) -> str:
 
 def _no_sideways_scroll(page: Page) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], f"{page.url} scrolls sideways ({width} px)"
+    viewport = page.viewport_size
+    assert viewport is not None
+    assert width <= viewport["width"], f"{page.url} scrolls sideways ({width} px)"
 
 
 def test_a_district_inspector_works_the_queue(page: Page, barcelona, screenshot):
@@ -90,6 +92,7 @@ def test_a_district_inspector_works_the_queue(page: Page, barcelona, screenshot)
     expect(page.locator("#report-state")).to_have_text("Verified")
     expect(page.get_by_text("Open → Verified")).to_be_visible()
     kerb.refresh_from_db()
+    assert kerb.assignee is not None
     assert (kerb.assignee.email, kerb.priority) == (email, "high")
 
     page.goto(kerb.get_absolute_url())
