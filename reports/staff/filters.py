@@ -10,7 +10,6 @@ from django import forms
 from django.db.models import (
     Case,
     Exists,
-    ExpressionWrapper,
     IntegerField,
     OuterRef,
     Q,
@@ -188,7 +187,7 @@ class StaffReportFilter(django_filters.FilterSet):
         if value == "work":
             return work_order(queryset, self.overdue_condition)
         if value == "priority":
-            return queryset.alias(priority_rank=_priority_rank()).order_by(
+            return queryset.annotate(priority_rank=_priority_rank()).order_by(
                 "priority_rank", "-created_at"
             )
         return queryset.order_by(value, "-id")
@@ -204,9 +203,15 @@ def _priority_rank() -> Case:
 
 def work_order(reports: QuerySet[Report], condition: Q | None) -> QuerySet[Report]:
     """Overdue first (`condition`, from `selectors.overdue_q`), then by priority, then the
-    longest waiting (oldest first)."""
-    overdue = Value(0) if condition is None else Case(When(condition, then=Value(0)), default=1)
-    return reports.alias(
-        overdue_rank=ExpressionWrapper(overdue, output_field=IntegerField()),
-        priority_rank=_priority_rank(),
-    ).order_by("overdue_rank", "priority_rank", "created_at", "id")
+    longest waiting (oldest first).
+
+    The ranks are annotated, not aliased: the staff queryset may be DISTINCT, and PostgreSQL
+    orders a DISTINCT query only by what it selects. Without targets nobody is overdue, and
+    the rank is left out (a constant would read as a column position)."""
+    reports = reports.annotate(priority_rank=_priority_rank())
+    if condition is None:
+        return reports.order_by("priority_rank", "created_at", "id")
+    overdue = Case(When(condition, then=Value(0)), default=Value(1), output_field=IntegerField())
+    return reports.annotate(overdue_rank=overdue).order_by(
+        "overdue_rank", "priority_rank", "created_at", "id"
+    )
