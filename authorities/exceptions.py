@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from config.errors import ApplicationError
 
 
@@ -13,7 +15,8 @@ class NoAuthorityHere(ApplicationError):
 
     def __init__(self, latitude: float, longitude: float) -> None:
         super().__init__(
-            f"No authority covers this location ({latitude:.6f}, {longitude:.6f}).",
+            _("No authority covers this location (%(latitude).6f, %(longitude).6f).")
+            % {"latitude": latitude, "longitude": longitude},
             extra={"latitude": latitude, "longitude": longitude},
         )
 

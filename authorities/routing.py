@@ -24,6 +24,7 @@ import numpy as np
 import shapely
 from django.conf import settings
 from django.utils import translation
+from django.utils.translation import gettext as _
 from shapely import STRtree
 from shapely.geometry import shape
 
@@ -227,7 +228,7 @@ class RoutingIndex:
                 return authority
         name = self.categories[category_id].name if category_id in self.categories else "?"
         raise CategoryNotOfferedHere(
-            f"No authority handles {name!s} at this location.",
+            _("No authority handles %(category)s at this location.") % {"category": name},
             extra={"category": category_id},
         )
 

@@ -220,9 +220,9 @@ def report_transition(
         actor = report.reporter
     _check_allowed(report, to_state, kind)
     if kind == Actor.REPORTER and to_state == ReportState.OPEN and not public_note.strip():
-        raise InvalidTransition("Say why the problem is not fixed to reopen the report.")
+        raise InvalidTransition(_("Say why the problem is not fixed to reopen the report."))
     if kind == Actor.REPORTER and internal_note:
-        raise NotAllowed("Only staff can write internal notes.")
+        raise NotAllowed(_("Only staff can write internal notes."))
     now = at or timezone.now()
     from_state = report.state
     _apply(report, to_state, now, duplicate_of_id, actor)
@@ -260,7 +260,7 @@ def report_update_add(
     still a problem) the report moves too, with the update's text as the public note."""
     report = Report.objects.select_for_update().get(pk=report_id)
     if report.state in HIDDEN_STATES:
-        raise NotAllowed("Updates can only be added to public reports.")
+        raise NotAllowed(_("Updates can only be added to public reports."))
     text = text.strip()
     if not text:
         raise ValidationError({"text": "Write something in the update."})
@@ -503,7 +503,7 @@ def _route(latitude: float, longitude: float, category: Category) -> routing.Aut
     try:
         latitude, longitude = float(latitude), float(longitude)
     except (TypeError, ValueError):
-        raise InvalidLocation("Latitude and longitude must be numbers.") from None
+        raise InvalidLocation(_("Latitude and longitude must be numbers.")) from None
     return routing.responsible_authority(latitude, longitude, category.id)
 
 
@@ -519,7 +519,7 @@ def _actor_kind(report: Report, actor: User | None) -> str:
         return Actor.STAFF
     if report.reporter_id is not None and report.reporter_id == actor.pk:
         return Actor.REPORTER
-    raise NotAllowed("Only staff of the responsible authority or the reporter can do that.")
+    raise NotAllowed(_("Only staff of the responsible authority or the reporter can do that."))
 
 
 def _check_allowed(report: Report, to_state: str, kind: str) -> None:
@@ -559,9 +559,9 @@ def _apply(
 
 def _original_for(report: Report, duplicate_of_id: int | None, actor: User | None) -> Report:
     if duplicate_of_id is None:
-        raise InvalidTransition("Say which report this one duplicates.")
+        raise InvalidTransition(_("Say which report this one duplicates."))
     if duplicate_of_id == report.pk:
-        raise InvalidTransition("A report cannot be a duplicate of itself.")
+        raise InvalidTransition(_("A report cannot be a duplicate of itself."))
     original = duplicate_originals(actor).filter(pk=duplicate_of_id).first()
     if original is None:  # hidden, out of the actor's sight, or not there: one answer
         raise NoSuchOriginal()

@@ -10,6 +10,7 @@ from typing import Any, cast
 from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -308,7 +309,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         email = _valid(s.AssignSerializer, request)["assignee"]
         if not staff_may(request.user, report.authority_id, "assign"):
             # Before the lookup: "no such account" must not answer anybody else's guesses.
-            raise NotAllowed("Only staff of the responsible authority can do that.")
+            raise NotAllowed(_("Only staff of the responsible authority can do that."))
         assignee = User.objects.filter(email__iexact=email).first() if email else None
         if email and assignee is None:
             return _error("unknown_user", f"There is no account {email!r}.")
@@ -407,7 +408,7 @@ def _enter(request: Request, data: dict[str, Any], category: Category) -> Report
         entered_for = EnteredFor.CALLER
         caller = Caller(name=behalf["name"], email=behalf["email"], phone=behalf["phone"])
     if not request.user.is_authenticated:
-        raise NotAllowed("Only staff with the permission can file for someone else.")
+        raise NotAllowed(_("Only staff with the permission can file for someone else."))
     return staff_services.report_enter(
         actor=cast(User, request.user),
         entered_for=entered_for,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from authorities.permissions import staff_may
@@ -22,7 +23,7 @@ def authority_update_apply(
     """
     report = Report.objects.select_for_update().get(pk=report_id)
     if not staff_may(user, report.authority_id, "transition"):  # viewers only read
-        raise NotAllowed("This API key does not act for staff of the report's authority.")
+        raise NotAllowed(_("This API key does not act for staff of the report's authority."))
     if report.state == to_state:
         raise InvalidTransition(
             f"The report is already {to_state}; send a different status "

@@ -83,3 +83,12 @@ def test_the_filing_form_offers_categories_and_options_in_the_pages_language(tra
     assert ">Clots</option>" in page
     assert 'label="Vies públiques"' in page
     assert "Com és de gran?" in page and ">Petit<" in page
+
+
+def test_an_api_error_meant_for_people_is_in_the_requested_language(tiny_city):
+    answer = Client().get(
+        "/api/v1/locate", {"lat": 50.0, "lon": 5.0}, headers={"accept-language": "es"}
+    )
+
+    assert answer.status_code == 422
+    assert "Ninguna administración cubre esta ubicación" in answer.content.decode()
