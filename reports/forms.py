@@ -36,23 +36,57 @@ class PhotosField(forms.FileField):
 class ReportForm(forms.Form):
     latitude = forms.FloatField(widget=forms.HiddenInput, min_value=-90, max_value=90)
     longitude = forms.FloatField(widget=forms.HiddenInput, min_value=-180, max_value=180)
-    category = forms.ChoiceField(label=_("Category"))
+    # The messages say what to do, not only what is wrong (they are listed in an error summary).
+    category = forms.ChoiceField(
+        label=_("Category"),
+        error_messages={
+            "required": _("Choose the kind of problem from the list."),
+            "invalid_choice": _("Choose one of the categories offered at this spot."),
+        },
+    )
     title = forms.CharField(
         label=_("Title"),
         max_length=150,
         help_text=_("A few words, e.g. “Deep pothole by the school”."),
+        error_messages={
+            "required": _("Give your report a short title, e.g. “Deep pothole by the school”."),
+            "max_length": _(
+                "Make the title shorter: at most %(limit_value)d characters (it has "
+                "%(show_value)d). Put the details in the description."
+            ),
+        },
     )
     description = forms.CharField(
-        label=_("What is the problem?"), max_length=5000, widget=forms.Textarea(attrs={"rows": 4})
+        label=_("What is the problem?"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={
+            "required": _("Describe the problem: what it is and exactly where."),
+            "max_length": _(
+                "Make the description shorter: at most %(limit_value)d characters (it has "
+                "%(show_value)d)."
+            ),
+        },
     )
     photos = PhotosField(label=_("Photos (up to 3: JPEG, PNG or WebP)"))
     photo_tokens = forms.CharField(widget=forms.HiddenInput, required=False)
     show_name = forms.BooleanField(label=_("Show my name publicly"), required=False)
-    name = forms.CharField(label=_("Your name"), max_length=100, required=False)
+    name = forms.CharField(
+        label=_("Your name"),
+        max_length=100,
+        required=False,
+        error_messages={
+            "required": _("Enter your name: it is shown only if you tick “Show my name publicly”.")
+        },
+    )
     email = forms.EmailField(
         label=_("Your e-mail"),
         required=False,
         help_text=_("We send you a link to confirm the report. It is never shown publicly."),
+        error_messages={
+            "required": _("Enter your e-mail address: we send the confirmation link there."),
+            "invalid": _("Enter an e-mail address like name@example.org."),
+        },
     )
     confirm_new = forms.BooleanField(widget=forms.HiddenInput, required=False)
 

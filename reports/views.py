@@ -139,6 +139,9 @@ def _covering(latitude: float, longitude: float) -> list[int]:
 
 
 def report_new(request: HttpRequest) -> HttpResponse:
+    """The filing page. Its script asks it again (GET) whenever the pin moves and takes only the
+    parts that depend on the spot (categories, questions, who receives it): what the person
+    wrote stays in their page."""
     data = request.POST if request.method == "POST" else request.GET
     point = _point(data)
     if point is None:

@@ -64,8 +64,10 @@
         // a 24 px circle inside a 2 px border: WCAG 2.5.8 asks 24x24 CSS px at least
         var pin = L.circleMarker(ll, { radius: 12, weight: 2, color: "#fff", fillOpacity: 0.95,
           fillColor: stateColour(p.state) });
+        var here = CFG.newUrl + "?latitude=" + ll[0].toFixed(6) + "&longitude=" + ll[1].toFixed(6);
         pin.bindPopup('<a href="' + escapeHtml(p.url) + '">' + escapeHtml(p.title) + "</a><br>" +
-          escapeHtml(p.state_label || p.state));
+          escapeHtml(p.state_label || p.state) + '<br><a href="' + escapeHtml(here) + '">' +
+          escapeHtml(gettext("Report a problem here")) + "</a>");
         pin.feature = f;
         layer.addLayer(pin);
       }
@@ -141,52 +143,43 @@
   }
 
   function search(map, place) {
-    var box = qs("search-box"), results = qs("search-results"), timer = null;
-    box.addEventListener("input", function () {
-      clearTimeout(timer);
-      timer = setTimeout(run, 250);
-    });
-    box.form.addEventListener("submit", function (e) { e.preventDefault(); run(); });
-    function run() {
-      var q = box.value.trim();
-      if (q.length < 2) { results.hidden = true; return; }
-      getJSON(CFG.searchUrl + "?q=" + encodeURIComponent(q)).then(function (data) {
-        results.innerHTML = "";
-        data.places.forEach(function (p) {
-          results.appendChild(item(p.name + (p.kind_label ? " (" + p.kind_label + ")" : ""), function () {
-            map.fitBounds([[p.bbox[1], p.bbox[0]], [p.bbox[3], p.bbox[2]]]);
+    var box = qs("search-box");
+    box.form.addEventListener("submit", function (e) { e.preventDefault(); });
+    window.FixpointPlaceSearch.attach({
+      input: box, list: qs("search-results"), status: qs("search-status"), url: CFG.geocodeUrl,
+      extra: function (q) {  // categories and reports whose text matches, after the places
+        return getJSON(CFG.searchUrl + "?q=" + encodeURIComponent(q)).then(function (data) {
+          var found = (data.categories || []).map(function (c) {
+            return { label: interpolate(gettext("Show the category: %s"), [c.name]), kind: "category",
+              slug: c.slug };
+          });
+          return found.concat((data.reports || []).slice(0, 5).map(function (r) {
+            return { label: r.title, detail: gettext("Report") + " · " + r.state,
+              latitude: r.lat, longitude: r.lon, kind: "report", url: r.url };
           }));
         });
-        (data.categories || []).forEach(function (c) {
-          results.appendChild(item(interpolate(gettext("Show the category: %s"), [c.name]), function () {
-            var select = qs("filter-category");
-            select.value = c.slug;
-            select.dispatchEvent(new Event("change", { bubbles: true }));
-          }));
-        });
-        data.reports.forEach(function (r) {
-          results.appendChild(item(r.title + " · " + r.state, function () {
-            map.setView([r.lat, r.lon], 18);
-          }, r.url));
-        });
-        if (!results.children.length) { results.appendChild(item(gettext("Nothing found."))); }
-        results.hidden = false;
-      });
-    }
-    function item(text, onChoose, href) {
-      var li = document.createElement("li");
-      var el = document.createElement(href ? "a" : onChoose ? "button" : "span");
-      el.textContent = text;
-      if (href) { el.href = href; }
-      if (onChoose) {
-        el.addEventListener("click", function (e) {
-          if (href) { e.preventDefault(); }
-          onChoose(); results.hidden = true;
-        });
+      },
+      onChoose: function (o) {
+        if (o.kind === "category") {
+          var select = qs("filter-category");
+          select.value = o.slug;
+          select.dispatchEvent(new Event("change", { bubbles: true }));
+          return;
+        }
+        var ll = L.latLng(o.latitude, o.longitude);
+        if (o.kind === "area") { map.setView(ll, 15); return; }
+        map.setView(ll, 18);
+        if (o.kind !== "report") { place(ll); }  // offer "Report a problem here" at once
       }
-      li.appendChild(el);
-      return li;
-    }
+    });
+  }
+
+  // The filing page opens where the person was looking (static/js/report_new.js reads it).
+  function rememberView(map) {
+    try {
+      var c = map.getCenter();
+      sessionStorage.setItem("fixpoint:view", JSON.stringify({ lat: c.lat, lng: c.lng, zoom: map.getZoom() }));
+    } catch (e) { /* storage off: the filing page opens on the city */ }
   }
 
   function locateMe(map, place) {
@@ -214,6 +207,7 @@
     search(map, place);
     locateMe(map, place);
     map.on("moveend", refresh);
+    map.on("moveend", function () { rememberView(map); });
     var form = qs("map-filters");
     form.addEventListener("change", refresh);
     qs("list-sort").addEventListener("change", refresh);

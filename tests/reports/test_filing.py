@@ -83,7 +83,7 @@ def test_errors_keep_what_was_typed_and_the_photos_already_kept(tiny_city, clien
     second = client.post(NEW, form_data(tiny_city, title="", photo_tokens=token))
 
     html = second.content.decode()
-    assert "Next to the bakery" in html and "This field is required" in html
+    assert "Next to the bakery" in html and "Give your report a short title" in html
     assert photo.image.url in html and second.context["form"].data["photo_tokens"] == token
 
     client.post(NEW, form_data(tiny_city, photo_tokens=token, confirm_new="True"))
@@ -124,7 +124,7 @@ def test_an_invalid_anonymous_form_decodes_no_photo_and_stores_no_file(
     response = client.post(NEW, form_data(tiny_city, name="Ana", email="", photos=photos))
 
     html = response.content.decode()
-    assert "This field is required" in html and "Attach your new photos again" in html
+    assert "we send the confirmation link there" in html and "Attach your new photos again" in html
     assert decoded == [] and not ReportPhoto.objects.exists()
     assert not any(path.is_file() for path in tmp_path.rglob("*"))
     assert not Report.objects.exists()
