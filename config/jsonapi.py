@@ -28,6 +28,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.defaults import page_not_found
 
+from config.baseurl import base_url
 from config.errors import ApplicationError
 
 NOTHING_HERE = "There is nothing at this address."
@@ -141,10 +142,11 @@ def endpoint(*methods: str) -> Callable[[View], View]:
 def absolute_url(request: HttpRequest | None, location: str) -> str:
     """`location` (a path, or already a whole URL) as a whole URL: under FIXPOINT_PUBLIC_URL when
     it is set (the address people use, whatever host the request came in by), else under the
-    request's own scheme and host; without a request, under FIXPOINT_BASE_URL."""
+    request's own scheme and host; without a request, under config.baseurl's address
+    (BASE_URL, else the current request's, else the local default)."""
     if location.startswith(("http://", "https://")):
         return location
     if request is not None and not settings.FIXPOINT_PUBLIC_URL:
         return request.build_absolute_uri(location)
-    base = settings.FIXPOINT_PUBLIC_URL or settings.FIXPOINT_BASE_URL
+    base = settings.FIXPOINT_PUBLIC_URL or base_url()
     return f"{base}/{location.lstrip('/')}"

@@ -97,6 +97,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "accounts.middleware.LanguageCookieMiddleware",  # on log-in, the account's saved language
     "django.middleware.common.CommonMiddleware",
+    "config.baseurl.RequestBaseUrlMiddleware",  # after CommonMiddleware has checked the host
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -431,7 +432,8 @@ FIXPOINT_PHOTOS_PER_REPORT = 3
 # decoded at): 50 MP is one photo at the per-photo limit, or three from any phone camera.
 FIXPOINT_PHOTO_MAX_REQUEST_PIXELS = env.int("PHOTO_MAX_PIXELS_PER_REQUEST", default=50_000_000)
 # Where links in e-mails point (no trailing slash).
-FIXPOINT_BASE_URL = env.str("BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Unset: the address each request came in on (config.baseurl), else http://127.0.0.1:8000.
+FIXPOINT_BASE_URL = env.str("BASE_URL", default="").strip().rstrip("/")
 # Where links in the JSON answers (API, Open311, the site's JSON) point: empty, the scheme and
 # host each request came in by; set, this address whatever host a proxy passed on.
 FIXPOINT_PUBLIC_URL = env.str("FIXPOINT_PUBLIC_URL", default="").strip().rstrip("/")

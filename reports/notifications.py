@@ -29,6 +29,7 @@ from accounts.models import User
 from authorities.geometry import distance_m
 from authorities.models import Area, Authority
 from config.aftercommit import after_commit
+from config.baseurl import base_url
 from config.compiled import CompiledQuery, field_names, instance
 from config.text import header_safe
 
@@ -86,7 +87,7 @@ def subscription_id_from_token(token: str, action: str) -> int:
 
 
 def absolute(path: str) -> str:
-    return f"{settings.FIXPOINT_BASE_URL}{path}"
+    return f"{base_url()}{path}"
 
 
 # --- Subscriptions ------------------------------------------------------------------------------
@@ -417,7 +418,7 @@ def _render_alert(template: str, subscription: Subscription, context: dict[str, 
             **context,
             "subscription": subscription,
             "unsubscribe": unsubscribe,
-            "base_url": settings.FIXPOINT_BASE_URL,
+            "base_url": base_url(),
         },
     )
 
@@ -551,7 +552,7 @@ def _compose_batch(notification: Notification, batch: list[Notification]) -> tup
             "items": [n.body for n in batch],
             "subscription": notification.subscription,
             "unsubscribe": notification.unsubscribe_url,
-            "base_url": settings.FIXPOINT_BASE_URL,
+            "base_url": base_url(),
         },
     )
     return subject[:200], body
@@ -604,7 +605,7 @@ def _compose_digest(email: str, items: list[Notification], now: datetime) -> Non
     with translation.override(items[-1].language or settings.LANGUAGE_CODE):
         body = render_to_string(
             "emails/digest.txt",
-            {"reports": reports, "items": items, "base_url": settings.FIXPOINT_BASE_URL},
+            {"reports": reports, "items": items, "base_url": base_url()},
         )
         _enqueue(
             email,

@@ -31,6 +31,8 @@ from geopy.exc import GeocoderRateLimited, GeopyError
 from geopy.geocoders import Nominatim, Photon
 from geopy.location import Location
 
+from config.baseurl import base_url
+
 from .local import Hit
 
 logger = logging.getLogger(__name__)
@@ -159,10 +161,7 @@ def _adapter(*, proxies: Any, ssl_context: Any) -> RequestsAdapter:
 
 
 def user_agent() -> str:
-    return (
-        settings.FIXPOINT_GEOCODER_USER_AGENT
-        or f"{settings.FIXPOINT_SITE_NAME} ({settings.FIXPOINT_BASE_URL})"
-    )
+    return settings.FIXPOINT_GEOCODER_USER_AGENT or f"{settings.FIXPOINT_SITE_NAME} ({base_url()})"
 
 
 def _hit(location: Location) -> Hit | None:

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-
 from authorities.models import option_name
+from config.baseurl import base_url
 from reports.models import Report
 
 from .failures import setting
 
 
 def absolute(url: str) -> str:
-    return url if url.startswith(("http://", "https://")) else f"{settings.FIXPOINT_BASE_URL}{url}"
+    return url if url.startswith(("http://", "https://")) else f"{base_url()}{url}"
 
 
 def report_facts(report: Report) -> dict[str, Any]:

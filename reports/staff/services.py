@@ -20,6 +20,7 @@ from accounts.models import User
 from authorities import routing
 from authorities import services as authority_services
 from authorities.models import Authority, Category, StaffRole
+from config.baseurl import base_url
 from config.errors import ApplicationError
 from reports import delivery, services
 from reports.audit import audit_record
@@ -416,12 +417,11 @@ def _set_password_url(user: User) -> str:
     """allauth's own password-reset link (the same a "forgot password" e-mail carries)."""
     from allauth.account.forms import default_token_generator
     from allauth.account.utils import user_pk_to_url_str
-    from django.conf import settings
     from django.urls import reverse
 
     key = f"{user_pk_to_url_str(user)}-{default_token_generator.make_token(user)}"
     path = reverse("account_reset_password_from_key", kwargs={"uidb36": "UID", "key": "KEY"})
-    return settings.FIXPOINT_BASE_URL + path.replace("UID-KEY", key)
+    return base_url() + path.replace("UID-KEY", key)
 
 
 # --- Response templates -------------------------------------------------------------------------

@@ -123,11 +123,18 @@
       if (!qs("report-form")) {
         current.innerHTML = fresh.innerHTML;  // nothing typed yet: take the whole form
         bindForm();
+        afterMove(latlng);
         say(qs("report-form") ? fmt(gettext("Pin placed. Reports here go to %s."), qs("authority-name").textContent) : gettext("The pin is outside the area Fixpoint serves: move it inside to report."));
         return;
       }
       say(takeSpot(fresh));
+      afterMove(latlng);
     }).catch(function () { if (mine === ticket) { say(gettext("This spot could not be checked just now: try moving the pin again.")); } });
+  }
+
+  // The nearest address, only inside the area served (outside, the notice says enough).
+  function afterMove(latlng) {
+    if (qs("report-form") && !qs("outside")) { showAddress(latlng); } else { qs("pin-address").textContent = ""; }
   }
 
   function showAddress(latlng) {
@@ -148,7 +155,7 @@
         marker = L.marker(latlng, { draggable: true, keyboard: true, title: gettext("Where the problem is (drag to move)"), alt: gettext("Where the problem is (drag to move)") }).addTo(map);
         marker.on("dragend", function () { moved(marker.getLatLng()); });
       }
-      if (initial) { showAddress(latlng); } else { moved(latlng); }
+      if (!initial) { moved(latlng); } else if (qs("report-form")) { showAddress(latlng); }
     };
     function moved(latlng) {
       var form = qs("report-form");
@@ -159,7 +166,6 @@
       document.querySelectorAll(".coords input[name=latitude]").forEach(function (el) { el.value = latlng.lat.toFixed(6); });
       document.querySelectorAll(".coords input[name=longitude]").forEach(function (el) { el.value = latlng.lng.toFixed(6); });
       refreshForm(latlng);
-      showAddress(latlng);
     }
   }
 

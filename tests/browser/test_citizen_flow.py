@@ -123,3 +123,4 @@ def test_outside_the_city_the_form_says_so(page: Page, barcelona):
 
     expect(page.locator("#outside")).to_contain_text("No council covers this spot")
     expect(page.locator("#report-form")).to_have_count(0)
+    page.wait_for_load_state("networkidle")  # the map's layers and the pin's address arrive
