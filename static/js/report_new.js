@@ -6,10 +6,11 @@
 (function () {
   "use strict";
   var CFG = window.FIXPOINT;
-  var STATE_COLOURS = {
-    open: "#c62828", verified: "#b26a00", in_progress: "#1565c0", fixed: "#2e7d32",
-    closed: "#546e7a", duplicate: "#78909c", not_responsible: "#78909c"
-  };
+  // Pin colours come from the stylesheet (--pin-<state>), as on the home map.
+  var PAGE_STYLE = window.getComputedStyle(document.documentElement);
+  function stateColour(state) {
+    return PAGE_STYLE.getPropertyValue("--pin-" + state).trim() || "#555";
+  }
   var point = JSON.parse(document.getElementById("pick-point").textContent);
   var ticket = 0;
 
@@ -203,8 +204,9 @@
         (data.features || []).forEach(function (f) {
           if (f.properties.cluster) { return; }  // far out: the pins would say little
           var ll = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
-          L.circleMarker(ll, { radius: 8, weight: 2, color: "#fff", fillOpacity: 0.9, bubblingMouseEvents: false,
-            fillColor: STATE_COLOURS[f.properties.state] || "#555" })
+          // radius 11 + a 2 px border: 24x24 CSS px, WCAG 2.5.8's smallest target
+          L.circleMarker(ll, { radius: 11, weight: 2, color: "#fff", fillOpacity: 0.9, bubblingMouseEvents: false,
+            fillColor: stateColour(f.properties.state) })
             .bindPopup('<a href="' + escapeHtml(f.properties.url) + '">' + escapeHtml(f.properties.title) + "</a>")
             .addTo(layer);
         });
