@@ -19,6 +19,7 @@ urlpatterns = [
     path("reports/<str:ref>/subscribe/", views.report_subscribe, name="subscribe"),
     path("reports/<str:ref>/feed/", feeds.ReportFeed(), name="feed"),
     path("alerts/", views.alerts, name="alerts"),
+    path("authorities/", views.authority_list, name="authorities"),
     path("authorities/<slug:slug>/", views.authority_page, name="authority"),
     path(
         "authorities/<slug:slug>/performance.csv",

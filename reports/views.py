@@ -500,7 +500,11 @@ def report_support(request: HttpRequest, ref: str) -> HttpResponse:
 @replica_reads
 def authority_page(request: HttpRequest, slug: str) -> HttpResponse:
     """What the authority promised and did in the last 12 months, beside the whole city."""
-    authority = get_object_or_404(Authority.objects.defer("boundary"), slug=slug, is_active=True)
+    authority = get_object_or_404(
+        Authority.objects.defer("boundary").select_related("parent__parent"),
+        slug=slug,
+        is_active=True,
+    )
     figures = performance.authority_performance(authority)
     return render(
         request,
@@ -508,9 +512,40 @@ def authority_page(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "authority": authority,
             "performance": figures,
-            "place_authorities": [authority.pk],
+            # Its area lies in its parents' too: their site messages are about it as well.
+            "place_authorities": _with_parents(authority),
         },
     )
+
+
+def authority_list(request: HttpRequest) -> HttpResponse:
+    """Every active authority, each with its children, linking to its performance page."""
+    authorities = list(Authority.objects.filter(is_active=True).defer("boundary").order_by("name"))
+    children: dict[int | None, list[Authority]] = {}
+    for authority in authorities:
+        children.setdefault(authority.parent_id, []).append(authority)
+    known = {a.pk for a in authorities}
+    tops = [a for a in authorities if a.parent_id is None or a.parent_id not in known]
+    rows: list[tuple[Authority, int]] = []
+
+    def add(authority: Authority, depth: int) -> None:
+        rows.append((authority, depth))
+        for child in children.get(authority.pk, []) if depth < 5 else []:
+            add(child, depth + 1)
+
+    for top in tops:
+        add(top, 0)
+    return render(request, "reports/authority_list.html", {"rows": rows})
+
+
+def _with_parents(authority: Authority) -> list[int]:
+    ids, seen = [], set()
+    found: Authority | None = authority
+    while found is not None and found.pk not in seen:  # at most a few levels
+        ids.append(found.pk)
+        seen.add(found.pk)
+        found = found.parent
+    return ids
 
 
 @replica_reads

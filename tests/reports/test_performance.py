@@ -108,3 +108,38 @@ def test_an_unknown_or_inactive_authority_has_no_page(client, tiny_city):
     assert client.get("/authorities/nowhere/").status_code == 404
     assert client.get("/authorities/east/").status_code == 404
     assert APIClient().get("/api/v1/authorities/nowhere/performance/").status_code == 404
+
+
+def test_the_list_of_authorities_links_each_to_its_page_children_under_parents(client, tiny_city):
+    tiny_city.east.is_active = False
+    tiny_city.east.save()
+
+    html = client.get(reverse("reports:authorities")).content.decode()
+
+    assert html.index("Tiny City") < html.index("West")
+    assert 'class="depth-1"><a href="/authorities/west/"' in html
+    assert "/authorities/east/" not in html
+    page = client.get("/authorities/west/").content.decode()
+    assert 'href="/authorities/tiny-city/"' in page  # its parent
+
+
+def test_a_site_message_about_the_city_shows_on_its_districts_page(
+    client, tiny_city, django_capture_on_commit_callbacks
+):
+    from reports import site_messages
+    from reports.models import SiteMessage
+
+    now = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        site_messages.site_message_save(
+            message=SiteMessage(
+                text="City-wide strike on Monday",
+                authority=tiny_city.city,
+                starts_at=now - timedelta(hours=1),
+                ends_at=now + timedelta(hours=1),
+            ),
+            actor=None,
+        )
+
+    assert "City-wide strike" in client.get("/authorities/west/").content.decode()
+    assert "City-wide strike" not in client.get(reverse("reports:authorities")).content.decode()
