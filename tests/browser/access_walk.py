@@ -166,6 +166,7 @@ WALK: list[Visit] = [
             + "/?answer=yes"
         ),
     ),
+    Visit("/authorities/", "anonymous", _const("/authorities/")),
     Visit(
         "/authorities/{slug}/",
         "anonymous",
