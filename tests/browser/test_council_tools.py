@@ -44,7 +44,8 @@ def test_an_inspector_files_a_callers_report_and_makes_it_private(
 
     expect(page.locator("#entered-by")).to_contain_text("desk@eixample.example.org")
     report = Report.objects.get()  # after the work page showed it: the filing has committed
-    page.locator("#privacy-form").get_by_role("button", name="Make private").click()
+    page.get_by_label("Who sees it").select_option("1")
+    page.locator("#work-form").get_by_role("button", name="Save changes").press("Enter")
     expect(page.locator("#report-private")).to_be_visible()
     screenshot(page, "staff-private-report", full_page=True)
 
