@@ -245,7 +245,9 @@ MACHINE_TEXT = {
     "authorities.Authority.json": {"boundary"},
     "reports.Report": {"ref"},
     "reports.ReportPhoto": {"upload_token", "image"},
-    "reports.Notification": {"kind"},
+    # A language code (settings.LANGUAGES) chosen by the page, never typed by a person.
+    "reports.Subscription": {"language"},
+    "reports.Notification": {"kind", "language"},
     "reports.Delivery": {"remote_id"},
     "reports.AuditEntry": {"object_type", "object_id", "before", "after"},
     "reports.SiteMessage": {"pages"},  # a list of SitePage values
