@@ -24,6 +24,7 @@ from .models import (
     Place,
     RoutingVersion,
     StaffMembership,
+    StaffRole,
     Street,
 )
 
@@ -251,13 +252,31 @@ class CategoryQuestionAdmin(TranslationAdmin, AuthorityScopedAdmin):
 
 @admin.register(AuthorityCategory)
 class AuthorityCategoryAdmin(RoutingSavesThroughServices, AuthorityScopedAdmin):
-    # Holds API keys and webhook secrets: staff read only their own authority's.
-    list_display = ("category", "authority", "delivery_method", "email", "is_active")
-    list_filter = ("delivery_method", "is_active", "category__group", "authority")
+    # Holds API keys and webhook secrets: staff read only their own authority's. Its
+    # administrators may change one thing, whether citizens' updates are sent to it.
+    change_roles = frozenset({StaffRole.ADMINISTRATOR})
+    list_display = (
+        "category",
+        "authority",
+        "delivery_method",
+        "email",
+        "is_active",
+        "send_updates",
+    )
+    list_filter = ("delivery_method", "is_active", "send_updates", "category__group", "authority")
     search_fields = ("category__name", "authority__name", "email")
     list_select_related = ("category", "authority")
     autocomplete_fields = ("authority", "category")
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if self._is_super(request):
+            return super().get_readonly_fields(request, obj)
+        return [f.name for f in AuthorityCategory._meta.fields if f.name not in STAFF_EDITABLE]
+
+
+# What an authority's administrators may change on its categories in the admin.
+STAFF_EDITABLE = frozenset({"send_updates"})
 
 
 @admin.register(StaffMembership)

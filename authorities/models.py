@@ -244,6 +244,24 @@ class AuthorityCategory(models.Model):
         blank=True,
         help_text=_("Shared with the receiver, which checks the HMAC-SHA256 signature."),
     )
+    # Citizens' updates on reports (a comment, "still a problem", a reopen, support counts)
+    # follow the report by the same channel (reports.delivery.council_updates).
+    send_updates = models.BooleanField(
+        _("send citizens' updates"),
+        default=False,
+        help_text=_(
+            "Send citizens' comments, reopenings and support counts on these reports to the "
+            "authority, by the same delivery method."
+        ),
+    )
+    open311_updates = models.BooleanField(
+        _("Open311 server takes updates"),
+        default=False,
+        help_text=_(
+            "Open311 only: the council's server accepts mySociety's servicerequestupdates "
+            "POST. Without it, no updates are sent to an Open311 destination."
+        ),
+    )
 
     class Meta:
         verbose_name = _("category handled")

@@ -464,6 +464,15 @@ FIXPOINT_DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=12)
 FIXPOINT_DELIVERY_MAX_UNEXPECTED_ATTEMPTS = env.int("DELIVERY_MAX_UNEXPECTED_ATTEMPTS", default=3)
 FIXPOINT_DELIVERY_TIMEOUT_SECONDS = env.int("DELIVERY_TIMEOUT_SECONDS", default=30)
 FIXPOINT_DELIVERY_STUCK_MINUTES = env.int("DELIVERY_STUCK_MINUTES", default=10)
+# Citizens' updates sent to the authority (reports.delivery.council_updates): a report's "me
+# too" count is sent when it reaches one of these numbers (empty: never).
+FIXPOINT_UPDATE_SUPPORT_THRESHOLDS = sorted(
+    {
+        int(n)
+        for n in env.list("UPDATE_SUPPORT_THRESHOLDS", default=["5", "10", "25", "50", "100"])
+        if n.strip()
+    }
+)
 # "Has this been fixed?" questionnaires (reports.questionnaires): the first this many weeks
 # after a report was confirmed, then again every QUESTIONNAIRE_REPEAT_WEEKS while it stays open,
 # at most QUESTIONNAIRE_MAX per report (0: none at all).

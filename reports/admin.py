@@ -41,6 +41,7 @@ from .models import (
     StatusPoll,
     Subscription,
     Support,
+    UpdateDelivery,
 )
 from .notes import NOTE_MAX_LENGTH
 from .staff import services as staff_services
@@ -100,6 +101,13 @@ class DeliveryInline(ReadOnlyInline):
     show_change_link = True
 
 
+class UpdateDeliveryInline(ReadOnlyInline):
+    model = UpdateDelivery
+    fields = ("event", "authority", "method", "status", "attempts", "last_error", "sent_at")
+    readonly_fields = fields
+    show_change_link = True
+
+
 class TransitionForm(forms.Form):
     to_state = forms.ChoiceField(choices=ReportState.choices, label="New state")
     public_note = forms.CharField(
@@ -120,7 +128,7 @@ class ReportAdmin(AuthorityScopedAdmin):
     list_select_related = ("category", "authority")
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in Report._meta.fields]
-    inlines = (HistoryInline, UpdateInline, PhotoInline, DeliveryInline)
+    inlines = (HistoryInline, UpdateInline, PhotoInline, DeliveryInline, UpdateDeliveryInline)
     change_form_template = "admin/reports/report/change_form.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -307,6 +315,51 @@ class DeliveryAdmin(AuthorityScopedAdmin):
             )
             self.log_change(request, obj, "Marked as sent by hand.")
         messages.info(request, f"{len(pending)} deliveries marked as sent.")
+
+
+@admin.register(UpdateDelivery)
+class UpdateDeliveryAdmin(AuthorityScopedAdmin):
+    """Citizens' updates sent to authorities (reports.delivery.council_updates)."""
+
+    change_roles = PERMISSIONS["resend"]  # the action; every field is read-only
+    list_display = (
+        "report",
+        "event",
+        "authority",
+        "method",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "last_error",
+    )
+    list_filter = ("status", "event", "method", "authority")
+    search_fields = ("report__ref", "remote_id", "last_error")
+    list_select_related = ("report", "authority")
+    readonly_fields = [f.name for f in UpdateDelivery._meta.fields]
+    actions = ("resend",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # written by the outbox when a citizen updates a report
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the record of what the authority was told
+
+    @admin.action(description="Resend the selected failed or waiting updates now")
+    def resend(self, request: HttpRequest, queryset: Any) -> None:
+        done = 0
+        for obj in queryset:
+            try:
+                staff_services.update_delivery_resend_by_staff(
+                    update_delivery_id=obj.pk,
+                    actor=request.user,  # type: ignore[arg-type]
+                )
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+            else:
+                self.log_change(request, obj, "Resent by hand.")
+                done += 1
+        messages.info(request, f"{done} updates queued to be sent again.")
 
 
 @admin.register(StatusPoll)

@@ -14,7 +14,8 @@ class ReportsConfig(AppConfig):
 
         from . import followups, notifications, search
         from . import map as mapdata
-        from .signals import report_state_changed, report_update_added
+        from .delivery import council_updates
+        from .signals import report_state_changed, report_supported, report_update_added
 
         def state_changed(report: Any, change: Any, created: bool = False, **_: Any) -> None:
             if created and report.follow_up_due:
@@ -24,12 +25,18 @@ class ReportsConfig(AppConfig):
                 return
             notifications.on_state_change(report, change)
             mapdata.on_state_changed(report)
+            council_updates.on_state_changed(report, change)  # a reopening reaches the council
 
         def update_added(update: Any, **_: Any) -> None:
             notifications.on_update(update)
+            council_updates.on_update_added(update)
+
+        def supported(report: Any, count: int, **_: Any) -> None:
+            council_updates.on_supported(report, count)
 
         report_state_changed.connect(state_changed, weak=False, dispatch_uid="notify-state")
         report_update_added.connect(update_added, weak=False, dispatch_uid="notify-update")
+        report_supported.connect(supported, weak=False, dispatch_uid="council-support")
         # SQLite's accent-free search needs its fold function on every connection.
         connection_created.connect(search.register_sqlite_fold, dispatch_uid="sqlite-fold")
         mapdata.connect_signals()  # map tiles follow saves, deletes and category edits

@@ -81,6 +81,12 @@ def delivery_queue(delivery_id: int) -> None:
     broker.publish(_task("deliver"), delivery_id)
 
 
+def update_delivery_queue(update_delivery_id: int) -> None:
+    """Have a worker send one citizen's update to the council (reports.delivery.council_updates).
+    If it is not queued (logged), the re-drive sends it later."""
+    broker.publish(_task("deliver_update"), update_delivery_id)
+
+
 def notification_queue(notification_id: int, delay: timedelta = timedelta(0)) -> None:
     """Have a worker send one e-mail once ``delay`` has passed. If it is not queued (logged),
     the row stays pending and the re-drive sends it."""

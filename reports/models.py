@@ -626,6 +626,65 @@ class StatusPoll(models.Model):
         return f"Status poll of {self.destination_id}"
 
 
+class UpdateEvent(models.TextChoices):
+    COMMENT = "comment", _("A comment")
+    STILL_A_PROBLEM = "still_a_problem", _("Still a problem")
+    REOPENED = "reopened", _("Reopened by the reporter")
+    SUPPORT = "support", _("Support count reached")
+
+
+class UpdateDelivery(models.Model):
+    """A citizen's update on a report on its way to the authority that got the report: the
+    outbox row, written in the transaction of the update (or reopening, or "me too") and sent
+    by the channel of the report's destination. See reports.delivery.council_updates."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="update_deliveries")
+    authority = models.ForeignKey(Authority, on_delete=models.PROTECT, related_name="+")
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+")
+    destination = models.ForeignKey(
+        "authorities.AuthorityCategory",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="update_deliveries",
+    )
+    method = models.CharField(_("method"), max_length=20, choices=DeliveryMethod.choices)
+    event = models.CharField(_("event"), max_length=20, choices=UpdateEvent.choices)
+    update = models.ForeignKey(
+        ReportUpdate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    state_change = models.ForeignKey(
+        ReportStateChange, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    support_count = models.PositiveIntegerField(_("support count"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    claimed_at = models.DateTimeField(_("sending since"), null=True, blank=True)
+    last_error = TextField(_("last error"), blank=True)
+    remote_id = models.CharField(_("id on the remote side"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("update sent to an authority")
+        verbose_name_plural = _("updates sent to authorities")
+        ordering: ClassVar = ["-created_at", "-id"]
+        indexes: ClassVar = [
+            models.Index(fields=["status", "next_attempt_at"], name="update_delivery_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} on {self.report_id} -> {self.authority_id} ({self.status})"
+
+    @property
+    def idempotency_key(self) -> str:
+        """The same on every attempt of this update, and unlike any report delivery's key."""
+        return f"update-{self.pk}-{self.report.ref}"
+
+
 class ResponseTemplate(models.Model):
     """A ready-made public response staff pick when moving a report (edited in the admin).
 

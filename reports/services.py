@@ -47,7 +47,7 @@ from .models import (
 )
 from .notes import note_clean
 from .selectors import duplicate_originals
-from .signals import report_state_changed, report_update_added
+from .signals import report_state_changed, report_supported, report_update_added
 
 if TYPE_CHECKING:
     from .photos import PixelBudget
@@ -337,6 +337,8 @@ def support_add(*, report_id: int, user: User | None = None, email: str = "") ->
     if found.exists():
         return False
     Support.objects.create(report=report, user=user, email=email)
+    count = Support.objects.filter(report=report).count()
+    report_supported.send(sender=Report, report=report, count=count)
     return True
 
 

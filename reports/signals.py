@@ -11,6 +11,9 @@ from django.dispatch import Signal
 report_state_changed = Signal()
 # sender=ReportUpdate, update=ReportUpdate
 report_update_added = Signal()
+# sender=Report, report=Report (its row locked), count=int: a "me too" was added; count is the
+# report's supports now
+report_supported = Signal()
 # Account care (reports.privacy). sender=User, user=User, export=reports.privacy.DataExport:
 # add your sections (and files) of the person's data to their download.
 personal_data_requested = Signal()

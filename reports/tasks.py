@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from . import delivery, followups, notifications, privacy, questionnaires, services
-from .delivery import status_sync
+from .delivery import council_updates, status_sync
 
 
 @shared_task(ignore_result=True)
@@ -37,6 +37,12 @@ def deliver(delivery_id: int) -> str:
 
 
 @shared_task(ignore_result=True)
+def deliver_update(update_delivery_id: int) -> str:
+    # A citizen's update to the council; retried from its row, like deliver.
+    return council_updates.update_delivery_send(update_delivery_id=update_delivery_id)
+
+
+@shared_task(ignore_result=True)
 def follow_up_filed_reports() -> int:
     # Woken after filings (reports.jobs.follow_ups_wake), and by beat every minute.
     return followups.reports_follow_up()
@@ -50,7 +56,8 @@ def dispatch_deliveries() -> int:
 
 @shared_task(ignore_result=True)
 def send_pending_deliveries() -> int:
-    return delivery.deliveries_send_due().sent
+    sent = delivery.deliveries_send_due().sent
+    return sent + council_updates.update_deliveries_send_due().sent
 
 
 @shared_task(ignore_result=True)

@@ -12,11 +12,11 @@ from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connectio
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from authorities.models import AuthorityCategory
+from authorities.models import AuthorityCategory, DeliveryMethod
 from config.text import header_safe
-from reports.models import Delivery, Report
+from reports.models import Delivery, Report, UpdateDelivery
 
-from .facts import report_facts
+from .facts import report_facts, update_facts
 from .failures import PermanentFailure, built, setting, smtp_failure, timeout_seconds
 
 
@@ -47,7 +47,6 @@ def compose_email(delivery: Delivery, to: str) -> EmailMultiAlternatives:
 def _compose(delivery: Delivery, to: str) -> EmailMultiAlternatives:
     report = delivery.report
     facts = report_facts(report)
-    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "fixpoint.localhost"
     context = {"r": facts, "site_name": settings.FIXPOINT_SITE_NAME}
     message = EmailMultiAlternatives(
         subject=header_safe(f"[{report.ref}] {report.category.name}: {report.title}"),
@@ -56,13 +55,67 @@ def _compose(delivery: Delivery, to: str) -> EmailMultiAlternatives:
         reply_to=[reply_to_address(report)],
         headers={
             # The same id on every attempt: a resend after a crash is recognisably the same one.
-            "Message-ID": f"<fixpoint-delivery-{delivery.pk}@{domain}>",
+            "Message-ID": report_message_id(delivery),
             "X-Fixpoint-Report": report.ref,
             "X-Fixpoint-Delivery": str(delivery.pk),
         },
         connection=get_connection(fail_silently=False, timeout=timeout_seconds()),
     )
     message.attach_alternative(render_to_string("emails/delivery.html", context), "text/html")
+    return message
+
+
+def _domain() -> str:
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "fixpoint.localhost"
+
+
+def report_message_id(delivery: Delivery) -> str:
+    """The Message-ID of a report's e-mail to the council: the delivery's own, the same on every
+    attempt, so the citizens' updates sent later can thread under it."""
+    if delivery.method == DeliveryMethod.EMAIL and delivery.remote_id.startswith("<"):
+        return delivery.remote_id  # as sent, even if DEFAULT_FROM_EMAIL changed since
+    return f"<fixpoint-delivery-{delivery.pk}@{_domain()}>"
+
+
+def send_update(row: UpdateDelivery, destination: AuthorityCategory, parent: Delivery) -> str:
+    """A citizen's update, threaded under the report's e-mail (In-Reply-To and References)."""
+    if not destination.email:
+        raise PermanentFailure("This category has no delivery e-mail address at this authority.")
+    email = destination.email
+    message = built("e-mail", lambda: checked(compose_update_email(row, parent, email)))
+    try:
+        message.send()
+    except (smtplib.SMTPException, OSError) as exc:
+        raise smtp_failure(exc) from exc
+    return str(message.extra_headers["Message-ID"])
+
+
+def compose_update_email(row: UpdateDelivery, parent: Delivery, to: str) -> EmailMultiAlternatives:
+    """The update as the council reads it: in the authority's language, a reply to the report."""
+    with translation.override(row.report.authority.language or settings.LANGUAGE_CODE):
+        report = row.report
+        context = {
+            "r": report_facts(report),
+            "u": update_facts(row),
+            "site_name": settings.FIXPOINT_SITE_NAME,
+        }
+        thread = report_message_id(parent)
+        message = EmailMultiAlternatives(
+            subject=header_safe(f"Re: [{report.ref}] {report.category.name}: {report.title}"),
+            body=render_to_string("emails/delivery_update.txt", context),
+            to=[to],
+            reply_to=[reply_to_address(report)],
+            headers={
+                "Message-ID": f"<fixpoint-update-{row.pk}@{_domain()}>",
+                "In-Reply-To": thread,
+                "References": thread,
+                "X-Fixpoint-Report": report.ref,
+                "X-Fixpoint-Update": str(row.pk),
+            },
+            connection=get_connection(fail_silently=False, timeout=timeout_seconds()),
+        )
+        html = render_to_string("emails/delivery_update.html", context)
+    message.attach_alternative(html, "text/html")
     return message
 
 

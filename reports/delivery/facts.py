@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import ngettext
+
 from authorities.models import option_name
 from config.baseurl import base_url
-from reports.models import Report
+from reports.models import Report, UpdateDelivery, UpdateEvent
 
 from .failures import setting
 
@@ -69,3 +73,55 @@ def _reporter_contact(report: Report) -> dict[str, str] | None:
     if report.reporter_phone:  # a caller staff took the report for
         contact["phone"] = report.reporter_phone
     return contact
+
+
+def update_facts(row: UpdateDelivery) -> dict[str, Any]:
+    """What the authority is told about a citizen's update (a comment, "still a problem", a
+    reopening, a support count), the same for every channel; its text in the authority's
+    language where Fixpoint writes it."""
+    report, update = row.report, row.update
+    text = update.text if update is not None else ""
+    if row.event == UpdateEvent.REOPENED and row.state_change is not None:
+        text = row.state_change.public_note or text
+    if row.event == UpdateEvent.SUPPORT:
+        text = _support_text(row)
+    return {
+        "id": row.pk,
+        "event": row.event,
+        "text": text,
+        "opinion": update.opinion if update is not None else "",
+        "support_count": row.support_count,
+        "author": _author_contact(row),
+        "photos": [
+            absolute(photo.image.url)
+            for photo in (update.photos.filter(is_hidden=False) if update is not None else [])
+        ],
+        "report_state": report.state,
+        "report_open": report.is_open,
+        "created_at": row.created_at.isoformat(),
+    }
+
+
+def _support_text(row: UpdateDelivery) -> str:
+    count = row.support_count or 0
+    with translation.override(row.report.authority.language or settings.LANGUAGE_CODE):
+        return ngettext(
+            "%(count)d person has said they have this problem too.",
+            "%(count)d people have said they have this problem too.",
+            count,
+        ) % {"count": count}
+
+
+def _author_contact(row: UpdateDelivery) -> dict[str, str] | None:
+    """Who wrote the update, when staff may see contacts: the reporter for a reopening."""
+    if row.event == UpdateEvent.SUPPORT:
+        return None
+    if row.update is None or row.event == UpdateEvent.REOPENED:
+        return _reporter_contact(row.report)
+    if not setting("FIXPOINT_DELIVERY_REPORTER_CONTACT", True):
+        return None
+    author = row.update.author
+    if author is None:
+        name = row.update.author_name
+        return {"name": name, "email": ""} if name else None
+    return {"name": author.display_name or author.get_full_name(), "email": author.email}

@@ -10,9 +10,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from authorities.models import AuthorityCategory
-from reports.models import Delivery, Report
+from reports.models import Delivery, Report, UpdateDelivery
 
-from .facts import absolute, report_facts
+from .facts import absolute, report_facts, update_facts
 from .failures import PermanentFailure, TemporaryFailure, built, revealed
 from .http import get, post
 
@@ -142,3 +142,82 @@ def _request_id_of(item: dict[str, Any]) -> str:
     if item.get("token"):
         return f"token:{item['token']}"[:200]
     return ""
+
+
+# --- Citizens' updates: mySociety's servicerequestupdates POST --------------------------------
+
+
+def send_update(row: UpdateDelivery, destination: AuthorityCategory, parent: Delivery) -> str:
+    """A citizen's update on the council's service request, by mySociety's extension of
+    GeoReport v2 (POST servicerequestupdates), for councils whose server takes it."""
+    if not destination.endpoint_url:
+        raise PermanentFailure("This Open311 destination has no endpoint URL.")
+    if not destination.open311_updates:
+        raise PermanentFailure("This council's Open311 server does not take updates.")
+    if not parent.remote_id or parent.remote_id.startswith("token:"):
+        raise TemporaryFailure(
+            "The council has not given the report's service request id yet; the update waits."
+        )
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "User-Agent": "Fixpoint",
+        "Idempotency-Key": row.idempotency_key,
+    }
+    body = built(
+        "Open311 update",
+        lambda: urlencode(open311_update_params(row, destination, parent)).encode(),
+    )
+    return _update_id(post(open311_updates_url(destination), body, headers))
+
+
+def open311_updates_url(destination: AuthorityCategory) -> str:
+    url = destination.endpoint_url
+    if url.endswith(".json"):
+        url = url.rpartition("/")[0]
+    return url.rstrip("/") + "/servicerequestupdates.json"
+
+
+def open311_update_params(
+    row: UpdateDelivery, destination: AuthorityCategory, parent: Delivery
+) -> list[tuple[str, str]]:
+    """The extension's fields: the council's request id and ours, our update's id (so a
+    receiver can tell a retry from a new update), when, the status the report is in, the text
+    with the report's reference line, who wrote it and whether their name may be shown."""
+    report, facts = row.report, update_facts(row)
+    marker = reference_line(report)
+    text = facts["text"][: 4000 - len(marker) - 2]
+    params = [
+        ("service_request_id", parent.remote_id),
+        ("service_request_id_ext", report.ref),
+        ("update_id_ext", str(row.pk)),
+        ("updated_datetime", row.created_at.isoformat(timespec="seconds")),
+        ("status", "OPEN" if facts["report_open"] else "CLOSED"),
+        ("description", f"{text}\n\n{marker}"),
+        ("public_anonymity_required", "FALSE" if _name_shown(row) else "TRUE"),
+        *_open311_credentials(destination),
+    ]
+    if facts["photos"]:
+        params.append(("media_url", facts["photos"][0]))
+    author = facts["author"]
+    if author:
+        first, _, last = author["name"].partition(" ")
+        params += [("email", author["email"]), ("first_name", first), ("last_name", last)]
+    return params
+
+
+def _name_shown(row: UpdateDelivery) -> bool:
+    if row.update is not None:
+        return row.update.show_name
+    return row.report.show_name
+
+
+def _update_id(answer: bytes) -> str:
+    """The extension answers [{"update_id": ...}] (or a token when the id comes later)."""
+    try:
+        data = json.loads(answer)
+        item = data[0] if isinstance(data, list) else data
+        if item.get("update_id"):
+            return str(item["update_id"])[:200]
+        return f"token:{item['token']}"[:200] if item.get("token") else ""
+    except (ValueError, AttributeError, IndexError, KeyError, TypeError):
+        return ""

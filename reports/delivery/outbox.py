@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from django.db import transaction
 from django.db.models import F
@@ -30,7 +32,7 @@ from authorities.models import AuthorityCategory, DeliveryMethod
 from config.aftercommit import after_commit
 from reports import jobs
 from reports.exceptions import NotAllowed
-from reports.models import Delivery, DeliveryStatus, Report
+from reports.models import Delivery, DeliveryStatus, Report, UpdateDelivery
 
 from . import channels
 from .failures import DeliveryFailure, setting
@@ -38,6 +40,7 @@ from .failures import DeliveryFailure, setting
 logger = logging.getLogger(__name__)
 
 WAKE_KEY = jobs.DELIVERIES
+OutboxRow = TypeVar("OutboxRow", Delivery, UpdateDelivery)
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=6)
 
@@ -135,46 +138,70 @@ def delivery_send(
     if delivery is None:  # sent, failed, not due, or being sent by another worker
         status = Delivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first()
         return status or ""
+
+    def stamp_report(sent_at: datetime) -> None:
+        Report.objects.filter(pk=delivery.report_id, sent_at__isnull=True).update(sent_at=sent_at)
+
+    return attempt(delivery, lambda: channels.send(delivery), on_sent=stamp_report)
+
+
+def attempt(
+    row: OutboxRow,
+    send: Callable[[], str],
+    *,
+    on_sent: Callable[[datetime], None] | None = None,
+) -> str:
+    """One send of a claimed row, and its outcome recorded: sent (with the remote id), pending
+    again after a backoff, or failed. Returns the row's status afterwards."""
     try:
-        remote_id = channels.send(delivery)
+        remote_id = send()
     except DeliveryFailure as exc:
-        return _failed(delivery, exc.reason, permanent=exc.permanent)
+        return _failed(row, exc.reason, permanent=exc.permanent)
     except Exception as exc:  # a bug must delay a delivery, never lose it; retried a few times
-        logger.exception("Delivery %s failed unexpectedly", delivery_id)
+        logger.exception("%s %s failed unexpectedly", type(row).__name__, row.pk)
         reason = f"Unexpected error: {type(exc).__name__}: {exc}"
-        return _failed(delivery, reason, permanent=False, limit=max_unexpected_attempts())
+        return _failed(row, reason, permanent=False, limit=max_unexpected_attempts())
     sent_at = timezone.now()
-    _finish(delivery, DeliveryStatus.SENT, remote_id=remote_id, sent_at=sent_at)
-    Report.objects.filter(pk=delivery.report_id, sent_at__isnull=True).update(sent_at=sent_at)
+    _finish(row, DeliveryStatus.SENT, remote_id=remote_id, sent_at=sent_at)
+    if on_sent is not None:
+        on_sent(sent_at)
     return DeliveryStatus.SENT
 
 
 def _claim(delivery_id: int, now: datetime, ignore_backoff: bool) -> Delivery | None:
-    with transaction.atomic():
-        pending = Delivery.objects.select_for_update(skip_locked=True).filter(
-            pk=delivery_id, status=DeliveryStatus.PENDING
-        )
-        if not ignore_backoff:
-            pending = pending.filter(next_attempt_at__lte=now)
-        claimed = pending.update(
-            status=DeliveryStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
-        )
-    if not claimed:
+    if not claim(Delivery, delivery_id, now=now, ignore_backoff=ignore_backoff):
         return None
     return Delivery.objects.select_related(
         "report__category", "report__authority", "report__reporter", "destination"
     ).get(pk=delivery_id)
 
 
-def _failed(delivery: Delivery, reason: str, *, permanent: bool, limit: int | None = None) -> str:
+def claim(model: type[OutboxRow], pk: int, *, now: datetime, ignore_backoff: bool) -> bool:
+    """Take a pending row of an outbox (a Delivery, an UpdateDelivery) for sending, in a short
+    transaction of its own: pending -> sending, one more attempt. False when it is not pending
+    (sent, failed, not due, or another worker's)."""
+    with transaction.atomic():
+        pending = model.objects.select_for_update(skip_locked=True).filter(
+            pk=pk, status=DeliveryStatus.PENDING
+        )
+        if not ignore_backoff:
+            pending = pending.filter(next_attempt_at__lte=now)
+        claimed = pending.update(
+            status=DeliveryStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
+        )
+    return bool(claimed)
+
+
+def _failed(delivery: OutboxRow, reason: str, *, permanent: bool, limit: int | None = None) -> str:
+    name = f"{type(delivery).__name__} {delivery.pk}"
     if permanent or delivery.attempts >= min(limit or max_attempts(), max_attempts()):
         if not permanent:
             reason = f"Gave up after {delivery.attempts} attempts. {reason}"
-        logger.error("Delivery %s failed: %s", delivery.pk, reason)
+        logger.error("%s failed: %s", name, reason)
         _finish(delivery, DeliveryStatus.FAILED, error=reason)
         return DeliveryStatus.FAILED
     next_at = timezone.now() + retry_delay(delivery.attempts)
-    logger.warning("Delivery %s will be retried at %s: %s", delivery.pk, next_at, reason)
+    logger.warning("%s will be retried at %s: %s", name, next_at, reason)
     _finish(delivery, DeliveryStatus.PENDING, error=reason, next_attempt_at=next_at)
     return DeliveryStatus.PENDING
 
@@ -186,16 +213,21 @@ def retry_delay(attempts: int) -> timedelta:
     return delay / 2 + delay * random.uniform(0, 0.5)  # noqa: S311 (jitter, not a secret)
 
 
-def _finish(delivery: Delivery, status: str, **fields: object) -> None:
+def _finish(delivery: OutboxRow, status: str, **fields: object) -> None:
     """Record an outcome, only if the row is as this worker left it: if the re-drive or an admin
     changed it meanwhile, their decision stands and this outcome is only logged."""
     fields = {"last_error": fields.pop("error", ""), **fields}
-    changed = Delivery.objects.filter(pk=delivery.pk, status=delivery.status).update(
-        status=status, claimed_at=None, **fields
+    changed = (
+        type(delivery)
+        .objects.filter(pk=delivery.pk, status=delivery.status)
+        .update(status=status, claimed_at=None, **fields)
     )
     if not changed:
         logger.warning(
-            "Delivery %s changed while sending; outcome %s not recorded", delivery.pk, status
+            "%s %s changed while sending; outcome %s not recorded",
+            type(delivery).__name__,
+            delivery.pk,
+            status,
         )
 
 
@@ -229,9 +261,14 @@ def deliveries_send_due(
 
 
 def _recover_stuck(now: datetime) -> int:
+    return recover_stuck(Delivery, now)
+
+
+def recover_stuck(model: type[OutboxRow], now: datetime) -> int:
+    """Rows of an outbox left in "sending" by a worker that died: pending again, due now."""
     with transaction.atomic():
         stuck = list(
-            Delivery.objects.select_for_update(skip_locked=True).filter(
+            model.objects.select_for_update(skip_locked=True).filter(
                 status=DeliveryStatus.SENDING, claimed_at__lt=now - stuck_after()
             )
         )
@@ -240,17 +277,19 @@ def _recover_stuck(now: datetime) -> int:
     return len(stuck)
 
 
-def _recover(delivery: Delivery, now: datetime) -> None:
+def _recover(delivery: OutboxRow, now: datetime) -> None:
     delivery.status, delivery.next_attempt_at = DeliveryStatus.PENDING, now
     delivery.last_error = (
         "Interrupted while sending; the council's requests are searched for it before it is "
         "filed again."
-        if delivery.method == DeliveryMethod.OPEN311
+        if delivery.method == DeliveryMethod.OPEN311 and isinstance(delivery, Delivery)
         else "Interrupted while sending; sent again with the same idempotency key."
     )
     delivery.claimed_at = None
     delivery.save(update_fields=["status", "next_attempt_at", "last_error", "claimed_at"])
-    logger.warning("Delivery %s was stuck in sending: %s", delivery.pk, delivery.last_error)
+    logger.warning(
+        "%s %s was stuck in sending: %s", type(delivery).__name__, delivery.pk, delivery.last_error
+    )
 
 
 # --- By hand (admin) -----------------------------------------------------------------------------

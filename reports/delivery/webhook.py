@@ -9,23 +9,34 @@ import json
 import time
 
 from authorities.models import AuthorityCategory
-from reports.models import Delivery
+from reports.models import Delivery, UpdateDelivery
 
-from .facts import report_facts
+from .facts import absolute, report_facts, update_facts
 from .failures import PermanentFailure, built, revealed
 from .http import post
 
 
 def send(delivery: Delivery, destination: AuthorityCategory) -> str:
+    body = built("webhook body", lambda: webhook_body(delivery))
+    return _post_signed(destination, body, event="report.open", key=delivery.idempotency_key)
+
+
+def send_update(row: UpdateDelivery, destination: AuthorityCategory, parent: Delivery) -> str:
+    """A citizen's update as a "report.update" event, naming the report and the id the
+    authority gave it when the report was delivered."""
+    body = built("webhook body", lambda: webhook_update_body(row, parent))
+    return _post_signed(destination, body, event="report.update", key=row.idempotency_key)
+
+
+def _post_signed(destination: AuthorityCategory, body: bytes, *, event: str, key: str) -> str:
     if not destination.endpoint_url or not destination.webhook_secret:
         raise PermanentFailure("This webhook destination needs an endpoint URL and a secret.")
-    body = built("webhook body", lambda: webhook_body(delivery))
     timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "Fixpoint",
-        "Idempotency-Key": delivery.idempotency_key,
-        "X-Fixpoint-Event": "report.open",
+        "Idempotency-Key": key,
+        "X-Fixpoint-Event": event,
         "X-Fixpoint-Timestamp": timestamp,
         "X-Fixpoint-Signature": "sha256="
         + webhook_signature(revealed(destination.webhook_secret), timestamp, body),
@@ -43,6 +54,23 @@ def webhook_body(delivery: Delivery) -> bytes:
         "delivery_id": delivery.pk,
         "event": "report.open",
         "report": report_facts(delivery.report),
+    }
+    return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+
+
+def webhook_update_body(row: UpdateDelivery, parent: Delivery) -> bytes:
+    report = row.report
+    payload = {
+        "update_delivery_id": row.pk,
+        "event": "report.update",
+        "report": {
+            "ref": report.ref,
+            "url": absolute(report.get_absolute_url()),
+            "state": report.state,
+            "delivery_id": parent.pk,
+            "remote_id": parent.remote_id,
+        },
+        "update": update_facts(row),
     }
     return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
 

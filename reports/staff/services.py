@@ -24,6 +24,7 @@ from config.baseurl import base_url
 from config.errors import ApplicationError
 from reports import delivery, services
 from reports.audit import audit_record
+from reports.delivery import council_updates
 from reports.exceptions import NotAllowed
 from reports.models import (
     Actor,
@@ -36,6 +37,7 @@ from reports.models import (
     ReportStateChange,
     ReportUpdate,
     ResponseTemplate,
+    UpdateDelivery,
 )
 from reports.notes import note_clean
 from reports.signals import report_state_changed
@@ -351,6 +353,25 @@ def _delivery_by_staff(
         authority=found.report.authority_id,
         before=before,
         after={"status": done.status, **what},
+    )
+    return done
+
+
+@transaction.atomic
+def update_delivery_resend_by_staff(*, update_delivery_id: int, actor: User) -> UpdateDelivery:
+    """An administrator of the report's authority sends a citizen's update to it again."""
+    found = UpdateDelivery.objects.get(pk=update_delivery_id)
+    if not staff_may(actor, found.authority_id, "resend"):
+        raise NotAllowed(str(_("Your role at this authority does not allow that.")))
+    before = {"status": found.status, "last_error": found.last_error}
+    done = council_updates.update_delivery_resend(update_delivery_id=update_delivery_id)
+    audit_record(
+        actor=actor,
+        action=AuditAction.DELIVERY,
+        obj=done,
+        authority=found.authority_id,
+        before=before,
+        after={"status": done.status, "resend": True},
     )
     return done
 
