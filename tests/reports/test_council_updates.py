@@ -410,3 +410,24 @@ def test_an_authoritys_administrator_switches_updates_on_in_the_admin_and_nothin
     link.refresh_from_db()
     assert response.status_code == 302
     assert link.send_updates and link.email == COUNCIL
+
+
+def test_updates_sent_are_in_the_admin_for_their_authority_only(
+    tiny_city, smtp, django_capture_on_commit_callbacks
+):
+    destination(tiny_city, send_updates=True)
+    report = file_report(tiny_city, django_capture_on_commit_callbacks)
+    comment(report, django_capture_on_commit_callbacks)
+    row = UpdateDelivery.objects.get(report=report)
+    pages = ["/admin/reports/updatedelivery/", f"/admin/reports/updatedelivery/{row.pk}/change/"]
+    ours, theirs = Client(), Client()
+    for client, authority in ((ours, tiny_city.west), (theirs, tiny_city.east)):
+        staff = factories.staff(authority, role=StaffRole.ADMINISTRATOR)
+        staff.is_staff = True
+        staff.save()
+        client.force_login(staff)
+
+    assert all(ours.get(page).status_code == 200 for page in pages)
+    assert report.ref in ours.get(pages[0]).content.decode()
+    assert report.ref not in theirs.get(pages[0]).content.decode()
+    assert theirs.get(pages[1]).status_code in (302, 403, 404)
