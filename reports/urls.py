@@ -2,7 +2,7 @@ from django.urls import path
 
 import config.converters  # noqa: F401  (registers <id:...>)
 
-from . import feeds, json_views, views
+from . import feeds, json_views, offline, views
 from . import map as mapdata
 
 app_name = "reports"
@@ -11,6 +11,10 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accessibility/", views.accessibility, name="accessibility"),
     path("reports/new/", views.report_new, name="new"),
+    path("reports/new/draft/", views.report_draft_send, name="draft-send"),
+    # From the root: a service worker controls the pages under the folder it is served from.
+    path("sw.js", offline.service_worker, name="service-worker"),
+    path("manifest.webmanifest", offline.manifest, name="manifest"),
     path("reports/confirm/<str:token>/", views.report_confirm, name="confirm"),
     path("reports/confirm/<str:token>/account/", views.confirmed_account, name="confirm-account"),
     path("reports/<str:ref>/", views.report_detail, name="detail"),

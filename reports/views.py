@@ -15,7 +15,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.forms import ChoiceField
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from accounts import idempotency
 from accounts.models import User
 from authorities import routing
 from authorities.models import Area, Authority, Category, CategoryQuestion
@@ -175,11 +176,106 @@ def report_new(request: HttpRequest) -> HttpResponse:
         "place_authorities": [a.id for a in location.authorities],
     }
     if request.method == "POST":
-        response = _file_report(request, form, location, context)
-        if response is not None:
-            return response
+        report = _file_report(request, form, location, context)
+        if report is not None:
+            return _filed(request, report)
     context["photos"] = _pending_photos(form)
     return render(request, "reports/report_new.html", context)
+
+
+@require_POST
+def report_draft_send(request: HttpRequest) -> HttpResponse:
+    """A report written with no connection and kept on the device (static/js/offline.js), sent
+    when the connection is back: the filing form's fields and photos, checked and filed exactly
+    as the form is, with the `Idempotency-Key` the draft got when it was kept. A retry (the
+    answer lost on a weak signal, a second tab) answers the first answer and files nothing more.
+    Answers JSON: 201 with the report (unconfirmed, and its confirmation e-mail on its way, for
+    someone not signed in), 400 with the reasons a person must fix, 429 when it is too soon."""
+    if idempotency.META not in request.META:
+        return JsonResponse(
+            {"code": "idempotency_key_required", "errors": [_("A draft is sent with an Idempotency-Key header.")]},
+            status=400,
+        )
+    try:
+        return idempotency.respond_once(
+            request,
+            scope=_draft_scope(request),
+            data=_draft_as_sent(request),
+            call=lambda: _draft_file(request),
+        )
+    except ApplicationError as exc:
+        return JsonResponse({"code": exc.code, "errors": [exc.message]}, status=exc.status)
+
+
+def _draft_scope(request: HttpRequest) -> str:
+    """Whose keys: the account's (as the API's), else the e-mail address the draft gives."""
+    if request.user.is_authenticated:
+        return f"user:{request.user.pk}"
+    return "email:" + request.POST.get("email", "").strip().lower()[:200]
+
+
+def _draft_as_sent(request: HttpRequest) -> dict[str, Any]:
+    """The draft as the person wrote it: the CSRF token changes between pages, so it is left out."""
+    fields = sorted(
+        (name, request.POST.getlist(name))
+        for name in request.POST
+        if name != "csrfmiddlewaretoken"
+    )
+    photos = [(f.name, f.size) for f in request.FILES.getlist("photos")]
+    return {"fields": fields, "photos": photos}
+
+
+def _draft_file(request: HttpRequest) -> HttpResponse:
+    point = _point(request.POST)
+    if point is None:
+        return _draft_refused([_("The draft has no position: place the pin and send it again.")])
+    try:
+        location = routing.locate(*point)
+    except ApplicationError as exc:
+        return _draft_refused([exc.message])
+    data = request.POST.copy()
+    # Nobody is there to answer "is it one of these?": the draft is filed as written.
+    data["confirm_new"] = "True"
+    form = ReportForm(
+        data,
+        request.FILES,
+        location=location,
+        anonymous=not request.user.is_authenticated,
+        questions=list(
+            CategoryQuestion.objects.filter(
+                category_id__in=[o.category.id for o in location.offers]
+            ).select_related("category")
+        ),
+    )
+    report = _file_report(request, form, location, {})
+    if report is None:
+        status = 429 if _too_often() in form.non_field_errors() else 400
+        return _draft_refused(_form_messages(form), status=status)
+    body = {"ref": report.ref, "title": report.title, "state": report.state}
+    if report.state == ReportState.UNCONFIRMED:
+        body["message"] = _(
+            "“%(title)s” was sent. Follow the link we have e-mailed you to confirm it: only "
+            "then does it go to the council."
+        ) % {"title": report.title}
+    else:
+        body["url"] = report.get_absolute_url()
+        body["message"] = _("“%(title)s” was sent to %(a)s.") % {
+            "title": report.title,
+            "a": report.authority.name,
+        }
+    return JsonResponse(body, status=201)
+
+
+def _draft_refused(errors: list[str], *, status: int = 400) -> JsonResponse:
+    return JsonResponse({"code": "refused", "errors": errors}, status=status)
+
+
+def _form_messages(form: ReportForm) -> list[str]:
+    said = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else None
+        said.extend(f"{label}: {e}" if label else str(e) for e in errors)
+    return said
 
 
 def _point(data: Any) -> tuple[float, float] | None:
@@ -191,7 +287,7 @@ def _point(data: Any) -> tuple[float, float] | None:
 
 def _file_report(
     request: HttpRequest, form: ReportForm, location: routing.Location, context: dict[str, Any]
-) -> HttpResponse | None:
+) -> Report | None:
     """Photos are decoded last, when everything else is in order and the rate limit allows: a
     form refused for any other reason costs no decoding and stores no file."""
     offer = _valid_offer(form, location)
@@ -254,7 +350,7 @@ def _too_often() -> str:
 
 def _create(
     request: HttpRequest, form: ReportForm, category_id: int, tokens: list[str]
-) -> HttpResponse | None:
+) -> Report | None:
     data = form.cleaned_data
     user = request.user if request.user.is_authenticated else None
     try:
@@ -277,7 +373,11 @@ def _create(
     except ApplicationError as exc:
         form.add_error(None, exc.message)
         return None
-    if user is None:
+    return report
+
+
+def _filed(request: HttpRequest, report: Report) -> HttpResponse:
+    if report.state == ReportState.UNCONFIRMED:
         return render(request, "reports/report_check_email.html", {"report": report})
     messages.success(
         request,

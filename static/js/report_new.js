@@ -130,7 +130,14 @@
       }
       say(takeSpot(fresh));
       afterMove(latlng);
-    }).catch(function () { if (mine === ticket) { say(gettext("This spot could not be checked just now: try moving the pin again.")); } });
+    }).catch(function () {
+      if (mine !== ticket) { return; }
+      // Offline (static/js/offline.js keeps the report): the pin has moved and the position
+      // is in the form; the server checks the spot when the report is sent.
+      say(!navigator.onLine && qs("report-form")
+        ? gettext("You are offline: the pin has moved, and this spot is checked when your report is sent.")
+        : gettext("This spot could not be checked just now: try moving the pin again."));
+    });
   }
 
   // The nearest address, only inside the area served (outside, the notice says enough).
