@@ -276,6 +276,21 @@
     });
   }
 
+  // Offline, the service worker answers every spot with the page it kept (made for another
+  // spot): the spot asked for is in the address, so the pin and the form take it from there.
+  function offlineSpot() {
+    if (navigator.onLine) { return; }
+    var asked = new URLSearchParams(window.location.search);
+    var lat = parseFloat(asked.get("latitude")), lng = parseFloat(asked.get("longitude"));
+    if (!isFinite(lat) || !isFinite(lng) || (lat === point[0] && lng === point[1])) { return; }
+    point = [lat, lng];
+    var form = qs("report-form");
+    if (form) {
+      form.elements.latitude.value = lat.toFixed(6);
+      form.elements.longitude.value = lng.toFixed(6);
+    }
+  }
+
   window.fixpointPickMap = function (map) {
     var hasTiles = false;
     map.eachLayer(function (l) { if (l instanceof L.TileLayer) { hasTiles = true; } });
@@ -286,6 +301,7 @@
     boundaries(map);
     nearbyReports(map);
     if (point) {
+      offlineSpot();
       var ll = L.latLng(point[0], point[1]);
       map.setView(ll, Math.max(map.getZoom(), 17));
       place(ll, true);

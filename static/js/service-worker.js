@@ -46,14 +46,15 @@
       }
       return response;
     }).catch(function () {
-      return caches.open(CACHE).then(function (cache) { return cache.match(PAGE); })
+      return caches.open(CACHE).then(function (cache) { return cache.match(PAGE, { ignoreVary: true }); })
         .then(function (kept) { return kept || Response.error(); });
     });
   }
 
   function keptFirst(request) {
     return caches.open(CACHE).then(function (cache) {
-      return cache.match(request).then(function (kept) {
+      // ignoreVary: the site varies on the cookie and language, which the worker's copy shares.
+      return cache.match(request, { ignoreVary: true }).then(function (kept) {
         var fresh = fetch(request).then(function (response) {
           if (response.ok) { cache.put(request, response.clone()); }
           return response;
