@@ -193,7 +193,10 @@ def report_draft_send(request: HttpRequest) -> HttpResponse:
     someone not signed in), 400 with the reasons a person must fix, 429 when it is too soon."""
     if idempotency.META not in request.META:
         return JsonResponse(
-            {"code": "idempotency_key_required", "errors": [_("A draft is sent with an Idempotency-Key header.")]},
+            {
+                "code": "idempotency_key_required",
+                "errors": [_("A draft is sent with an Idempotency-Key header.")],
+            },
             status=400,
         )
     try:
@@ -217,9 +220,7 @@ def _draft_scope(request: HttpRequest) -> str:
 def _draft_as_sent(request: HttpRequest) -> dict[str, Any]:
     """The draft as the person wrote it: the CSRF token changes between pages, so it is left out."""
     fields = sorted(
-        (name, request.POST.getlist(name))
-        for name in request.POST
-        if name != "csrfmiddlewaretoken"
+        (name, request.POST.getlist(name)) for name in request.POST if name != "csrfmiddlewaretoken"
     )
     photos = [(f.name, f.size) for f in request.FILES.getlist("photos")]
     return {"fields": fields, "photos": photos}
@@ -271,7 +272,7 @@ def _draft_refused(errors: list[str], *, status: int = 400) -> JsonResponse:
 
 
 def _form_messages(form: ReportForm) -> list[str]:
-    said = []
+    said: list[str] = []
     for name, errors in form.errors.items():
         label = form.fields[name].label if name in form.fields else None
         said.extend(f"{label}: {e}" if label else str(e) for e in errors)

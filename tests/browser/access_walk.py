@@ -254,7 +254,7 @@ EXCLUDED: dict[str, str] = {
     "/photo-gps.json": MACHINE,
     "/map/list.json": MACHINE,
     "/map/reports.json": MACHINE,
-    "/reports/new/draft/": "a POST from the filing page's script, answered in JSON (drafts kept offline)",
+    "/reports/new/draft/": "a POST from the filing page's script (offline drafts), in JSON",
     "/sw.js": "the service worker, a script",
     "/manifest.webmanifest": MACHINE,
     "/reports/{ref}/feed/": MACHINE,

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from django.core import mail
 from PIL import Image
-from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, Route, expect
 
 from reports.models import Report, ReportPhoto, ReportState
-from tests.browser.conftest import DESKTOP, PHONE, TIMEOUT_MS, JsErrors, _only, sign_in
 from tests import factories
+from tests.browser.conftest import DESKTOP, PHONE, TIMEOUT_MS, JsErrors, _only, sign_in
 
 SPOT = (41.39165, 2.16490)  # Passeig de Gràcia, Eixample
 
@@ -46,7 +46,10 @@ def offline_context(
 
 # What a page cannot load with no network (the reports around the pin, the address): expected
 # while offline; anything else (a script error, a policy violation) still fails the test.
-OFFLINE_FAILURE = re.compile(r"console error: Failed to load resource: net::ERR_(INTERNET_DISCONNECTED|FAILED|CONNECTION_RESET)")
+OFFLINE_FAILURE = re.compile(
+    r"console error: Failed to load resource: "
+    r"net::ERR_(INTERNET_DISCONNECTED|FAILED|CONNECTION_RESET)"
+)
 
 
 def _forgive_offline_failures(js_errors: JsErrors) -> None:
@@ -55,10 +58,10 @@ def _forgive_offline_failures(js_errors: JsErrors) -> None:
             js_errors.messages.append(message)
 
 
-def _photo() -> dict[str, Any]:
+def _photo() -> FilePayload:
     buffer = io.BytesIO()
     Image.new("RGB", (320, 240), (90, 90, 90)).save(buffer, "JPEG")
-    return {"name": "slab.jpg", "mimeType": "image/jpeg", "buffer": buffer.getvalue()}
+    return FilePayload(name="slab.jpg", mimeType="image/jpeg", buffer=buffer.getvalue())
 
 
 def _open_filing_page_with_the_worker(page: Page) -> None:

@@ -156,8 +156,12 @@ def test_an_anonymous_draft_waits_for_its_confirmation_e_mail(
 
 
 def test_the_same_key_from_another_address_is_another_key(tiny_city, client):
-    client.post(DRAFT, draft(tiny_city, name="Ana", email="ana@example.org"), HTTP_IDEMPOTENCY_KEY=KEY)
-    client.post(DRAFT, draft(tiny_city, name="Bo", email="bo@example.org"), HTTP_IDEMPOTENCY_KEY=KEY)
+    client.post(
+        DRAFT, draft(tiny_city, name="Ana", email="ana@example.org"), HTTP_IDEMPOTENCY_KEY=KEY
+    )
+    client.post(
+        DRAFT, draft(tiny_city, name="Bo", email="bo@example.org"), HTTP_IDEMPOTENCY_KEY=KEY
+    )
 
     assert Report.objects.count() == 2
 
@@ -187,7 +191,9 @@ def test_a_refused_draft_says_why_keeps_nothing_and_can_be_sent_again_corrected(
     ("where", "reason"),
     [((50.0, 1.0), "covers"), ((None, None), "position")],
 )
-def test_a_draft_outside_the_area_or_without_a_position_is_refused(tiny_city, client, where, reason):
+def test_a_draft_outside_the_area_or_without_a_position_is_refused(
+    tiny_city, client, where, reason
+):
     data = draft(tiny_city, name="Ana", email="ana@example.org")
     data["latitude"], data["longitude"] = where
     if where[0] is None:
