@@ -148,7 +148,8 @@ class IdempotencyKey(models.Model):
     (accounts.idempotency). Written in the transaction of the write itself: it exists exactly
     when the write was committed."""
 
-    scope = models.CharField(max_length=40)  # "client:<ApiClient id>" or "user:<User id>"
+    # "client:<ApiClient id>", "user:<User id>" or "email:<digest>" (reports.views, drafts)
+    scope = models.CharField(max_length=40)
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64)  # SHA-256 of method, path, query and body
     status = models.PositiveSmallIntegerField()
