@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from config.favicon import favicon
 from config.health import healthz
 
 admin.site.site_header = settings.FIXPOINT_SITE_NAME
@@ -12,6 +13,7 @@ admin.site.site_title = settings.FIXPOINT_SITE_NAME
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("accounts.urls")),
     path("api/v1/", include("gamification.api.urls")),
