@@ -51,7 +51,7 @@
   }
 
   function drawReports(map, layer, data) {
-    layer.clearLayers();
+    var open = window.FixpointPins.clearKeepingOpen(layer);
     (data.features || []).forEach(function (f) {
       var ll = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
       var p = f.properties;
@@ -60,7 +60,7 @@
           title: interpolate(ngettext("%s report", "%s reports", p.count), [p.count]) });
         m.on("click", function () { map.setView(ll, Math.min(map.getZoom() + 2, 19)); });
         layer.addLayer(m);
-      } else {
+      } else if (p.url !== open) {
         // a 24 px circle inside a 2 px border: WCAG 2.5.8 asks 24x24 CSS px at least
         var pin = L.circleMarker(ll, { radius: 12, weight: 2, color: "#fff", fillOpacity: 0.95,
           fillColor: stateColour(p.state) });
@@ -69,6 +69,7 @@
           escapeHtml(p.state_label || p.state) + '<br><a href="' + escapeHtml(here) + '">' +
           escapeHtml(gettext("Report a problem here")) + "</a>");
         pin.feature = f;
+        pin.pinKey = p.url;
         layer.addLayer(pin);
       }
     });

@@ -207,15 +207,17 @@
       });
       getJSON(CFG.reportsUrl + "?" + params).then(function (data) {
         if (n !== mine) { return; }
-        layer.clearLayers();
+        var open = window.FixpointPins.clearKeepingOpen(layer);
         (data.features || []).forEach(function (f) {
           if (f.properties.cluster) { return; }  // far out: the pins would say little
+          if (f.properties.url === open) { return; }  // still shown, its popup open
           var ll = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
           // radius 11 + a 2 px border: 24x24 CSS px, WCAG 2.5.8's smallest target
-          L.circleMarker(ll, { radius: 11, weight: 2, color: "#fff", fillOpacity: 0.9, bubblingMouseEvents: false,
+          var pin = L.circleMarker(ll, { radius: 11, weight: 2, color: "#fff", fillOpacity: 0.9, bubblingMouseEvents: false,
             fillColor: stateColour(f.properties.state) })
-            .bindPopup('<a href="' + escapeHtml(f.properties.url) + '">' + escapeHtml(f.properties.title) + "</a>")
-            .addTo(layer);
+            .bindPopup('<a href="' + escapeHtml(f.properties.url) + '">' + escapeHtml(f.properties.title) + "</a>");
+          pin.pinKey = f.properties.url;
+          pin.addTo(layer);
         });
       }).catch(function () {});
     }
