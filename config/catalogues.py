@@ -72,10 +72,22 @@ def catalogue_problems(locale_dir: Path = LOCALE_DIR) -> list[str]:
                 problems.append(f"{name}: fuzzy: {entry.msgid!r}")
             elif not all(_translation(entry)):
                 problems.append(f"{name}: untranslated: {entry.msgid!r}")
+            elif entry.msgid_plural and len(entry.msgstr_plural) != _plural_forms(po):
+                # A form the header counts but the entry lacks falls back to English (Spanish
+                # counts three: one, many, other; "10 reports" used the third).
+                problems.append(
+                    f"{name}: {len(entry.msgstr_plural)} plural forms, the header says "
+                    f"{_plural_forms(po)}: {entry.msgid!r}"
+                )
             elif _placeholders_differ(entry):
                 problems.append(f"{name}: placeholders differ from the original: {entry.msgid!r}")
         problems.extend(_stale_mo(po_path, live, name))
     return problems
+
+
+def _plural_forms(po: polib.POFile) -> int:
+    found = re.search(r"nplurals\s*=\s*(\d+)", po.metadata.get("Plural-Forms", ""))
+    return int(found.group(1)) if found else 2
 
 
 def _placeholders_differ(entry: polib.POEntry) -> bool:

@@ -1,7 +1,7 @@
-"""`game_on` and `game_notices` ("+10 points: your report was verified") for every page.
+"""`game_on` and `game_news` ("+45 points for 6 verified reports and more") for every page.
 
-The notices are read (and marked as seen) only if a template uses them, so pages that do not show
-them cost no query.
+The news is read (and marked as seen) only if a template uses it, so pages that do not show it
+cost no query.
 """
 
 from __future__ import annotations
@@ -12,16 +12,17 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from . import services
+from .selectors import PointsNews
 
 
 def game(request: HttpRequest) -> dict[str, Any]:
     if not services.game_on():
-        return {"game_on": False, "game_notices": ()}
-    return {"game_on": True, "game_notices": SimpleLazyObject(lambda: _notices(request))}
+        return {"game_on": False, "game_news": None}
+    return {"game_on": True, "game_news": SimpleLazyObject(lambda: _news(request))}
 
 
-def _notices(request: HttpRequest) -> list[str]:
+def _news(request: HttpRequest) -> PointsNews | None:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return []
+        return None
     return services.notices_take(user_id=user.pk)

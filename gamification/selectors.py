@@ -10,7 +10,7 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, ngettext_lazy
 
 from authorities.models import Area
 
@@ -42,6 +42,70 @@ def entry_notice(entry: PointEntry) -> str:
         label = _("%(rule)s: %(reason)s") % {"rule": label, "reason": entry.reason}
     text = ngettext("%(amount)+d point: %(why)s", "%(amount)+d points: %(why)s", abs(entry.amount))
     return text % {"amount": entry.amount, "why": f"{label[:1].lower()}{label[1:]}"}
+
+
+# "for 6 verified reports": what several awards of one rule were for, by how many there were.
+_SEVERAL: dict[str, Any] = {
+    Rule.REPORT_VERIFIED: ngettext_lazy(
+        "%(count)d verified report", "%(count)d verified reports", "count"
+    ),
+    Rule.REPORT_FIXED: ngettext_lazy("%(count)d fixed report", "%(count)d fixed reports", "count"),
+    Rule.FIRST_IN_AREA: ngettext_lazy(
+        "being first in %(count)d neighbourhood", "being first in %(count)d neighbourhoods", "count"
+    ),
+    Rule.CONFIRMATION: ngettext_lazy(
+        "%(count)d update staff agreed with", "%(count)d updates staff agreed with", "count"
+    ),
+    Rule.SPAM_PENALTY: ngettext_lazy(
+        "%(count)d report marked as spam", "%(count)d reports marked as spam", "count"
+    ),
+    Rule.REVERSAL: ngettext_lazy("%(count)d reversed award", "%(count)d reversed awards", "count"),
+    Rule.CHALLENGE_BONUS: ngettext_lazy(
+        "%(count)d completed challenge", "%(count)d completed challenges", "count"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class RuleNews:
+    """The entries of one rule a person has not been told about yet."""
+
+    rule: str
+    count: int
+    total: int
+    lowest: int  # the smallest amount: below 0 means a penalty is among them
+
+
+@dataclass(frozen=True)
+class PointsNews:
+    """What changed in a person's points since they last looked, as one short line."""
+
+    text: str
+    total: int
+    count: int
+    # How the banner looks: a gain, a loss (never styled as a success), or both.
+    tone: str
+
+
+def points_news(rules: list[RuleNews], single: PointEntry | None = None) -> PointsNews | None:
+    """One line for all of it: "+45 points for 6 verified reports and more". A single entry is
+    told as itself (``single``: "+10 points: your report was verified")."""
+    if not rules:
+        return None
+    count = sum(r.count for r in rules)
+    total = sum(r.total for r in rules)
+    lowest = min(r.lowest for r in rules)
+    tone = "success" if lowest > 0 else "warning" if total < 0 else "info"
+    if count == 1 and single is not None:
+        return PointsNews(entry_notice(single), total, count, tone)
+    main = max(rules, key=lambda r: (r.count, abs(r.total)))
+    what = _SEVERAL.get(main.rule, _SEVERAL[Rule.CHALLENGE_BONUS]) % {"count": main.count}
+    points = ngettext("%(amount)+d point", "%(amount)+d points", abs(total)) % {"amount": total}
+    if len(rules) == 1:
+        text = _("%(points)s for %(what)s") % {"points": points, "what": what}
+    else:
+        text = _("%(points)s for %(what)s and more") % {"points": points, "what": what}
+    return PointsNews(text, total, count, tone)
 
 
 def entries_for(user_id: int, limit: int = 50) -> QuerySet[PointEntry]:

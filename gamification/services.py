@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import Count, F, Max, Min, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -227,22 +227,29 @@ def player_preferences_set(
     return player
 
 
-def notices_take(*, user_id: int) -> list[str]:
-    """What changed in a person's points since they last looked ("+10 points: ..."), once.
+def notices_take(*, user_id: int) -> selectors.PointsNews | None:
+    """What changed in a person's points since they last looked, summed up in one line, once.
 
-    One query on every page a signed-in person sees (and an update when there is news).
+    One query on every page a signed-in person sees (and an update when there is news; one more
+    to word a single entry as itself).
     """
-    entries = list(
+    rows = list(
         PointEntry.objects.filter(user_id=user_id, id__gt=F("user__player__seen_entry_id"))
         .exclude(amount=0)
         .exclude(rule=Rule.REDEMPTION)
-        .order_by("id")[:20]
+        .values("rule")
+        .annotate(count=Count("id"), total=Sum("amount"), lowest=Min("amount"), newest=Max("id"))
+        .order_by("rule")
     )
-    if not entries:
-        return []
-    newest = max(e.pk for e in entries)
+    if not rows:
+        return None
+    newest = max(row["newest"] for row in rows)
     Player.objects.filter(pk=user_id, seen_entry_id__lt=newest).update(seen_entry_id=newest)
-    return [selectors.entry_notice(e) for e in entries]
+    rules = [
+        selectors.RuleNews(row["rule"], row["count"], row["total"], row["lowest"]) for row in rows
+    ]
+    single = PointEntry.objects.get(pk=newest) if sum(r.count for r in rules) == 1 else None
+    return selectors.points_news(rules, single)
 
 
 # --- prizes ----------------------------------------------------------------------------------

@@ -27,9 +27,9 @@ def test_the_notice_after_a_verification_shows_once_on_the_next_page(city, clien
     first = client.get(reverse("reports:home")).content.decode()
     second = client.get(reverse("reports:home")).content.decode()
 
-    assert "+10 points: your report was verified" in first
-    assert "+5 points: first verified report in the neighbourhood" in first
-    assert "your report was verified" not in second
+    assert "+15 points for 1 verified report and more" in first
+    assert _banners(first) == 1
+    assert "game-notice" not in second
 
 
 def test_the_profile_shows_balance_entries_badges_challenges_and_prizes(
@@ -218,6 +218,52 @@ def test_a_screen_reader_hears_one_short_line_however_many_notices_there_are(cit
 
     html = client.get(reverse("reports:home")).content.decode()
 
-    live = re.findall(r'role="status"[^>]*>(.*?)</', html)
-    assert live == ["6 new points notices, at the top of the page."]
-    assert html.count('class="message success game-notice"') == 6  # still all shown
+    live = re.findall(r'role="status"[^>]*>(.*?)</p>', _notices(html))
+    assert [re.sub(r"<[^>]+>", "", line) for line in live] == [
+        "+12 points for 6 completed challenges — see your points"
+    ]
+
+
+def test_a_wall_of_points_news_is_one_banner_linking_to_the_points_page(city, client, citizen):
+    for n in range(20):
+        verify(city, factories.report(city.pothole, *city.WEST, reporter=citizen, title=f"R{n}"))
+    expected = balance(citizen)
+
+    html = client.get(reverse("reports:home")).content.decode()
+
+    assert _banners(html) == 1
+    # past the daily cap a verification is recorded with 0 points, and not news
+    assert f"+{expected} points for 10 verified reports and more" in html
+    profile = reverse("gamification:profile")
+    assert re.search(rf'game-notice[^>]*>[^<]*<a href="{profile}">see your points</a>', html)
+    assert 'class="message success game-notice"' in html
+
+
+def test_a_penalty_is_not_styled_as_a_success(city, client, citizen):
+    report = factories.report(city.pothole, *city.WEST, reporter=citizen)
+    services.points_award(user_id=citizen.pk, rule="spam_penalty", amount=-20, target=report)
+
+    html = client.get(reverse("reports:home")).content.decode()
+
+    assert "-20 points: your report was marked as spam" in html
+    assert 'class="message warning game-notice"' in html and "success game-notice" not in html
+
+
+def test_a_gain_and_a_loss_together_are_neither_success_nor_penalty(city, client, citizen):
+    report = factories.report(city.pothole, *city.WEST, reporter=citizen)
+    services.points_award(user_id=citizen.pk, rule="challenge_bonus", amount=30, target=report)
+    services.points_award(user_id=citizen.pk, rule="spam_penalty", amount=-20, target=report)
+
+    html = client.get(reverse("reports:home")).content.decode()
+
+    assert "+10 points for 1 completed challenge and more" in html
+    assert 'class="message info game-notice"' in html
+
+
+def _notices(html: str) -> str:
+    found = re.search(r'<div class="messages game-notices">.*?</div>', html, re.S)
+    return found.group(0) if found else ""
+
+
+def _banners(html: str) -> int:
+    return len(re.findall(r'class="message [a-z]+ game-notice"', html))
