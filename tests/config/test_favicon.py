@@ -1,4 +1,4 @@
-"""The site's icon: /favicon.ico is served (browsers ask for it on every site), and pages name it."""
+"""The site's icon: /favicon.ico is served (browsers ask for it on any site), and pages name it."""
 
 from __future__ import annotations
 
