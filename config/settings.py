@@ -441,6 +441,8 @@ if FIXPOINT_PUBLIC_URL and not FIXPOINT_PUBLIC_URL.startswith(("http://", "https
     raise ImproperlyConfigured("FIXPOINT_PUBLIC_URL must start with http:// or https://.")
 # An unconfirmed report (and its confirmation link) lives this long, then it is deleted.
 FIXPOINT_UNCONFIRMED_TTL_HOURS = env.int("UNCONFIRMED_TTL_HOURS", default=72)
+# A reporter may undo withdrawing their report for this long (0: never).
+FIXPOINT_WITHDRAW_UNDO_MINUTES = env.int("WITHDRAW_UNDO_MINUTES", default=10)
 # At most this many reports per account or address (and per IP address) per window.
 FIXPOINT_REPORT_RATE = env.int("REPORT_RATE_LIMIT", default=5)
 FIXPOINT_REPORT_RATE_WINDOW_MINUTES = env.int("REPORT_RATE_WINDOW_MINUTES", default=10)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from authorities.geometry import distance_m
 from authorities.models import Area, Authority, StaffMembership
@@ -20,10 +20,12 @@ from .exceptions import NoSuchOriginal
 from .models import (
     HIDDEN_STATES,
     OPEN_STATES,
+    Actor,
     Questionnaire,
     QuestionnaireAnswer,
     Report,
     ReportPhoto,
+    ReportState,
     ReportStateChange,
     ReportUpdate,
 )
@@ -192,3 +194,37 @@ def find_duplicate_original(actor: Any, reference: str) -> Report:
     if original is None:
         raise NoSuchOriginal()
     return original
+
+
+def withdrawal_latest(report_id: int) -> ReportStateChange | None:
+    """The report's latest state change if it is its reporter's withdrawal, else None."""
+    latest = ReportStateChange.objects.filter(report_id=report_id).order_by("-created_at", "-id")
+    change = latest.first()
+    return change if change is not None and is_withdrawal(change) else None
+
+
+def is_withdrawal(change: ReportStateChange) -> bool:
+    # The reporter closes a report only by withdrawing it (TRANSITIONS: open -> closed).
+    return change.actor_kind == Actor.REPORTER and change.to_state == ReportState.CLOSED
+
+
+def withdrawal_undo_until(change: ReportStateChange) -> datetime:
+    return change.created_at + timedelta(minutes=settings.FIXPOINT_WITHDRAW_UNDO_MINUTES)
+
+
+def withdrawals_undoable(*, user_id: int, now: datetime) -> dict[int, datetime]:
+    """{report id: until when} for the person's reports whose withdrawal they may still undo:
+    the report's latest change, made within WITHDRAW_UNDO_MINUTES."""
+    since = now - timedelta(minutes=settings.FIXPOINT_WITHDRAW_UNDO_MINUTES)
+    latest = ReportStateChange.objects.filter(report_id=OuterRef("report_id")).order_by(
+        "-created_at", "-id"
+    )
+    changes = ReportStateChange.objects.filter(
+        report__reporter_id=user_id,
+        report__state=ReportState.CLOSED,
+        actor_kind=Actor.REPORTER,
+        to_state=ReportState.CLOSED,
+        created_at__gt=since,
+        pk=Subquery(latest.values("pk")[:1]),
+    )
+    return {change.report_id: withdrawal_undo_until(change) for change in changes}

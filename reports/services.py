@@ -46,7 +46,7 @@ from .models import (
     Support,
 )
 from .notes import note_clean
-from .selectors import duplicate_originals
+from .selectors import duplicate_originals, withdrawal_latest, withdrawal_undo_until
 from .signals import report_state_changed, report_supported, report_update_added
 
 if TYPE_CHECKING:
@@ -205,12 +205,15 @@ def report_transition(
     duplicate_of_id: int | None = None,
     at: datetime | None = None,
     by_reporter_link: bool = False,
+    undoing: ReportStateChange | None = None,
 ) -> Report:
     """Move a report to another state, if the transition table lets this actor do it.
 
     The row is locked first: two staff members verifying at the same moment must not both record
     a change (and, later, both award points for it). ``by_reporter_link``: the reporter, proven
     by a signed link sent to their address (a questionnaire), who may have no account.
+    ``undoing``: the reporter's own withdrawal, which they may reverse outside the table (see
+    report_withdraw_undo).
     """
     public_note = note_clean(public_note, field="public_note")
     internal_note = note_clean(internal_note, field="internal_note")
@@ -218,7 +221,10 @@ def report_transition(
     kind = Actor.REPORTER if by_reporter_link else _actor_kind(report, actor)
     if by_reporter_link:
         actor = report.reporter
-    _check_allowed(report, to_state, kind)
+    if undoing is None:
+        _check_allowed(report, to_state, kind)
+    else:
+        _check_undo(report, to_state, kind, undoing)
     if kind == Actor.REPORTER and to_state == ReportState.OPEN and not public_note.strip():
         raise InvalidTransition(_("Say why the problem is not fixed to reopen the report."))
     if kind == Actor.REPORTER and internal_note:
@@ -309,6 +315,28 @@ def report_withdraw(*, report_id: int, user: User) -> Report | None:
         to_state=ReportState.CLOSED,
         actor=user,
         public_note=str(_("Withdrawn by the reporter.")),
+    )
+
+
+@transaction.atomic
+def report_withdraw_undo(*, report_id: int, user: User, at: datetime | None = None) -> Report:
+    """The reporter takes their withdrawal back within WITHDRAW_UNDO_MINUTES: the report returns
+    to the state it was withdrawn from, through report_transition like any move (its receivers
+    run, the history records it with a public note)."""
+    report = Report.objects.select_for_update().get(pk=report_id)
+    if report.reporter_id is None or report.reporter_id != user.pk:
+        raise NotAllowed(str(_("Only the person who reported this can change it.")))
+    withdrawal = withdrawal_latest(report.pk)
+    now = at or timezone.now()
+    if withdrawal is None or withdrawal_undo_until(withdrawal) < now:
+        raise NotAllowed(str(_("This withdrawal can no longer be undone.")))
+    return report_transition(
+        report_id=report.pk,
+        to_state=withdrawal.from_state,
+        actor=user,
+        public_note=str(_("The reporter undid the withdrawal.")),
+        at=now,
+        undoing=withdrawal,
     )
 
 
@@ -535,6 +563,20 @@ def _check_allowed(report: Report, to_state: str, kind: str) -> None:
         )
     if kind not in allowed[to_state]:
         raise NotAllowed(f"A {kind} cannot move a report from {report.state} to {to_state}.")
+
+
+def _check_undo(report: Report, to_state: str, kind: str, change: ReportStateChange) -> None:
+    """Outside the transition table only one move: the reporter back to where their own
+    withdrawal, the report's latest change, took the report from."""
+    latest = withdrawal_latest(report.pk)
+    if (
+        kind != Actor.REPORTER
+        or latest is None
+        or latest.pk != change.pk
+        or report.state != change.to_state
+        or to_state != change.from_state
+    ):
+        raise NotAllowed(str(_("This withdrawal can no longer be undone.")))
 
 
 def _apply(

@@ -41,6 +41,7 @@ urlpatterns = [
     path("my/reports/", views.my_reports, name="mine"),
     path("my/reports/<str:ref>/edit/", views.report_edit, name="edit"),
     path("my/reports/<str:ref>/withdraw/", views.report_withdraw, name="withdraw"),
+    path("my/reports/<str:ref>/withdraw/undo/", views.report_withdraw_undo, name="withdraw-undo"),
     path("my/hide-name/", views.hide_my_name, name="hide-name"),
     path("my/data/", views.my_data, name="my-data"),
     path("my/delete/", views.my_delete, name="my-delete"),

@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -857,6 +857,11 @@ def my_reports(request: HttpRequest) -> HttpResponse:
         .annotate(support_count=Count("supports"))
         .order_by("-created_at")
     )
+    undoable = selectors.withdrawals_undoable(
+        user_id=cast(User, request.user).pk, now=timezone.now()
+    )
+    for report in reports:  # until when its withdrawal may be undone, if it may
+        report.undo_until = undoable.get(report.pk)  # type: ignore[attr-defined]
     alerts = Subscription.objects.filter(
         email=request.user.email,  # type: ignore[union-attr]
         unsubscribed_at__isnull=True,
@@ -898,15 +903,45 @@ def report_edit(request: HttpRequest, ref: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
 def report_withdraw(request: HttpRequest, ref: str) -> HttpResponse:
+    """GET asks to confirm (a page: it works without JavaScript), POST withdraws."""
     report = get_object_or_404(Report, ref=ref.upper(), reporter=request.user)
+    if request.method != "POST":
+        return render(
+            request,
+            "reports/report_withdraw.html",
+            {"report": report, "undo_minutes": settings.FIXPOINT_WITHDRAW_UNDO_MINUTES},
+        )
     try:
-        services.report_withdraw(report_id=report.pk, user=request.user)  # type: ignore[arg-type]
+        withdrawn = services.report_withdraw(report_id=report.pk, user=request.user)  # type: ignore[arg-type]
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("Your report is withdrawn."))
+        messages.success(request, _withdrawn_message(withdrawn))
+    return redirect("reports:mine")
+
+
+def _withdrawn_message(report: Report | None) -> str:
+    minutes = settings.FIXPOINT_WITHDRAW_UNDO_MINUTES
+    if report is None or not minutes:  # an unconfirmed report is deleted: nothing to undo
+        return _("Your report is withdrawn.")
+    return ngettext(
+        "Your report is withdrawn. You can undo this below for %(n)s minute.",
+        "Your report is withdrawn. You can undo this below for %(n)s minutes.",
+        minutes,
+    ) % {"n": minutes}
+
+
+@login_required
+@require_POST
+def report_withdraw_undo(request: HttpRequest, ref: str) -> HttpResponse:
+    report = get_object_or_404(Report, ref=ref.upper(), reporter=request.user)
+    try:
+        services.report_withdraw_undo(report_id=report.pk, user=request.user)  # type: ignore[arg-type]
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Your report is back: it is open again."))
     return redirect("reports:mine")
 
 

@@ -41,7 +41,7 @@ from reports.models import (
 from . import forms, selectors
 from . import services as staff_services
 from .decorators import staff_required
-from .filters import CHOSEN, StaffReportFilter, queue_defaults
+from .filters import CHOSEN, WORK_STATES, StaffReportFilter, queue_defaults
 
 PAGE_SIZE = 50
 MAP_LIMIT = 2000  # pins drawn for the filtered set; the counts above the map say if there are more
@@ -74,12 +74,21 @@ def queue(request: HttpRequest) -> HttpResponse:
         "query": _query_without(data, "page"),
         "query_any_state": _query_without(data, "page", "state", CHOSEN),
         "chosen": CHOSEN,
+        "filters_in_use": _filters_in_use(data),
         "several_authorities": len(memberships) != 1,  # a superuser's is {None: admin}
         "may_bulk": _may_anywhere(roles, "bulk"),
         "may_audit": _may_anywhere(roles, "audit"),
         "may_file_for_others": _may_anywhere(roles, "file_on_behalf"),
     }
     return render(request, "staff/queue.html", context)
+
+
+def _filters_in_use(data: QueryDict) -> int:
+    """How many filters besides the text search and the sort narrow the queue (the default
+    states, the work to do, do not count): folded away on a phone, the filters say so."""
+    names = set(StaffReportFilter.base_filters) - {"q", "state", "ordering"}
+    used = sum(1 for name in names if any(v.strip() for v in data.getlist(name)))
+    return used + (set(data.getlist("state")) != {str(state) for state in WORK_STATES})
 
 
 def _counts(found: StaffReportFilter) -> list[tuple[str, str, int]]:

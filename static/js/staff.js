@@ -14,6 +14,11 @@
     return div.innerHTML;
   }
 
+  // The queue's filters are folded (a <details>) so that on a phone the reports come first; a
+  // screen wide enough for both shows them open.
+  var moreFilters = document.getElementById("more-filters");
+  if (moreFilters && window.matchMedia("(min-width: 801px)").matches) { moreFilters.open = true; }
+
   window.fixpointStaffMap = function (map) {
     var data = document.getElementById("staff-pins");
     var pins = data ? JSON.parse(data.textContent) : [];

@@ -211,6 +211,11 @@ WALK: list[Visit] = [
     # A citizen
     Visit("/my/reports/", "citizen", _const("/my/reports/")),
     Visit("/my/reports/{ref}/edit/", "citizen", lambda p: f"/my/reports/{p.report.ref}/edit/"),
+    Visit(
+        "/my/reports/{ref}/withdraw/",
+        "citizen",
+        lambda p: f"/my/reports/{p.report.ref}/withdraw/",
+    ),
     Visit("/me/points/", "citizen", _const("/me/points/")),
     Visit("/my/data/", "citizen", _const("/my/data/")),
     Visit("/my/delete/", "citizen", _const("/my/delete/")),
@@ -264,7 +269,7 @@ EXCLUDED: dict[str, str] = {
     "/reports/{ref}/support/": POST_ONLY,
     "/reports/{ref}/subscribe/": POST_ONLY,
     "/reports/confirm/{token}/account/": POST_ONLY,
-    "/my/reports/{ref}/withdraw/": POST_ONLY,
+    "/my/reports/{ref}/withdraw/undo/": POST_ONLY,
     "/my/hide-name/": POST_ONLY,
     "/staff/bulk/": POST_ONLY,
     "/rewards/{reward_id}/redeem/": POST_ONLY,
