@@ -1,5 +1,5 @@
 """/favicon.ico: browsers ask for it at the site's root whatever the page says, so it is served
-there (the pages also name static/favicon.svg, which modern browsers prefer)."""
+there (the pages also name static/icons/icon.svg, the same pin, which modern browsers prefer)."""
 
 from __future__ import annotations
 
