@@ -16,8 +16,9 @@ from django.contrib.sites.shortcuts import get_current_site
 from django.http import HttpRequest
 from django.urls import reverse
 
+from authorities.permissions import is_staff_user
+
 from . import notifications
-from .staff.selectors import is_staff_user
 
 
 class OutboxAccountAdapter(DefaultAccountAdapter):

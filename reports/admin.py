@@ -20,6 +20,7 @@ from accounts.admin import UserAdmin as BaseUserAdmin
 from accounts.models import User
 from authorities.admin import AuthorityScopedAdmin, ReadOnlyAdminMixin
 from authorities.models import Authority
+from authorities.permissions import PERMISSIONS
 from config.errors import ApplicationError
 
 from . import notifications, privacy, services, site_messages
@@ -44,8 +45,8 @@ from .models import (
     UpdateDelivery,
 )
 from .notes import NOTE_MAX_LENGTH
+from .selectors import find_duplicate_original
 from .staff import services as staff_services
-from .staff.selectors import PERMISSIONS, find_duplicate_original
 
 
 class ReadOnlyInline(admin.TabularInline):

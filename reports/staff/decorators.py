@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 
-from . import selectors
+from authorities import permissions
 
 View = Callable[..., HttpResponseBase]
 
@@ -23,7 +23,7 @@ def staff_required(view: View) -> View:
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not selectors.is_staff_user(request.user):
+        if not permissions.is_staff_user(request.user):
             raise PermissionDenied(_("This page is for council staff."))
         return view(request, *args, **kwargs)
 

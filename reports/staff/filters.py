@@ -22,10 +22,11 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from authorities import permissions
 from authorities.models import Area, Authority, Category
 from config.params import DayField
 from reports.models import Priority, Report, ReportPhoto, ReportState
-from reports.selectors import search_reports_queryset
+from reports.selectors import reports_visible_to, search_reports_queryset
 
 from . import selectors
 
@@ -47,7 +48,7 @@ AGES = (("1", _("Last day")), ("7", _("Last week")), ("30", _("Last 30 days")))
 
 
 def _authorities(request: HttpRequest | None) -> QuerySet[Authority]:
-    return selectors.staff_authorities(getattr(request, "user", None))
+    return permissions.staff_authorities(getattr(request, "user", None))
 
 
 def _assignees(request: HttpRequest | None) -> Any:
@@ -134,7 +135,7 @@ class StaffReportFilter(django_filters.FilterSet):
         **kwargs: Any,
     ) -> None:
         if queryset is None:
-            queryset = selectors.reports_visible_to(getattr(request, "user", None))
+            queryset = reports_visible_to(getattr(request, "user", None))
         super().__init__(data, queryset, request=request, **kwargs)
         if areas is not None:  # the neighbourhoods offered, and the only ones accepted
             self.filters["area"].queryset = areas

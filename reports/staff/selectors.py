@@ -1,6 +1,5 @@
 """Reads for staff: colleagues, service levels, counts and internal notes. The role permissions
-live in ``authorities.permissions`` and the scoping of reports in ``reports.selectors``; both are
-re-exported here for the staff pages and for code written before they moved."""
+live in ``authorities.permissions`` and the scoping of reports in ``reports.selectors``."""
 
 from __future__ import annotations
 
@@ -13,25 +12,8 @@ from django.utils import timezone
 from accounts.models import User
 from authorities import routing
 from authorities.models import Area, Category, StaffMembership
-from authorities.permissions import (  # noqa: F401 (re-exported)
-    ADMIN,
-    ALL_ROLES,
-    PERMISSIONS,
-    WORKERS,
-    active_user,
-    is_staff_user,
-    membership_role,
-    role_may,
-    staff_authorities,
-    staff_may,
-    staff_may_somewhere,
-)
+from authorities.permissions import active_user, staff_authorities
 from reports.models import OPEN_STATES, AuditAction, AuditEntry, Report, ReportState
-from reports.selectors import (  # noqa: F401 (re-exported)
-    duplicate_originals,
-    find_duplicate_original,
-    reports_visible_to,
-)
 
 
 def staff_areas(user: Any) -> QuerySet[Area]:

@@ -20,6 +20,7 @@ from accounts.models import User
 from authorities import routing
 from authorities import services as authority_services
 from authorities.models import Authority, Category, StaffRole
+from authorities.permissions import membership_role, staff_may, staff_may_somewhere
 from config.baseurl import base_url
 from config.errors import ApplicationError
 from reports import delivery, services
@@ -40,15 +41,12 @@ from reports.models import (
     UpdateDelivery,
 )
 from reports.notes import note_clean
+from reports.selectors import reports_visible_to
 from reports.signals import report_state_changed
-
-from .selectors import membership_role as selectors_role
-from .selectors import reports_visible_to, staff_may, staff_may_somewhere
 
 __all__ = [
     "BulkResult",
     "Caller",
-    "audit_record",
     "delivery_mark_sent_by_staff",
     "delivery_resend_by_staff",
     "report_enter",
@@ -409,7 +407,7 @@ def staff_account_set(
     EmailAddress.objects.update_or_create(
         user=user, email=email, defaults={"verified": True, "primary": True}
     )
-    before = {"role": selectors_role(user, authority.pk)}
+    before = {"role": membership_role(user, authority.pk)}
     authority_services.staff_membership_set(user=user, authority=authority, role=role)
     audit_record(
         actor=None,

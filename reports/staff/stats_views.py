@@ -14,11 +14,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from authorities import permissions
 from authorities.models import Authority
 from config.params import DayField
 from config.replica import replica_reads
 
-from . import exports, selectors
+from . import exports
 from .decorators import staff_required
 from .stats import PERCENTILES, BacklogPoint, CategoryStats, Period, statistics
 
@@ -83,7 +84,7 @@ class StatsForm(forms.Form):
 @replica_reads
 def stats_page(request: HttpRequest) -> HttpResponse:
     """Statistics of the user's authorities (or one of them) for a period."""
-    authorities = selectors.staff_authorities(request.user)
+    authorities = permissions.staff_authorities(request.user)
     form = StatsForm(
         request.GET or None, authorities=authorities, every_one=request.user.is_superuser
     )

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
+from authorities import permissions
 from authorities.models import CategoryQuestion
 from config import params
 from config.errors import ApplicationError
@@ -37,6 +38,7 @@ from reports.models import (
     ReportStateChange,
     ReportUpdate,
 )
+from reports.selectors import find_duplicate_original, reports_visible_to
 
 from . import forms, selectors
 from . import services as staff_services
@@ -117,12 +119,12 @@ def _memberships(request: HttpRequest) -> dict[int | None, str]:
     """The user's role at each of their authorities; a superuser's is {None: administrator}."""
     user = _user(request)
     if user.is_superuser:
-        return {None: str(selectors.ADMIN)}
+        return {None: str(permissions.ADMIN)}
     return dict(user.memberships.values_list("authority_id", "role"))
 
 
 def _may_anywhere(roles: set[str], permission: str) -> bool:
-    return any(selectors.role_may(role, permission) for role in roles)
+    return any(permissions.role_may(role, permission) for role in roles)
 
 
 def _bulk_form(request: HttpRequest, ids: list[int], data: Any = None) -> forms.BulkForm:
@@ -137,7 +139,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
         ticked = [params.whole_number(v, "reports") for v in request.POST.getlist("reports")]
     except params.InvalidParameter:  # the queue's form only sends ids: a forged request
         return params.refusal(request, 400, _("Each ticked report must be a report's id."))
-    visible = selectors.reports_visible_to(request.user)
+    visible = reports_visible_to(request.user)
     ids = list(visible.filter(pk__in=ticked).values_list("pk", flat=True))
     data = request.POST.copy()
     data.setlist("reports", [str(pk) for pk in ids])  # what the user may not see is left out
@@ -197,7 +199,7 @@ def _back_to_queue(request: HttpRequest) -> HttpResponse:
 def report_enter(request: HttpRequest) -> HttpResponse:
     """File a report for a caller, someone anonymous, or as the authority (staff_services
     .report_enter checks the permission at the authority the report is routed to)."""
-    if not selectors.staff_may_somewhere(request.user, "file_on_behalf"):
+    if not permissions.staff_may_somewhere(request.user, "file_on_behalf"):
         raise PermissionDenied(_("Your role does not allow filing reports for others."))
     initial = {"latitude": request.GET.get("lat"), "longitude": request.GET.get("lon")}
     questions = list(
@@ -254,7 +256,7 @@ def _form_errors(form: Any, exc: ValidationError) -> None:
 
 def _work_queryset(request: HttpRequest) -> Any:
     return (
-        selectors.with_overdue(selectors.reports_visible_to(request.user))
+        selectors.with_overdue(reports_visible_to(request.user))
         .select_related("area", "assignee", "duplicate_of")
         .defer("area__boundary")
         .annotate(support_count=Count("supports", distinct=True))
@@ -277,7 +279,7 @@ def _work_queryset(request: HttpRequest) -> Any:
 @staff_required
 def report_work(request: HttpRequest, pk: int) -> HttpResponse:
     report = get_object_or_404(_work_queryset(request), pk=pk)
-    role = selectors.membership_role(request.user, report.authority_id)
+    role = permissions.membership_role(request.user, report.authority_id)
     bound: dict[str, Any] = {}
     status = 200
     if request.method == "POST":
@@ -286,7 +288,7 @@ def report_work(request: HttpRequest, pk: int) -> HttpResponse:
             done, bound = _save(request, report, role)
         else:
             # Each action (a key of HANDLERS) needs the permission of the same name.
-            if action not in HANDLERS or not selectors.role_may(role, action):
+            if action not in HANDLERS or not permissions.role_may(role, action):
                 raise PermissionDenied(_("Your role at this authority does not allow that."))
             done, form = _act(request, report, action)
             bound[action] = form
@@ -328,7 +330,7 @@ def _save(request: HttpRequest, report: Report, role: str | None) -> tuple[bool,
         messages.info(request, _("Nothing to save: no field was changed."))
         return True, bound
     for name in changed:
-        if not selectors.role_may(role, _permission(name, bound[name])):
+        if not permissions.role_may(role, _permission(name, bound[name])):
             raise PermissionDenied(_("Your role at this authority does not allow that."))
     try:
         with transaction.atomic():
@@ -368,7 +370,7 @@ def _permission(name: str, form: Any) -> str:
 
 
 def _work_context(report: Report, role: str | None, bound: dict[str, Any]) -> dict[str, Any]:
-    may = {name: selectors.role_may(role, name) for name in selectors.PERMISSIONS}
+    may = {name: permissions.role_may(role, name) for name in permissions.PERMISSIONS}
     # The one form as it was sent when saving it failed; else fresh (an old single action's
     # error is in the messages).
     work = bound if len(bound) == len(SECTIONS) else _work_forms(report)
@@ -497,7 +499,7 @@ def _do_recategorise(request: HttpRequest, report: Report, data: dict[str, Any])
 
 
 def _do_duplicate(request: HttpRequest, report: Report, data: dict[str, Any]) -> str:
-    original = selectors.find_duplicate_original(request.user, data["original"])
+    original = find_duplicate_original(request.user, data["original"])
     staff_services.report_mark_duplicate(
         report_id=report.pk,
         original_id=original.pk,

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from authorities.models import AuthorityCategory, StaffMembership, StaffRole
 from reports import services
+from reports.audit import audit_record
 from reports.models import (
     AuditEntry,
     Report,
@@ -20,7 +21,6 @@ from reports.models import (
     Subscription,
     Support,
 )
-from reports.staff.services import audit_record
 from tests import factories
 
 SECRET_EMAIL = "secret.reporter@example.org"

@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 
 from reports import services
+from reports.audit import audit_record
 from reports.models import AuditEntry, Priority
-from reports.staff.services import audit_record
 from tests import factories
 
 

@@ -1,4 +1,4 @@
-"""Which report may be named as a duplicate's original: one rule (reports.staff.selectors.
+"""Which report may be named as a duplicate's original: one rule (reports.selectors.
 duplicate_originals) for the work page, the API, the admin and report_transition, and one answer
 for every report the rule leaves out, so a reference or id cannot be probed."""
 

@@ -290,7 +290,7 @@ def test_a_bulk_move_offers_only_states_staff_can_reach_and_no_duplicate(client,
 
 
 def test_every_work_page_action_needs_the_permission_of_its_name(client, tiny_city):
-    from reports.staff import selectors
+    from authorities import permissions
     from reports.staff.views import HANDLERS
 
     report = factories.report(tiny_city.pothole, *tiny_city.WEST)
@@ -299,5 +299,5 @@ def test_every_work_page_action_needs_the_permission_of_its_name(client, tiny_ci
     refused = client.post(reverse("staff:report", args=[report.pk]), {"action": "resend"})
     unknown = client.post(reverse("staff:report", args=[report.pk]), {"action": "delete"})
 
-    assert set(HANDLERS) <= set(selectors.PERMISSIONS)
+    assert set(HANDLERS) <= set(permissions.PERMISSIONS)
     assert (refused.status_code, unknown.status_code) == (403, 403)

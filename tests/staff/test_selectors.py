@@ -7,9 +7,11 @@ from datetime import timedelta
 from django.test import RequestFactory
 from django.utils import timezone
 
+from authorities import permissions
 from authorities.models import StaffRole
 from reports import services
 from reports.models import Priority, Report, ReportState
+from reports.selectors import reports_visible_to
 from reports.staff import selectors
 from reports.staff.filters import StaffReportFilter
 from tests import factories
@@ -27,11 +29,11 @@ def test_staff_see_only_their_authoritys_reports_and_superusers_all(tiny_city):
     citizen = factories.UserFactory.create()
     boss = factories.UserFactory.create(is_superuser=True, is_staff=True)
 
-    assert list(selectors.reports_visible_to(tiny_city.west_staff)) == [west]
-    assert list(selectors.reports_visible_to(tiny_city.east_staff)) == [east]
-    assert set(selectors.reports_visible_to(boss)) == {west, east}
-    assert not selectors.reports_visible_to(citizen).exists()
-    assert list(selectors.staff_authorities(tiny_city.west_staff)) == [tiny_city.west]
+    assert list(reports_visible_to(tiny_city.west_staff)) == [west]
+    assert list(reports_visible_to(tiny_city.east_staff)) == [east]
+    assert set(reports_visible_to(boss)) == {west, east}
+    assert not reports_visible_to(citizen).exists()
+    assert list(permissions.staff_authorities(tiny_city.west_staff)) == [tiny_city.west]
 
 
 def test_roles_decide_what_staff_may_do(tiny_city):
@@ -39,14 +41,14 @@ def test_roles_decide_what_staff_may_do(tiny_city):
     admin = factories.staff(tiny_city.west, role=StaffRole.ADMINISTRATOR)
     west = tiny_city.west.pk
 
-    assert selectors.membership_role(viewer, west) == "viewer"
-    assert selectors.membership_role(viewer, tiny_city.east.pk) is None
-    assert selectors.staff_may(viewer, west, "view")
-    assert not selectors.staff_may(viewer, west, "transition")
-    assert selectors.staff_may(tiny_city.west_staff, west, "transition")
-    assert not selectors.staff_may(tiny_city.west_staff, west, "resend")
-    assert selectors.staff_may(admin, west, "resend")
-    assert not selectors.staff_may(admin, tiny_city.east.pk, "view")
+    assert permissions.membership_role(viewer, west) == "viewer"
+    assert permissions.membership_role(viewer, tiny_city.east.pk) is None
+    assert permissions.staff_may(viewer, west, "view")
+    assert not permissions.staff_may(viewer, west, "transition")
+    assert permissions.staff_may(tiny_city.west_staff, west, "transition")
+    assert not permissions.staff_may(tiny_city.west_staff, west, "resend")
+    assert permissions.staff_may(admin, west, "resend")
+    assert not permissions.staff_may(admin, tiny_city.east.pk, "view")
 
 
 def test_the_queue_filters_by_state_priority_text_photos_and_assignee(tiny_city):
@@ -85,7 +87,7 @@ def test_reports_past_their_categorys_target_are_overdue(tiny_city):
     services.report_transition(report_id=verified.pk, to_state="verified", actor=None)
     fresh = factories.report(tiny_city.pothole, *tiny_city.WEST)
 
-    flagged = selectors.with_overdue(selectors.reports_visible_to(tiny_city.west_staff))
+    flagged = selectors.with_overdue(reports_visible_to(tiny_city.west_staff))
 
     assert {r.pk: r.is_overdue for r in flagged} == {
         late.pk: True,
