@@ -42,7 +42,7 @@ class ReportsConfig(AppConfig):
         mapdata.connect_signals()  # map tiles follow saves, deletes and category edits
         from . import audit, tasks  # noqa: F401  (tasks: registered with Celery in every process)
 
-        audit.connect_signals()  # staff changes and staff log-ins leave audit rows
+        audit.connect_signals()  # staff log-ins leave audit rows
         from config.jsonapi import ERROR_SHAPES
 
         from .open311.render import refusal_for

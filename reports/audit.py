@@ -1,7 +1,8 @@
 """The audit log: who did what to which object, when, with the values before and after.
 
-Recorded by the services themselves (and by listeners on the state-change and log-in signals), so
-every way in, the staff pages, the admin and the staff API alike, leaves the same rows.
+Recorded by the services themselves (a state change by reports.services.report_transition, a
+log-in by a listener), so every way in, the staff pages, the admin and the staff API alike, leaves
+the same rows.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from django.http import HttpRequest
 
 from authorities.permissions import is_staff_user
 
-from .models import Actor, AuditAction, AuditEntry, Report, ReportState, ReportStateChange
-from .signals import report_state_changed
+from .models import AuditAction, AuditEntry, Report, ReportState, ReportStateChange
 
 
 def audit_record(
@@ -50,22 +50,18 @@ def client_ip(request: HttpRequest | None) -> str | None:
     return request.META.get("REMOTE_ADDR") or None if request is not None else None
 
 
-# --- Listeners --------------------------------------------------------------------------------
-
 _ACTION_FOR_STATE: dict[str, str] = {
     ReportState.SPAM: AuditAction.SPAM,
     ReportState.DUPLICATE: AuditAction.DUPLICATE,
 }
 
 
-def _state_changed(report: Report, change: ReportStateChange, **_: Any) -> None:
-    """Every staff state change (and re-route, a change from a state to itself) is audited."""
-    if change.actor_kind != Actor.STAFF or change.actor_id is None:
-        return
-    action: str
+def state_change_audit(report: Report, change: ReportStateChange, *, action: str = "") -> None:
+    """The audit row of a state change made by staff (a re-route and a public response are
+    changes from a state to itself). ``action``: what the service calls it (a response is an
+    edit); by default derived from the change."""
     after: dict[str, Any]
-    if getattr(change, "audit_action", None):  # set by a service that knows better (a note)
-        action = change.audit_action  # type: ignore[attr-defined]
+    if action:
         after = {"public_note": change.public_note, "internal_note": change.internal_note}
     elif change.from_state == change.to_state:
         action = AuditAction.REROUTE
@@ -86,11 +82,13 @@ def _state_changed(report: Report, change: ReportStateChange, **_: Any) -> None:
     )
 
 
+# --- Listeners --------------------------------------------------------------------------------
+
+
 def _logged_in(sender: Any, request: HttpRequest | None, user: Any, **_: Any) -> None:
     if is_staff_user(user) or getattr(user, "is_staff", False):
         audit_record(actor=user, action=AuditAction.LOGIN, obj=user, ip=client_ip(request))
 
 
 def connect_signals() -> None:
-    report_state_changed.connect(_state_changed, weak=False, dispatch_uid="audit-state")
     user_logged_in.connect(_logged_in, weak=False, dispatch_uid="audit-login")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -26,7 +26,7 @@ from config.aftercommit import after_commit
 
 from . import jobs
 from .answers import clean_answers
-from .audit import audit_record
+from .audit import audit_record, state_change_audit
 from .exceptions import AccountBanned, InvalidTransition, NoSuchOriginal, NotAllowed
 from .merge import followers_merge
 from .models import (
@@ -116,14 +116,7 @@ def report_create(
         confirmed_at=now if vouched else None,
         follow_up_due=deferred,  # see reports.followups
     )
-    first = ReportStateChange(
-        from_state="",
-        to_state=report.state,
-        actor=entered_by or filed_by or reporter,
-        actor_kind=Actor.REPORTER,
-        created_at=now,
-    )
-    _insert_with_new_ref(report, first, photo_tokens)
+    _file_with_new_ref(report, entered_by or filed_by or reporter, photo_tokens)
     if report.follow_up_due:
         after_commit(jobs.follow_ups_wake)
     return report
@@ -134,13 +127,11 @@ def _area_id(latitude: float, longitude: float) -> int | None:
     return area.id if area else None
 
 
-def _insert_with_new_ref(
-    report: Report, first: ReportStateChange, photo_tokens: Sequence[str]
-) -> None:
+def _file_with_new_ref(report: Report, actor: User | None, photo_tokens: Sequence[str]) -> None:
     for attempt in range(REF_ATTEMPTS):
         report.ref = _new_ref()
         try:
-            _insert(report, first, photo_tokens)
+            report_transition(filed=report, actor=actor, photo_tokens=photo_tokens)
             return
         except IntegrityError:
             # A random ref is taken about once in 34,000 filings at a million reports: checking
@@ -149,32 +140,30 @@ def _insert_with_new_ref(
                 raise
 
 
-def _insert(report: Report, first: ReportStateChange, photo_tokens: Sequence[str]) -> None:
-    """Insert a new report and its first history row, and announce it.
+@contextlib.contextmanager
+def _inserted(
+    report: Report, first: ReportStateChange, photo_tokens: Sequence[str]
+) -> Iterator[None]:
+    """Insert a new report and its first history row; the body announces it.
 
     When a worker follows the filing up and there are no photos, nothing else is written with
     them: that is one statement (config.inserts), and the receivers, which have nothing to write
     (reports.apps), hear of it afterwards. In a caller's transaction it takes a savepoint, so that
-    a ref clash does not spoil the transaction."""
+    a ref clash does not spoil the transaction. Otherwise the announcement is part of the
+    insert's transaction, so what the receivers write commits or rolls back with the report."""
     if report.follow_up_due and not photo_tokens and inserts.available():
         in_callers = transaction.get_connection().in_atomic_block
         with transaction.atomic() if in_callers else contextlib.nullcontext():
             inserts.insert_with_child(report, first, "report")
         first.report = report
-        _announce_filed(report, first)
+        yield
         return
     with transaction.atomic():
         report.save(force_insert=True)
         _claim_photos(photo_tokens, report=report)
         first.report = report
         first.save(force_insert=True)
-        _announce_filed(report, first)
-
-
-def _announce_filed(report: Report, first: ReportStateChange) -> None:
-    # created: the report is new, so receivers know that nothing they would write for it (a
-    # subscription, a delivery) can exist yet, and need not look.
-    report_state_changed.send(sender=Report, report=report, change=first, created=True)
+        yield
 
 
 def report_confirm(*, report_id: int, at: datetime | None = None) -> Report:
@@ -194,11 +183,17 @@ def _check_not_banned(reporter: User | None, email: str) -> None:
         raise AccountBanned()
 
 
-@transaction.atomic
+class Amendment(NamedTuple):
+    """What an ``amend`` of report_transition changed on the report, for its history row."""
+
+    public_note: str
+    internal_note: str = ""
+
+
 def report_transition(
     *,
-    report_id: int,
-    to_state: str,
+    report_id: int | None = None,
+    to_state: str | None = None,
     actor: User | None = None,
     public_note: str = "",
     internal_note: str = "",
@@ -206,47 +201,80 @@ def report_transition(
     at: datetime | None = None,
     by_reporter_link: bool = False,
     undoing: ReportStateChange | None = None,
+    permission: str = "",
+    via: User | None = None,
+    audit_action: str = "",
+    amend: Callable[[Report], Amendment | None] | None = None,
+    filed: Report | None = None,
+    photo_tokens: Sequence[str] = (),
 ) -> Report:
-    """Move a report to another state, if the transition table lets this actor do it.
+    """Record a change of a report's state: the one way it happens, and the only code that writes
+    a history row or sends ``report_state_changed`` (tests/reports/test_one_way_to_change_state.py
+    holds every other module to that).
 
     The row is locked first: two staff members verifying at the same moment must not both record
-    a change (and, later, both award points for it). ``by_reporter_link``: the reporter, proven
-    by a signed link sent to their address (a questionnaire), who may have no account.
-    ``undoing``: the reporter's own withdrawal, which they may reverse outside the table (see
-    report_withdraw_undo).
+    a change (and, later, both award points for it). Then, once: the actor's kind and permission
+    (``permission``: the staff permission of a staff action, e.g. "spam"; by default "transition",
+    or the reporter), the transition table, the milestones, the history row, the audit row when
+    staff act, and the signal, all in one transaction.
+
+    ``to_state`` None: the state stays (a public response, a re-route), recorded as a change from
+    the state to itself. ``by_reporter_link``: the reporter, proven by a signed link sent to their
+    address (a questionnaire), who may have no account. ``via``: an authority's own system acting
+    through the key of one of its staff (Open311), whose role is checked; the change is the
+    system's. ``undoing``: the reporter's own withdrawal, which they may reverse outside the table
+    (see report_withdraw_undo). ``amend``: changes the locked report before it is recorded
+    (reports.delivery.reroute) and returns the notes, or None when nothing changed (then nothing
+    is recorded). ``filed``: a new report, inserted with its first history row (report_create).
     """
-    public_note = note_clean(public_note, field="public_note")
-    internal_note = note_clean(internal_note, field="internal_note")
-    report = Report.objects.select_for_update().get(pk=report_id)
-    kind = Actor.REPORTER if by_reporter_link else _actor_kind(report, actor)
-    if by_reporter_link:
-        actor = report.reporter
-    if undoing is None:
-        _check_allowed(report, to_state, kind)
-    else:
-        _check_undo(report, to_state, kind, undoing)
-    if kind == Actor.REPORTER and to_state == ReportState.OPEN and not public_note.strip():
-        raise InvalidTransition(_("Say why the problem is not fixed to reopen the report."))
-    if kind == Actor.REPORTER and internal_note:
-        raise NotAllowed(_("Only staff can write internal notes."))
-    now = at or timezone.now()
-    from_state = report.state
-    _apply(report, to_state, now, duplicate_of_id, actor)
-    report.save()
-    if to_state == ReportState.DUPLICATE and report.duplicate_of is not None:
-        followers_merge(duplicate=report, original=report.duplicate_of)
-    _record(
-        report,
-        from_state,
-        to_state,
-        actor=actor,
-        kind=kind,
-        at=now,
-        public_note=public_note.strip(),
-        internal_note=internal_note.strip(),
-    )
-    if report.follow_up_due and report.is_shown:  # e.g. restored from spam before its follow-up
-        after_commit(jobs.follow_ups_wake)
+    if filed is not None:
+        first = ReportStateChange(
+            from_state="",
+            to_state=filed.state,
+            actor=actor,
+            actor_kind=Actor.REPORTER,
+            created_at=filed.created_at,
+        )
+        with _inserted(filed, first, photo_tokens):
+            # created: the report is new, so receivers know that nothing they would write for it
+            # (a subscription, a delivery) can exist yet, and need not look.
+            report_state_changed.send(sender=Report, report=filed, change=first, created=True)
+        return filed
+    public_note = note_clean(public_note, field="public_note").strip()
+    internal_note = note_clean(internal_note, field="internal_note").strip()
+    with transaction.atomic():
+        report = _locked(report_id)
+        kind, actor = _acting(report, actor, permission, via, by_reporter_link)
+        if amend is not None:
+            amended = amend(report)
+            if amended is None:
+                return report
+            public_note, internal_note = amended
+        _check_move(report, to_state, kind, via, undoing, public_note, internal_note)
+        now = at or timezone.now()
+        from_state = report.state
+        if to_state is None:
+            report.updated_at = now
+        else:
+            _apply(report, to_state, now, duplicate_of_id, actor)
+        report.save()
+        if to_state == ReportState.DUPLICATE and report.duplicate_of is not None:
+            followers_merge(duplicate=report, original=report.duplicate_of)
+        change = ReportStateChange.objects.create(
+            report=report,
+            from_state=from_state,
+            to_state=report.state,
+            actor=actor,
+            actor_kind=kind,
+            public_note=public_note,
+            internal_note=internal_note,
+            created_at=now,
+        )
+        if kind == Actor.STAFF and actor is not None:
+            state_change_audit(report, change, action=audit_action)
+        report_state_changed.send(sender=Report, report=report, change=change, created=False)
+        if to_state and report.follow_up_due and report.is_shown:  # e.g. restored from spam
+            after_commit(jobs.follow_ups_wake)  # before its follow-up
     return report
 
 
@@ -541,15 +569,66 @@ def _new_ref() -> str:
     return "".join(secrets.choice(REF_ALPHABET) for _ in range(7))
 
 
-def _actor_kind(report: Report, actor: User | None) -> str:
+def _locked(report_id: int | None) -> Report:
+    if report_id is None:
+        raise TypeError("report_transition changes a report: give report_id (or filed).")
+    return (
+        Report.objects.select_for_update(of=("self",))
+        .select_related("authority", "category", "assignee")
+        .get(pk=report_id)
+    )
+
+
+def _acting(
+    report: Report, actor: User | None, permission: str, via: User | None, by_reporter_link: bool
+) -> tuple[str, User | None]:
+    """The actor's kind, and the actor to record, once their permission is checked."""
+    if by_reporter_link:
+        return Actor.REPORTER, report.reporter
+    if via is not None:
+        if not staff_may(via, report.authority_id, "transition"):  # viewers only read
+            raise NotAllowed(_("This API key does not act for staff of the report's authority."))
+        return Actor.SYSTEM, None
     if actor is None:
-        return Actor.SYSTEM
+        return Actor.SYSTEM, None
+    if permission:  # a staff action: only staff whose role allows it
+        if not staff_may(actor, report.authority_id, permission):
+            raise NotAllowed(str(_("Your role at this authority does not allow that.")))
+        return Actor.STAFF, actor
     # Viewers read; the staff who may act are inspectors, administrators and superusers.
     if staff_may(actor, report.authority_id, "transition"):
-        return Actor.STAFF
+        return Actor.STAFF, actor
     if report.reporter_id is not None and report.reporter_id == actor.pk:
-        return Actor.REPORTER
+        return Actor.REPORTER, actor
     raise NotAllowed(_("Only staff of the responsible authority or the reporter can do that."))
+
+
+def _check_move(
+    report: Report,
+    to_state: str | None,
+    kind: str,
+    via: User | None,
+    undoing: ReportStateChange | None,
+    public_note: str,
+    internal_note: str,
+) -> None:
+    if to_state is None:  # the state stays: a response or a re-route, by staff or the system
+        if kind == Actor.REPORTER:
+            raise NotAllowed(_("Only staff of the responsible authority can do that."))
+        return
+    if via is not None and report.state == to_state:
+        raise InvalidTransition(
+            f"The report is already {to_state}; send a different status "
+            "(comments without a status change are not taken over Open311)."
+        )
+    if undoing is None:
+        _check_allowed(report, to_state, kind)
+    else:
+        _check_undo(report, to_state, kind, undoing)
+    if kind == Actor.REPORTER and to_state == ReportState.OPEN and not public_note:
+        raise InvalidTransition(_("Say why the problem is not fixed to reopen the report."))
+    if kind == Actor.REPORTER and internal_note:
+        raise NotAllowed(_("Only staff can write internal notes."))
 
 
 def _check_allowed(report: Report, to_state: str, kind: str) -> None:
@@ -614,31 +693,6 @@ def _original_for(report: Report, duplicate_of_id: int | None, actor: User | Non
             f"Report {original.ref} is itself a duplicate; point at the original report."
         )
     return original
-
-
-def _record(
-    report: Report,
-    from_state: str,
-    to_state: str,
-    *,
-    actor: User | None,
-    kind: str,
-    at: datetime,
-    public_note: str = "",
-    internal_note: str = "",
-) -> ReportStateChange:
-    change = ReportStateChange.objects.create(
-        report=report,
-        from_state=from_state,
-        to_state=to_state,
-        actor=actor,
-        actor_kind=kind,
-        public_note=public_note,
-        internal_note=internal_note,
-        created_at=at,
-    )
-    report_state_changed.send(sender=Report, report=report, change=change, created=False)
-    return change
 
 
 def _move_on_reporter_opinion(

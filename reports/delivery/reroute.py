@@ -3,17 +3,17 @@ authority becomes responsible the report is handed over with a delivery to the n
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.models import User
 from authorities import routing
 from authorities.models import Authority, Category
-from authorities.permissions import staff_may
 from reports.audit import audit_record
 from reports.exceptions import NotAllowed
-from reports.models import OPEN_STATES, Actor, AuditAction, Report, ReportStateChange
-from reports.signals import report_state_changed
+from reports.models import OPEN_STATES, AuditAction, Report
+from reports.services import Amendment, report_transition
 
 from .outbox import deliveries_create
 
@@ -31,54 +31,55 @@ def report_reroute(
 
     When another authority becomes responsible the report is handed over: its authority changes,
     the history gets a row with a public note saying so (the state stays: a history row from a
-    state to itself), and a Delivery to the new authority is written, sent after commit. A change
-    that keeps the authority only gets the note. `actor` is staff of the report's authority (or a
-    superuser); None is the system.
+    state to itself, recorded by report_transition, which locks the row and checks the
+    "recategorise" permission), and a Delivery to the new authority is written, sent after
+    commit. A change that keeps the authority only gets the note. `actor` is staff of the
+    report's authority (or a superuser); None is the system.
     """
-    report = (
-        Report.objects.select_for_update(of=("self",))
-        .select_related("category", "authority", "assignee")
-        .get(pk=report_id)
+    reroute = _Reroute(category, latitude, longitude, actor)
+    report = report_transition(
+        report_id=report_id, actor=actor, permission="recategorise", amend=reroute
     )
-    _check_may_reroute(report, actor)
-    before = (report.authority, report.category, report.latitude, report.longitude)
-    category = category or report.category
-    lat = report.latitude if latitude is None else float(latitude)
-    lon = report.longitude if longitude is None else float(longitude)
-    authority = routing.responsible_authority(lat, lon, category.pk)  # NoAuthorityHere, etc.
-    area = routing.get_index().area_at(lat, lon)
-    if (before[0].pk, before[1].pk, before[2], before[3]) == (authority.id, category.pk, lat, lon):
-        return report
-    report.category, report.latitude, report.longitude = category, lat, lon
-    report.authority_id, report.area_id = authority.id, area.id if area else None
-    report.updated_at = timezone.now()
-    unassigned = _unassign_on_handover(report, before[0], authority, actor)
-    # Moved into a non-public category it becomes private; never public by a move (staff decide).
-    report.is_private = report.is_private or category.non_public
-    report.save(
-        update_fields=[
-            "is_private",
-            "category",
-            "latitude",
-            "longitude",
-            "authority",
-            "area",
-            "assignee",
-            "updated_at",
-        ]
-    )
-    note = _reroute_note(before[0].name, before[1], authority.name, category)
-    _record_reroute(report, actor, note, unassigned)
-    if authority.id != before[0].pk:
+    # The change is announced like any public change (subscribers hear of it, map tiles follow);
+    # the delivery receiver ignores it (the report was already open), so the Delivery is here.
+    if reroute.handed_over:
         deliveries_create(report=report)
     return report
 
 
-def _check_may_reroute(report: Report, actor: User | None) -> None:
-    if actor is not None and not staff_may(actor, report.authority_id, "recategorise"):
-        raise NotAllowed("Only staff of the report's authority can re-route it.")
-    if report.state not in OPEN_STATES:
-        raise NotAllowed(f"Report {report.ref} is {report.state}: only open reports are re-routed.")
+@dataclass
+class _Reroute:
+    """The re-route of one locked report, for report_transition's ``amend``."""
+
+    category: Category | None
+    latitude: float | None
+    longitude: float | None
+    actor: User | None
+    handed_over: bool = False
+
+    def __call__(self, report: Report) -> Amendment | None:
+        if report.state not in OPEN_STATES:
+            raise NotAllowed(
+                f"Report {report.ref} is {report.state}: only open reports are re-routed."
+            )
+        old_authority, old_category = report.authority, report.category
+        category = self.category or old_category
+        lat = report.latitude if self.latitude is None else float(self.latitude)
+        lon = report.longitude if self.longitude is None else float(self.longitude)
+        authority = routing.responsible_authority(lat, lon, category.pk)  # NoAuthorityHere, etc.
+        area = routing.get_index().area_at(lat, lon)
+        before = (old_authority.pk, old_category.pk, report.latitude, report.longitude)
+        if before == (authority.id, category.pk, lat, lon):
+            return None
+        report.category, report.latitude, report.longitude = category, lat, lon
+        report.authority_id, report.area_id = authority.id, area.id if area else None
+        unassigned = _unassign_on_handover(report, old_authority, authority, self.actor)
+        # Moved into a non-public category it becomes private; never public by a move (staff
+        # decide).
+        report.is_private = report.is_private or category.non_public
+        self.handed_over = authority.id != old_authority.pk
+        note = _reroute_note(old_authority.name, old_category, authority.name, category)
+        return Amendment(note, unassigned)
 
 
 def _unassign_on_handover(
@@ -109,19 +110,3 @@ def _reroute_note(old_authority: str, old_category: Category, authority: str, ne
     if authority != old_authority:
         parts.append(f"Passed from {old_authority} to {authority}, which is responsible here.")
     return " ".join(parts) or "Moved to a corrected location."
-
-
-def _record_reroute(report: Report, actor: User | None, note: str, internal_note: str) -> None:
-    change = ReportStateChange.objects.create(
-        report=report,
-        from_state=report.state,
-        to_state=report.state,
-        actor=actor,
-        actor_kind=Actor.SYSTEM if actor is None else Actor.STAFF,
-        public_note=note,
-        internal_note=internal_note,
-        created_at=report.updated_at,
-    )
-    # Announced like any public change: subscribers hear of it, map tiles follow. The delivery
-    # receiver ignores it (the report was already open), so the new Delivery is written above.
-    report_state_changed.send(sender=Report, report=report, change=change)

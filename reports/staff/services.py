@@ -1,6 +1,7 @@
 """Staff writes beyond the lifecycle: duplicates, spam, moderation, re-categorising, delivery
-resends and bulk actions. Each checks the actor's role at the report's authority, goes through
-the lifecycle services (so every state change is one locked, recorded transition) and is audited.
+resends and bulk actions. Each checks the actor's role at the report's authority once, goes
+through the lifecycle services (every change of state, and every public response, is one locked,
+recorded, audited reports.services.report_transition) and is audited.
 """
 
 from __future__ import annotations
@@ -28,21 +29,18 @@ from reports.audit import audit_record
 from reports.delivery import council_updates
 from reports.exceptions import NotAllowed
 from reports.models import (
-    Actor,
     AuditAction,
     Delivery,
     EnteredFor,
     Report,
     ReportPhoto,
     ReportState,
-    ReportStateChange,
     ReportUpdate,
     ResponseTemplate,
     UpdateDelivery,
 )
 from reports.notes import note_clean
 from reports.selectors import reports_visible_to
-from reports.signals import report_state_changed
 
 __all__ = [
     "BulkResult",
@@ -69,71 +67,69 @@ BULK_LIMIT = 500
 # --- Notes -------------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def report_note_add(
     *, report_id: int, actor: User, public_note: str = "", internal_note: str = ""
-) -> ReportStateChange | None:
+) -> Report:
     """A public response and/or an internal note without a change of state.
 
-    A public response is a history row from the state to itself, announced like any change so
-    subscribers hear of it. An internal note alone stays out of the public history (a row there
-    would show the public an empty entry, and e-mail followers about nothing): it is an audit
-    row, which the work page lists with the history.
+    A public response is a history row from the state to itself (report_transition), announced
+    like any change so subscribers hear of it, and audited as an edit. An internal note alone
+    stays out of the public history (a row there would show the public an empty entry, and e-mail
+    followers about nothing): it is an audit row, which the work page lists with the history.
     """
     public_note = note_clean(public_note, field="public_note")
     internal_note = note_clean(internal_note, field="internal_note")
+    if public_note:
+        return services.report_transition(
+            report_id=report_id,
+            actor=actor,
+            permission="note",
+            public_note=public_note,
+            internal_note=internal_note,
+            audit_action=AuditAction.EDIT,
+        )
+    return _internal_note_add(report_id, actor, internal_note)
+
+
+@transaction.atomic
+def _internal_note_add(report_id: int, actor: User, internal_note: str) -> Report:
     report = services.locked_for_staff(report_id, actor, "note")
-    if not public_note and not internal_note:
+    if not internal_note:
         raise ApplicationError(str(_("Write a note.")))
     report.updated_at = timezone.now()
     report.save(update_fields=["updated_at"])
-    if not public_note:
-        after = {"internal_note": internal_note}
-        audit_record(actor=actor, action=AuditAction.EDIT, obj=report, after=after)
-        return None
-    change = ReportStateChange(
-        report=report,
-        from_state=report.state,
-        to_state=report.state,
-        actor=actor,
-        actor_kind=Actor.STAFF,
-        public_note=public_note,
-        internal_note=internal_note,
-        created_at=report.updated_at,
-    )
-    change.save()
-    change.audit_action = AuditAction.EDIT  # type: ignore[attr-defined]  # read by the audit
-    report_state_changed.send(sender=Report, report=report, change=change)
-    return change
+    after = {"internal_note": internal_note}
+    audit_record(actor=actor, action=AuditAction.EDIT, obj=report, after=after)
+    return report
 
 
 # --- Duplicates and spam ------------------------------------------------------------------------
 
 
-@transaction.atomic
 def report_mark_duplicate(
     *, report_id: int, original_id: int, actor: User, public_note: str = ""
 ) -> Report:
     """Close a report as a duplicate of another and merge its supporters and subscribers (and its
     reporter, as a supporter) into the original, so they hear of the work done there."""
-    services.locked_for_staff(report_id, actor, "duplicate")
     note = public_note.strip() or str(_("Already reported: see the original report."))
-    report = services.report_transition(
+    return services.report_transition(  # which merges the followers (reports.merge)
         report_id=report_id,
         to_state=ReportState.DUPLICATE,
         actor=actor,
+        permission="duplicate",
         public_note=note,
         duplicate_of_id=original_id,
     )
-    return report  # report_transition merged the followers (reports.merge)
 
 
-@transaction.atomic
 def report_mark_spam(*, report_id: int, actor: User, internal_note: str = "") -> Report:
     """Hide a report as spam: a transition (audited as spam), reversible by reopening it."""
-    services.locked_for_staff(report_id, actor, "spam")
     return services.report_transition(
-        report_id=report_id, to_state=ReportState.SPAM, actor=actor, internal_note=internal_note
+        report_id=report_id,
+        to_state=ReportState.SPAM,
+        actor=actor,
+        permission="spam",
+        internal_note=internal_note,
     )
 
 
