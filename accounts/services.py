@@ -124,8 +124,9 @@ def api_keys_forget(**_: object) -> None:
     _recent.clear()
 
 
-# Every API-key request needs its client; as an ORM query with select_related it cost 0.55 ms,
-# compiled once 0.15 ms. The sample is no SHA-256 hex digest (those are 64 hex digits).
+# Every API-key request needs its client: compiled once, because building the ORM query with
+# select_related cost more than running it (docs/benchmarks.md). The sample is no SHA-256 hex
+# digest (those are 64 hex digits).
 _BY_HASH = CompiledQuery(
     lambda digest: ApiClient.objects.filter(key_hash=digest, is_active=True).values(
         *field_names(ApiClient), *field_names(User, "user__")

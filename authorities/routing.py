@@ -345,7 +345,7 @@ def current_version() -> Stamp:
     transaction that rolled back may later be reached again by different data.
 
     SQL compiled once because it runs on every request that routes: building the ORM query cost
-    more than running it (0.3 ms of a 1 ms locate).
+    more than running it (docs/benchmarks.md).
     """
     rows = _STAMP.run()
     if not rows:

@@ -2,8 +2,8 @@
 process's own memory while Redis cannot be reached.
 
 One client per pool: Django's RedisCacheClient builds a new redis.Redis object for every cache
-call; with redis-py 5+ that construction costs more than the round trip it wraps (measured on the
-map's cache hits: 675 µs -> 505 µs per request). A redis.Redis client is thread-safe and only
+call; with redis-py 5+ that construction costs more than the round trip it wraps (the map's cache
+hits, docs/benchmarks.md). A redis.Redis client is thread-safe and only
 borrows connections from its pool, so one per pool is enough. CACHE_URL=redis://... selects this
 backend.
 
@@ -100,8 +100,9 @@ def _or_memory(method: Callable[..., T]) -> Callable[..., T]:
     return either
 
 
-# SET each key to its value with one expiry, in one command: a pipeline of SET ... EX for the map's
-# 21 tile versions took 0.4 ms of every filing to pack; the script is sent once, then by its hash.
+# SET each key to its value with one expiry, in one command: packing a pipeline of SET ... EX for
+# the map's tile versions was a noticeable part of every filing (docs/benchmarks.md); the script
+# is sent once, then by its hash.
 _SET_EACH = """
 for i, key in ipairs(KEYS) do redis.call('SET', key, ARGV[i], 'EX', ARGV[#ARGV]) end
 """

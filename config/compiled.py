@@ -1,8 +1,8 @@
 """ORM queries compiled to SQL once per process, for the few reads on every filing's path.
 
-Building and compiling a small ORM query costs more than the database takes to plan and run it:
-here 0.35 to 0.55 ms of Python against about 0.1 ms in PostgreSQL for an API key lookup. Where the
-SQL of a query never changes, only its parameters, it is compiled once and run with new values.
+Building and compiling a small ORM query costs more than the database takes to plan and run it
+(an API key lookup: docs/benchmarks.md). Where the SQL of a query never changes, only its
+parameters, it is compiled once and run with new values.
 """
 
 from __future__ import annotations

@@ -145,8 +145,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # On PostgreSQL, the few statements of fixed shape sent on hot paths (config.compiled,
 # config.inserts) are prepared by the server and then neither parsed nor planned again: planning
-# was 0.44 ms of an Open311 lookup's 0.58 ms in PostgreSQL. A pooler in transaction mode that
-# cannot keep prepared statements (PgBouncer before 1.21) needs this off.
+# was most of an Open311 lookup's time in PostgreSQL (docs/benchmarks.md). A pooler in
+# transaction mode that cannot keep prepared statements (PgBouncer before 1.21) needs this off.
 FIXPOINT_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 # A streaming read replica for the reads that may be a second stale (views marked with
 # config.replica.replica_reads); writes, and a client's reads for a few seconds after it wrote,

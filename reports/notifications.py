@@ -401,8 +401,9 @@ def _area_subscriptions(
     return active.values(*field_names(Subscription))
 
 
-# Every new public report asks this (usually to find nobody): compiled once, it costs a third of
-# the ORM query's 0.55 ms. The samples are ids and coordinates no report has.
+# Every new public report asks this (usually to find nobody), so it is compiled once: building the
+# ORM query cost more than running it (docs/benchmarks.md). The samples are ids and coordinates no
+# report has.
 _AREA_SUBSCRIBERS = CompiledQuery(
     _area_subscriptions, -9001, -9002, -9003.5, -9004.5, -9005.5, -9006.5
 )

@@ -9,8 +9,8 @@ no trouble, means usable; anything else is decided by Django's SELECT 1, as befo
 
 It also offers prepared_cursor(), for the few statements of fixed shape on hot paths, and reads
 timestamps with psycopg's compiled loader. Django registers a loader written in
-Python (psycopg's pure-Python one, then a replace() of the time zone) on every connection; reading
-the two timestamps of each row of an Open311 page of 100 took about 0.5 ms with it. In UTC, the
+Python (psycopg's pure-Python one, then a replace() of the time zone) on every connection, which
+made reading the timestamps of an Open311 page a cost of its own (docs/benchmarks.md). In UTC, the
 only time zone Django gives connections when USE_TZ is on and DATABASES has no TIME_ZONE, the
 compiled loader answers the same datetimes (tzinfo datetime.timezone.utc) by itself.
 """
@@ -101,8 +101,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
         Only for those: Django's own cursors bind on the client and prepare nothing, which suits
         the many varied reads. Preparing every statement a connection repeated (psycopg's
         prepare_threshold) was tried: PostgreSQL then switched a report list filtered by a
-        bounding box to a generic plan that scanned the whole latitude band, 120 ms instead of
-        30. Wrapped as Django's cursors are, so query logging and execute_wrapper() see it."""
+        bounding box to a generic plan that scanned the whole latitude band, four times slower
+        (docs/benchmarks.md). Wrapped as Django's cursors are, so query logging and
+        execute_wrapper() see it."""
         if not settings.FIXPOINT_PREPARED_STATEMENTS:
             return self.cursor()
         self.close_if_health_check_failed()

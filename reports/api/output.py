@@ -1,7 +1,7 @@
 """Reports as the API's JSON, built as plain dicts.
 
 DRF's ModelSerializer spent more time on a page of 50 reports than PostgreSQL took to find them
-(about 12 ms against 8 ms over 1M reports). These functions write the same fields in the same
+(docs/benchmarks.md). These functions write the same fields in the same
 formats; the serializers in serializers.py stay the documented (OpenAPI) shape, and
 tests/api/test_output.py checks that both give the same answer for every field.
 """

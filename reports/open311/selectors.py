@@ -56,8 +56,8 @@ def service_request(ref: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-# The single request's SQL, compiled once: compiling took twice as long as PostgreSQL took to
-# plan and run it (1.2 ms against 0.5 ms). NUL is a value no caller can send (views refuse it).
+# The single request's SQL, compiled once: compiling took longer than PostgreSQL took to plan and
+# run it (docs/benchmarks.md). NUL is a value no caller can send (views refuse it).
 _BY_REF = CompiledQuery(
     lambda ref: service_request_rows(Report.objects.public().filter(ref=ref)), "\x00slot\x00"
 )
@@ -66,7 +66,7 @@ _BY_REF = CompiledQuery(
 def service_request_page(found: QuerySet[Report], start: int, size: int) -> list[dict[str, Any]]:
     """One page of a search. The page's ids come from a subquery (LIMIT/OFFSET on the index
     alone), so the per-row subqueries run for the page's rows only, not for every row OFFSET
-    skips: page 20 of 100 took 150 ms over 1M reports, now as long as page 1."""
+    skips, so a late page takes as long as the first."""
     return list(_page_rows(found, start, size))
 
 
