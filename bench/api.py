@@ -57,9 +57,7 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -72,23 +70,7 @@ from serving import Load, Row
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-COLUMNS = (
-    "ref",
-    "title",
-    "description",
-    "latitude",
-    "longitude",
-    "extra",
-    "reporter_name",
-    "reporter_email",
-    "show_name",
-    "state",
-    "created_at",
-    "updated_at",
-    "confirmed_at",
-    "authority_id",
-    "category_id",
-)
+COLUMNS = seeding.report_columns("confirmed_at")
 # Shares of the bare view (issue 18, "Targets"), at 1M reports.
 TARGETS = {
     "locate": 0.50,
@@ -174,34 +156,14 @@ def _seed(n: int, seed: int) -> str:
     return seeding.seed_demo_city(
         n,
         COLUMNS,
-        partial(_rows, seed=seed),
+        partial(seeding.routed_rows, seed=seed, prefix="B", milestones=_confirmed),
         after=_history,
         tables=("reports_report", "reports_reportstatechange"),
     )
 
 
-def _rows(
-    n: int,
-    start: int,
-    city: Any,
-    districts: list[Any],
-    categories: list[tuple[int, bool]],
-    *,
-    seed: int,
-) -> Iterator[tuple[Any, ...]]:
-    """Reports routed as report_create would (seeding.routed_reports), created over three years.
-    No query may run in here: the rows are made while COPY holds the connection."""
-    from django.utils import timezone
-
-    rng = random.Random(seed)  # shared with routed_reports: the same draws as before it existed
-    now = timezone.now()
-    routed = seeding.routed_reports(n, seed, city, districts, categories, rng=rng)
-    for i, (lat, lon, state, authority, category) in enumerate(routed):
-        created = now - timedelta(seconds=rng.randrange(3 * 365 * 86_400))
-        confirmed = None if state == "unconfirmed" else created
-        yield (f"B{start + i:09d}", f"Bench report {start + i}", "Something is broken here.",
-               lat, lon, "{}", "", "", False, state, created, created, confirmed, authority,
-               category)  # fmt: skip
+def _confirmed(rng: random.Random, state: str, created: Any, now: Any) -> tuple[Any, ...]:
+    return (None if state == "unconfirmed" else created,)
 
 
 def _history(after: int) -> None:

@@ -56,22 +56,7 @@ LEVELS = (("city", 12), ("district", 14), ("street", 17))
 SCREEN = (1280, 800)  # CSS pixels of the map
 COLD_P95_TARGET = 0.100  # seconds, at 10M reports
 WARM_TARGET = 0.30  # share of the bare view
-COLUMNS = (
-    "ref",
-    "title",
-    "description",
-    "latitude",
-    "longitude",
-    "extra",
-    "reporter_name",
-    "reporter_email",
-    "show_name",
-    "state",
-    "created_at",
-    "updated_at",
-    "authority_id",
-    "category_id",
-)
+COLUMNS = seeding.report_columns()
 
 
 def main() -> None:

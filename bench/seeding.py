@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -300,6 +301,52 @@ def _routed(
         elif by_district:  # between district polygons: a city-wide problem
             category = rng.choice(city_wide)
         yield lat, lon, states[i], authority, category
+
+
+THREE_YEARS = 3 * 365 * 86_400  # seconds: the seeded reports were filed over this long
+Milestones = Callable[[random.Random, str, Any, Any], tuple[Any, ...]]
+
+
+def report_columns(*milestones: str) -> tuple[str, ...]:
+    """The columns of reports_report a script's rows fill, in their order: what every report
+    has, then ``milestones`` (e.g. "confirmed_at"), then its authority and category."""
+    return (
+        "ref", "title", "description", "latitude", "longitude", "extra", "reporter_name",
+        "reporter_email", "show_name", "state", "created_at", "updated_at", *milestones,
+        "authority_id", "category_id",
+    )  # fmt: skip
+
+
+def routed_rows(
+    n: int,
+    start: int,
+    city: Any,
+    districts: list[Any],
+    categories: list[tuple[int, bool]],
+    *,
+    seed: int,
+    prefix: str,
+    milestones: Milestones,
+    oldest_first: bool = False,
+) -> Iterator[tuple[Any, ...]]:
+    """Rows of ``report_columns`` for reports routed as report_create would (routed_reports),
+    filed over three years: ``milestones(rng, state, created, now)`` gives the milestone columns.
+    ``oldest_first``: filed in the order they are written, as a real table fills, so rows read in
+    creation order are read in the table's physical order. No query may run in here: the rows
+    are made while COPY holds the connection."""
+    from django.utils import timezone
+
+    rng = random.Random(seed)  # shared with routed_reports: the same draws as before it existed
+    now = timezone.now()
+    routed = routed_reports(n, seed, city, districts, categories, rng=rng)
+    ages = (
+        sorted((rng.randrange(THREE_YEARS) for _ in range(n)), reverse=True) if oldest_first else []
+    )
+    for i, (lat, lon, state, authority, category) in enumerate(routed):
+        created = now - timedelta(seconds=ages[i] if ages else rng.randrange(THREE_YEARS))
+        yield (f"{prefix}{start + i:09d}", f"Bench report {start + i}", "Something is broken here.",
+               lat, lon, "{}", "", "", False, state, created, created,
+               *milestones(rng, state, created, now), authority, category)  # fmt: skip
 
 
 def demo_categories(city: Any, districts: list[Any]) -> list[tuple[int, bool]]:

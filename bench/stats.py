@@ -28,7 +28,6 @@ import random
 import resource
 import sys
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -40,26 +39,7 @@ import seeding  # bench/seeding.py: this script's folder is on sys.path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-COLUMNS = (
-    "ref",
-    "title",
-    "description",
-    "latitude",
-    "longitude",
-    "extra",
-    "reporter_name",
-    "reporter_email",
-    "show_name",
-    "state",
-    "created_at",
-    "updated_at",
-    "confirmed_at",
-    "verified_at",
-    "fixed_at",
-    "closed_at",
-    "authority_id",
-    "category_id",
-)
+COLUMNS = seeding.report_columns("confirmed_at", "verified_at", "fixed_at", "closed_at")
 DAY = 86_400.0
 PERIODS = (("last 30 days", "30d"), ("last 12 months", "12m"))
 
@@ -100,31 +80,12 @@ def _seed(n: int, seed: int) -> str:
     return seeding.seed_demo_city(
         n,
         COLUMNS,
-        partial(_rows, seed=seed),
+        partial(
+            seeding.routed_rows, seed=seed, prefix="S", milestones=_milestones, oldest_first=True
+        ),
         after=_supports,
         tables=("reports_report", "reports_support"),
     )
-
-
-def _rows(
-    n: int, start: int, city: Any, districts: list[Any], categories: list[Any], *, seed: int
-) -> Iterator[tuple[Any, ...]]:
-    """Rows for COPY / INSERT, routed as report_create would (seeding.routed_reports), made with
-    no query (COPY holds the connection meanwhile)."""
-    from django.utils import timezone
-
-    rng = random.Random(seed)  # shared with routed_reports: the same draws as before it existed
-    now = timezone.now()
-    routed = seeding.routed_reports(n, seed, city, districts, categories, rng=rng)
-    # Oldest first, as a real table fills: rows read in creation order are then read in the
-    # table's physical order (the export sorts by creation time).
-    ages = sorted((rng.randrange(3 * 365 * 86_400) for _ in range(n)), reverse=True)
-    for i, (lat, lon, state, authority, category) in enumerate(routed):
-        created = now - timedelta(seconds=ages[i])
-        milestones = _milestones(rng, state, created, now)
-        yield (f"S{start + i:09d}", f"Bench report {start + i}", "Something is broken here.",
-               lat, lon, "{}", "", "", False, state, created, created, *milestones,
-               authority, category)  # fmt: skip
 
 
 def _milestones(

@@ -33,7 +33,30 @@ class PhotosField(forms.FileField):
         return [super(PhotosField, self).clean(f, initial) for f in files]
 
 
-class ReportForm(forms.Form):
+class QuestionsMixin(forms.Form):
+    """A category's extra questions as fields of a filing form (the citizens' and staff's):
+    every question given, the answers read for the chosen category only, which the service
+    checks (required ones included)."""
+
+    questions: list[CategoryQuestion]
+
+    def add_questions(self, questions: list[CategoryQuestion]) -> None:
+        self.questions = questions
+        for question in questions:
+            self.fields[question_field(question)] = field_for(question)
+
+    def answers(self, category_id: int) -> dict[str, Any]:
+        return {
+            q.code: self.cleaned_data.get(question_field(q))
+            for q in self.questions
+            if q.category_id == category_id
+        }
+
+    def question_fields(self) -> list[tuple[CategoryQuestion, forms.BoundField]]:
+        return [(q, self[question_field(q)]) for q in self.questions]
+
+
+class ReportForm(QuestionsMixin, forms.Form):
     latitude = forms.FloatField(widget=forms.HiddenInput, min_value=-90, max_value=90)
     longitude = forms.FloatField(widget=forms.HiddenInput, min_value=-180, max_value=180)
     # The messages say what to do, not only what is wrong (they are listed in an error summary).
@@ -101,24 +124,12 @@ class ReportForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.location, self.anonymous = location, anonymous
         cast(forms.ChoiceField, self.fields["category"]).choices = _grouped_choices(location)
-        self.questions = questions
-        for question in questions:
-            self.fields[question_field(question)] = field_for(question)
+        self.add_questions(questions)
         if anonymous:
             self.fields["name"].required = True
             self.fields["email"].required = True
         else:
             del self.fields["name"], self.fields["email"]
-
-    def answers(self, category_id: int) -> dict[str, Any]:
-        return {
-            q.code: self.cleaned_data.get(question_field(q))
-            for q in self.questions
-            if q.category_id == category_id
-        }
-
-    def question_fields(self) -> list[tuple[CategoryQuestion, forms.BoundField]]:
-        return [(q, self[question_field(q)]) for q in self.questions]
 
 
 def _grouped_choices(location: Location | None) -> list[Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import statistics
+from collections.abc import Callable
 from datetime import UTC, timedelta
 from typing import Any, cast
 
@@ -141,6 +142,20 @@ def _as_json_or_geojson(code: int, json: Any, geojson: Any) -> dict[Any, Any]:
     return {(code, JSONRenderer.media_type): json, (code, GeoJSONRenderer.media_type): geojson}
 
 
+def _staff_change(
+    request: Any, example: Any, refusals: dict[int, Any] | None = None
+) -> Callable[[Any], Any]:
+    """The schema of a staff action on one report, answered with the report changed."""
+    responses = _as_json_or_geojson(200, s.ReportDetailSerializer, s.ReportDetailFeatureSerializer)
+    return extend_schema(
+        tags=["Staff"],
+        parameters=REPORT_PATH,
+        request=request,
+        responses={**responses, **(refusals or {})},
+        examples=example,
+    )
+
+
 @extend_schema_view(
     list=extend_schema(
         parameters=[STATE, ORDERING, FORMAT, *LIST_MORE],
@@ -264,15 +279,10 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         total = report.supports.count()
         return Response({"added": added, "supporters": total})
 
-    @extend_schema(
-        tags=["Staff"],
-        parameters=REPORT_PATH,
-        request=s.TransitionSerializer,
-        responses={
-            **_as_json_or_geojson(200, s.ReportDetailSerializer, s.ReportDetailFeatureSerializer),
-            409: error("The lifecycle does not allow this move (`allowed` lists the moves)"),
-        },
-        examples=examples.TRANSITION,
+    @_staff_change(
+        s.TransitionSerializer,
+        examples.TRANSITION,
+        {409: error("The lifecycle does not allow this move (`allowed` lists the moves)")},
     )
     @action(detail=True, methods=["post"])
     def transition(self, request: Request, pk: str) -> Response:
@@ -293,15 +303,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         )
         return self._detail(report.pk, status.HTTP_200_OK)
 
-    @extend_schema(
-        tags=["Staff"],
-        parameters=REPORT_PATH,
-        request=s.AssignSerializer,
-        responses=_as_json_or_geojson(
-            200, s.ReportDetailSerializer, s.ReportDetailFeatureSerializer
-        ),
-        examples=examples.ASSIGN,
-    )
+    @_staff_change(s.AssignSerializer, examples.ASSIGN)
     @action(detail=True, methods=["post"])
     def assign(self, request: Request, pk: str) -> Response:
         """Staff of the report's authority give it to a colleague there (null takes it back)."""
@@ -318,15 +320,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         )
         return self._detail(report.pk, status.HTTP_200_OK)
 
-    @extend_schema(
-        tags=["Staff"],
-        parameters=REPORT_PATH,
-        request=s.PrioritySerializer,
-        responses=_as_json_or_geojson(
-            200, s.ReportDetailSerializer, s.ReportDetailFeatureSerializer
-        ),
-        examples=examples.PRIORITY,
-    )
+    @_staff_change(s.PrioritySerializer, examples.PRIORITY)
     @action(detail=True, methods=["post"])
     def priority(self, request: Request, pk: str) -> Response:
         """Staff of the report's authority set its priority."""
@@ -337,15 +331,10 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         )
         return self._detail(report.pk, status.HTTP_200_OK)
 
-    @extend_schema(
-        tags=["Staff"],
-        parameters=REPORT_PATH,
-        request=s.RerouteSerializer,
-        responses={
-            **_as_json_or_geojson(200, s.ReportDetailSerializer, s.ReportDetailFeatureSerializer),
-            422: error("No authority covers the new position, or none handles the category there"),
-        },
-        examples=examples.REROUTE,
+    @_staff_change(
+        s.RerouteSerializer,
+        examples.REROUTE,
+        {422: error("No authority covers the new position, or none handles the category there")},
     )
     @action(detail=True, methods=["post"])
     def reroute(self, request: Request, pk: str) -> Response:

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from authorities.models import Category, CategoryQuestion, StaffMembership
-from reports.forms import field_for, question_field
+from reports.forms import QuestionsMixin
 from reports.models import (
     TRANSITIONS,
     Actor,
@@ -155,7 +155,7 @@ class SpamForm(StaffForm):
     )
 
 
-class EnterReportForm(StaffForm):
+class EnterReportForm(QuestionsMixin, StaffForm):
     """A report staff take for someone else (/staff/reports/new/)."""
 
     id_prefix = "enter"
@@ -180,21 +180,7 @@ class EnterReportForm(StaffForm):
 
     def __init__(self, *args: Any, questions: list[CategoryQuestion], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Every active category's extra questions: the page shows the chosen category's, and
-        # the service checks the answers (required ones included) for that category only.
-        self.questions = questions
-        for question in questions:
-            self.fields[question_field(question)] = field_for(question)
-
-    def answers(self, category_id: int) -> dict[str, Any]:
-        return {
-            q.code: self.cleaned_data.get(question_field(q))
-            for q in self.questions
-            if q.category_id == category_id
-        }
-
-    def question_fields(self) -> list[tuple[CategoryQuestion, forms.BoundField]]:
-        return [(q, self[question_field(q)]) for q in self.questions]
+        self.add_questions(questions)  # every active category's: the page shows the chosen one's
 
 
 class PrivacyForm(StaffForm):
