@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from time import monotonic
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import shapely
@@ -33,7 +33,9 @@ from config.compiled import CompiledQuery
 from .exceptions import CategoryNotOfferedHere, InvalidLocation, NoAuthorityHere, UnknownCategory
 
 if TYPE_CHECKING:
-    from .models import Category
+    from django.db.models import Model
+
+    from .models import Area, Authority, Category
 
 logger = logging.getLogger(__name__)
 
@@ -338,6 +340,31 @@ def area_ids_within(authority_ids: Iterable[int]) -> frozenset[int]:
 def authority(authority_id: int) -> AuthorityRef | None:
     """An active authority with a boundary (every authority routing can choose), or None."""
     return get_index().by_id.get(authority_id)
+
+
+def authority_model(ref: AuthorityRef) -> Authority:
+    """The authority routing chose, as a model instance made from the index (no query). Only
+    what the index knows is loaded; every other field is deferred, loaded alone if read, and
+    the boundary (GeoJSON, hundreds of KB: about 8 ms to decode) never comes with it."""
+    from .models import Authority
+
+    return _loaded(Authority, id=ref.id, slug=ref.slug, name=ref.name, kind=ref.kind)
+
+
+def area_model(ref: AreaRef) -> Area:
+    """An area of the index as a model instance, its boundary deferred, as authority_model."""
+    from .models import Area
+
+    return _loaded(Area, id=ref.id, slug=ref.slug, name=ref.name, kind=ref.kind)
+
+
+M = TypeVar("M", bound="Model")
+
+
+def _loaded(model: type[M], **known: Any) -> M:
+    """An instance as a query with .only(*known) would have loaded it."""
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in known]
+    return model.from_db(None, names, [known[name] for name in names])
 
 
 def current_version() -> Stamp:

@@ -19,7 +19,7 @@ from accounts.models import User
 from authorities import routing
 from authorities.exceptions import InvalidLocation
 from authorities.geocoding.selectors import nearby_label
-from authorities.models import Category
+from authorities.models import Area, Category
 from authorities.permissions import is_staff_of, staff_may
 from config import inserts
 from config.aftercommit import after_commit
@@ -97,8 +97,10 @@ def report_create(
         category=category,
         latitude=latitude,
         longitude=longitude,
-        authority_id=authority.id,
-        area_id=_area_id(latitude, longitude),
+        # As routing knows them, boundaries deferred: whatever names them later (the answer,
+        # alerts, an in-process delivery) costs no query and decodes no polygon.
+        authority=routing.authority_model(authority),
+        area=_area(latitude, longitude),
         # Left to the worker with the rest of the follow-up when deferred (reports.followups).
         address="" if deferred else nearby_label(latitude, longitude),
         extra=clean_answers(category.questions.all(), extra or {}),
@@ -122,9 +124,9 @@ def report_create(
     return report
 
 
-def _area_id(latitude: float, longitude: float) -> int | None:
+def _area(latitude: float, longitude: float) -> Area | None:
     area = routing.get_index().area_at(float(latitude), float(longitude))
-    return area.id if area else None
+    return routing.area_model(area) if area else None
 
 
 def _file_with_new_ref(report: Report, actor: User | None, photo_tokens: Sequence[str]) -> None:

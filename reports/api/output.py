@@ -15,8 +15,6 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.request import Request
 
-from authorities import routing
-from authorities.models import Authority
 from config.jsonapi import absolute_url
 from reports.models import Actor, Report, ReportState
 
@@ -92,11 +90,8 @@ class ReportWriter:
     def filed(self, report: Report) -> dict[str, Any]:
         """A report as services.report_create returned it: nobody has supported or updated it
         yet, and its history is the filing. Reading it back cost three queries; this costs none
-        (routing chose the authority, so its index knows the name). Delivery comes after the
-        answer, so `sent_at` is still null."""
-        known = routing.authority(report.authority_id)
-        if known is not None:
-            report.authority = Authority(id=known.id, slug=known.slug, name=known.name)
+        (it carries its authority as routing knows it: routing.authority_model). Delivery comes
+        after the answer, so `sent_at` is still null."""
         data = self.report(report)
         filing = {
             "from_state": "",

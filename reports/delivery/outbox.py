@@ -171,9 +171,13 @@ def attempt(
 def _claim(delivery_id: int, now: datetime, ignore_backoff: bool) -> Delivery | None:
     if not claim(Delivery, delivery_id, now=now, ignore_backoff=ignore_backoff):
         return None
-    return Delivery.objects.select_related(
-        "report__category", "report__authority", "report__reporter", "destination"
-    ).get(pk=delivery_id)
+    return (
+        Delivery.objects.select_related(
+            "report__category", "report__authority", "report__reporter", "destination"
+        )
+        .defer("report__authority__boundary")  # channels name the authority; never its polygon
+        .get(pk=delivery_id)
+    )
 
 
 def claim(model: type[OutboxRow], pk: int, *, now: datetime, ignore_backoff: bool) -> bool:
