@@ -97,8 +97,8 @@ def report_create(
         category=category,
         latitude=latitude,
         longitude=longitude,
-        # As routing knows them, boundaries deferred: whatever names them later (the answer,
-        # alerts, an in-process delivery) costs no query and decodes no polygon.
+        # As routing knows them, boundaries deferred: whatever names them later in the request
+        # (the REST and Open311 answers, the area alerts) costs no query and decodes no polygon.
         authority=routing.authority_model(authority),
         area=_area(latitude, longitude),
         # Left to the worker with the rest of the follow-up when deferred (reports.followups).
