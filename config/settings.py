@@ -254,6 +254,9 @@ LANGUAGE_COOKIE_AGE = 365 * 24 * 3600  # the switcher's choice outlives the brow
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Madrid")
 USE_I18N = True
+# Dates and numbers people read follow the page's language (config/formats: day before month in
+# English too, the 24-hour clock); thousands are grouped only where a template asks (|intcomma).
+FORMAT_MODULE_PATH = ["config.formats"]
 # Content people write in the admin (categories, questions, response templates, challenges,
 # prizes) has a column per language; an empty translation falls back to English, then to
 # whichever language was written.

@@ -11,6 +11,8 @@ from typing import Any
 
 from django.core.cache import cache
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from shapely.geometry import mapping, shape
 
@@ -187,7 +189,8 @@ def viewport_list(request: HttpRequest) -> JsonResponse:
                     "state": r.state,
                     "state_label": r.get_state_display(),
                     "category": r.category.name,
-                    "created": r.created_at.date().isoformat(),
+                    "created": timezone.localdate(r.created_at).isoformat(),
+                    "created_label": date_format(timezone.localdate(r.created_at)),
                     "lat": r.latitude,
                     "lon": r.longitude,
                 }

@@ -71,11 +71,17 @@ def queue_defaults(data: QueryDict) -> QueryDict:
     return data
 
 
+def day_input() -> forms.DateInput:
+    """A browser's date picker: its value is ISO 8601 in every language (the page's own short
+    format, 06/04/2026 in Catalan, would be thrown away by the browser)."""
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
 class DayFilter(django_filters.DateFilter):
     field_class = DayField
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}))
+        kwargs.setdefault("widget", day_input())
         super().__init__(*args, **kwargs)
 
 

@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
@@ -21,6 +22,7 @@ from config.replica import replica_reads
 
 from . import exports
 from .decorators import staff_required
+from .filters import day_input
 from .stats import PERCENTILES, BacklogPoint, CategoryStats, Period, statistics
 
 PRESETS = (
@@ -41,10 +43,14 @@ class StatsForm(forms.Form):
     )
     preset = forms.ChoiceField(label=_("Period"), choices=PRESETS, required=False)
     date_from = DayField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("From"),
+        required=False,
+        widget=day_input(),
     )
     date_to = DayField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("To"),
+        required=False,
+        widget=day_input(),
     )
 
     def __init__(
@@ -143,10 +149,15 @@ def duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     if seconds < 3600:
-        return _("%(n).0f min") % {"n": seconds / 60}
+        return _("%(n)s min") % {"n": _number(seconds / 60, 0)}
     if seconds < 2 * 86400:
-        return _("%(n).1f h") % {"n": seconds / 3600}
-    return _("%(n).1f days") % {"n": seconds / 86400}
+        return _("%(n)s h") % {"n": _number(seconds / 3600, 1)}
+    return _("%(n)s days") % {"n": _number(seconds / 86400, 1)}
+
+
+def _number(value: float, decimals: int) -> str:
+    """In the page's language: "1.234,5" in Catalan, "1 234,5" in Spanish, "1,234.5" in English."""
+    return number_format(round(value, decimals), decimal_pos=decimals, force_grouping=True)
 
 
 def _row(stats: CategoryStats) -> dict[str, Any]:

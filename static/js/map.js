@@ -83,7 +83,7 @@
       li.innerHTML = '<a href="' + escapeHtml(r.url) + '">' + escapeHtml(r.title) + "</a> " +
         '<span class="state state-' + escapeHtml(r.state) + '">' + escapeHtml(r.state_label) +
         "</span> " + '<span class="meta">' + escapeHtml(r.category) + " · " +
-        escapeHtml(r.created) + "</span>";
+        '<time datetime="' + escapeHtml(r.created) + '">' + escapeHtml(r.created_label) + "</time></span>";
       list.appendChild(li);
     });
     qs("list-status").textContent = data.reports && data.reports.length ?
