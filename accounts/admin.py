@@ -102,5 +102,7 @@ class ApiClientAdmin(admin.ModelAdmin):
         )
         obj.pk, obj.prefix = client.pk, client.prefix
         messages.warning(
-            request, f"The key of {client.name} is {key} — copy it now: it is shown only once."
+            request,
+            _("The key of %(client)s is %(key)s — copy it now: it is shown only once.")
+            % {"client": client.name, "key": key},
         )

@@ -5,6 +5,7 @@ from typing import Any
 from django.apps import AppConfig
 from django.http import HttpRequest
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 
 def keep_language(sender: object, request: HttpRequest | None, user: Any, **kwargs: object) -> None:
@@ -21,7 +22,7 @@ def keep_language(sender: object, request: HttpRequest | None, user: Any, **kwar
 
 class AccountsConfig(AppConfig):
     name = "accounts"
-    verbose_name = "Accounts"
+    verbose_name = _("Accounts")
 
     def ready(self) -> None:
         from allauth.account.signals import user_signed_up

@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin, TranslationStackedInline
 
 from . import services
@@ -199,7 +200,7 @@ class AuthorityAdmin(AuthorityScopedAdmin):
         qs = super().get_queryset(request).select_related("parent")
         return qs.annotate(category_count=Count("handled"))
 
-    @admin.display(description="categories", ordering="category_count")
+    @admin.display(description=_("categories"), ordering="category_count")
     def category_count(self, obj: Any) -> int:
         return int(obj.category_count)
 
@@ -223,7 +224,7 @@ class AuthorityAdmin(AuthorityScopedAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for obj in queryset:
             services.authority_delete(authority=obj)
-        messages.info(request, "Routing will follow the deletion at the next request.")
+        messages.info(request, _("Routing will follow the deletion at the next request."))
 
 
 class CategoryQuestionInline(TranslationStackedInline):

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AuthoritiesConfig(AppConfig):
     name = "authorities"
-    verbose_name = "Authorities and routing"
+    verbose_name = _("Authorities and routing")
 
     def ready(self) -> None:
         from celery.signals import task_prerun

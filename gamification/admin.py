@@ -8,6 +8,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin
 from modeltranslation.settings import AVAILABLE_LANGUAGES as MODELTRANSLATION_LANGUAGES
 
@@ -68,10 +70,11 @@ class PlayerAdmin(admin.ModelAdmin):
             board_name=obj.board_name,
         )
 
-    @admin.action(description="Rebuild the balances from the ledger")
+    @admin.action(description=_("Rebuild the balances from the ledger"))
     def rebuild_balances(self, request: HttpRequest, queryset: QuerySet[Player]) -> None:
         fixed = services.balances_rebuild(user_ids=list(queryset.values_list("pk", flat=True)))
-        self.message_user(request, f"{fixed} balances corrected.", messages.SUCCESS)
+        corrected = ngettext("%(n)d balance corrected.", "%(n)d balances corrected.", fixed)
+        self.message_user(request, corrected % {"n": fixed}, messages.SUCCESS)
 
 
 @admin.register(BadgeAward)
@@ -103,17 +106,18 @@ class ChallengeAdmin(TranslationAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         services.catalogue_save(obj=obj, changed=form.changed_data)
 
-    @admin.action(description="Settle now if the settling period is over")
+    @admin.action(description=_("Settle now if the settling period is over"))
     def settle(self, request: HttpRequest, queryset: QuerySet[Challenge]) -> None:
         winners = sum(services.challenge_settle(challenge_id=c.pk) for c in queryset)
-        self.message_user(request, f"{winners} winners rewarded.", messages.SUCCESS)
+        rewarded = ngettext("%(n)d winner rewarded.", "%(n)d winners rewarded.", winners)
+        self.message_user(request, rewarded % {"n": winners}, messages.SUCCESS)
 
 
 class RewardForm(forms.ModelForm):
     add_stock = forms.IntegerField(
-        label="Add to stock",
+        label=_("Add to stock"),
         required=False,
-        help_text="Prizes to add (negative: to take away), on top of what redemptions left.",
+        help_text=_("Prizes to add (negative: to take away), on top of what redemptions left."),
     )
 
     class Meta:

@@ -1,11 +1,12 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class GamificationConfig(AppConfig):
     """Points, badges and prizes. Listens to reports' announcements; nothing below imports it."""
 
     name = "gamification"
-    verbose_name = "Gamification"
+    verbose_name = _("Gamification")
 
     def ready(self) -> None:
         from reports.signals import (

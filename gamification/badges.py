@@ -3,29 +3,73 @@ longer counts), so recomputing after a reversal takes back a level whose basis i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from .models import BadgeAward, PointEntry, Rule
+from .models import BadgeAward, Challenge, PointEntry, Rule
 
 
 @dataclass(frozen=True)
 class BadgeKind:
     code: str
-    name: str
+    name: str | Promise  # in the reader's language when shown (names_in_language)
     thresholds: tuple[int, ...]  # the count reached for level 1, 2, ...
-    description: str
+    description: str | Promise
 
 
 VERIFIED = Q(rule=Rule.REPORT_VERIFIED)
 KINDS = (
-    BadgeKind("reporter", "Reporter", (1, 5, 15, 30, 60), "verified reports"),
-    BadgeKind("explorer", "Explorer", (1, 3, 5, 8, 12), "categories with a verified report"),
-    BadgeKind("neighbour", "Neighbour", (1, 3, 5, 10, 20), "neighbourhoods with a verified report"),
-    BadgeKind("confirmer", "Confirmer", (1, 5, 15, 30, 60), "updates staff agreed with"),
+    BadgeKind(
+        "reporter", pgettext_lazy("badge", "Reporter"), (1, 5, 15, 30, 60), _("verified reports")
+    ),
+    BadgeKind(
+        "explorer",
+        pgettext_lazy("badge", "Explorer"),
+        (1, 3, 5, 8, 12),
+        _("categories with a verified report"),
+    ),
+    BadgeKind(
+        "neighbour",
+        pgettext_lazy("badge", "Neighbour"),
+        (1, 3, 5, 10, 20),
+        _("neighbourhoods with a verified report"),
+    ),
+    BadgeKind(
+        "confirmer",
+        pgettext_lazy("badge", "Confirmer"),
+        (1, 5, 15, 30, 60),
+        _("updates staff agreed with"),
+    ),
 )
+KINDS_BY_CODE = {kind.code: kind for kind in KINDS}
+
+
+def names_in_language(badges: Iterable[BadgeAward]) -> list[BadgeAward]:
+    """The badges with `name` in the active language (not saved): a computed badge's from its
+    kind, a challenge's from the challenge's translated badge name (one query), else as stored
+    (the English written when it was awarded, or a deleted challenge's last name)."""
+    badges = list(badges)
+    wanted = {_challenge_id(b.code) for b in badges} - {None}
+    challenges = Challenge.objects.in_bulk(wanted) if wanted else {}
+    for badge in badges:
+        challenge = challenges.get(_challenge_id(badge.code))
+        if badge.code in KINDS_BY_CODE:
+            badge.name = str(KINDS_BY_CODE[badge.code].name)
+        elif challenge is not None and challenge.badge_name:
+            badge.name = challenge.badge_name
+    return badges
+
+
+def _challenge_id(code: str) -> int | None:
+    """The challenge of a badge won in one (its code is `challenge-<id>`, see services)."""
+    prefix, _dash, rest = code.partition("-")
+    return int(rest) if prefix == "challenge" and rest.isdigit() else None
 
 
 def badge_counts(user_id: int) -> dict[str, int]:
@@ -59,7 +103,9 @@ def _set_level(user_id: int, kind: BadgeKind, level: int, held: BadgeAward | Non
     if held is not None and level == 0:
         held.delete()
     elif held is None and level > 0:
-        BadgeAward.objects.create(user_id=user_id, code=kind.code, name=kind.name, level=level)
+        with translation.override("en"):  # stored in English; shown through names_in_language
+            name = str(kind.name)
+        BadgeAward.objects.create(user_id=user_id, code=kind.code, name=name, level=level)
     elif held is not None and held.level != level:
         held.level, held.awarded_at = level, timezone.now()
         held.save(update_fields=["level", "awarded_at"])

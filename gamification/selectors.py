@@ -14,6 +14,7 @@ from django.utils.translation import ngettext, ngettext_lazy
 
 from authorities.models import Area
 
+from .badges import names_in_language
 from .models import (
     BadgeAward,
     Challenge,
@@ -353,8 +354,9 @@ def redemptions_of(user_id: int) -> QuerySet[Redemption]:
     return Redemption.objects.filter(user_id=user_id).select_related("reward")
 
 
-def badges_of(user_id: int) -> QuerySet[BadgeAward]:
-    return BadgeAward.objects.filter(user_id=user_id).order_by("code")
+def badges_of(user_id: int) -> list[BadgeAward]:
+    """A person's badges, named in the active language."""
+    return names_in_language(BadgeAward.objects.filter(user_id=user_id).order_by("code"))
 
 
 def player_of(user_id: int) -> Player:

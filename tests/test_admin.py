@@ -40,7 +40,7 @@ def test_admin_changes_state_through_the_lifecycle_and_records_it(admin_client, 
         follow=True,
     )
 
-    assert "Moved to verified" in response.content.decode()
+    assert "Moved to Verified." in response.content.decode()  # the state's name, translated
     assert Report.objects.get().state == ReportState.VERIFIED
     assert report.history.last().public_note == "Seen it"
 
@@ -77,3 +77,21 @@ def test_admin_refuses_a_broken_boundary_with_the_reason(admin_client, tiny_city
 
     assert response.status_code == 200
     assert "not a Polygon or MultiPolygon" in response.content.decode()
+
+
+def test_the_admins_own_labels_actions_and_messages_are_in_the_readers_language(admin_client):
+    index = admin_client.get("/admin/", HTTP_ACCEPT_LANGUAGE="ca").content.decode()
+    deliveries = admin_client.get(
+        reverse("admin:reports_delivery_changelist"), HTTP_ACCEPT_LANGUAGE="es"
+    ).content.decode()
+    report = Report.objects.get()
+    moved = admin_client.post(
+        reverse("admin:reports_report_change", args=[report.pk]),
+        {"_transition": "1", "to_state": "verified", "public_note": "", "internal_note": ""},
+        HTTP_ACCEPT_LANGUAGE="ca",
+        follow=True,
+    ).content.decode()
+
+    assert "Administracions i encaminament" in index and "Gamificació" in index
+    assert "Reenviar ahora los envíos seleccionados" in deliveries
+    assert "Ha passat a l&#x27;estat «Verificada»." in moved

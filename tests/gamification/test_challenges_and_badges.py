@@ -144,3 +144,34 @@ def test_a_confirmation_badge_comes_from_updates_staff_agreed_with(city, citizen
     verify(city, report)
 
     assert BadgeAward.objects.get(user=citizen).code == "confirmer"
+
+
+@pytest.mark.parametrize(
+    ("language", "reporter", "challenge"),
+    [
+        ("ca", "Veu del carrer", "Net de primavera"),
+        ("es", "Voz de la calle", "Limpieza de primavera"),
+    ],
+)
+def test_badges_are_named_in_the_readers_language(
+    city, citizen, client, language, reporter, challenge
+):
+    won = ended(
+        target=1,
+        badge_name="Spring cleaner",
+        badge_name_ca="Net de primavera",
+        badge_name_es="Limpieza de primavera",
+    )
+    verify(city, factories.report(city.pothole, *city.WEST, reporter=citizen))
+    services.challenge_settle(challenge_id=won.pk, now=later())
+    client.force_login(citizen)
+
+    page = client.get("/me/points/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    assert reporter in page and challenge in page
+    for english in ("Reporter", "Explorer", "Neighbour", "Spring cleaner"):
+        assert english not in page
+    # stored in English whatever the language of the request that earned them
+    assert {"Reporter", "Explorer", "Spring cleaner"} <= set(
+        BadgeAward.objects.values_list("name", flat=True)
+    )
