@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
-from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin
 
 from accounts.admin import UserAdmin as BaseUserAdmin
@@ -110,14 +109,14 @@ class UpdateDeliveryInline(ReadOnlyInline):
 
 
 class TransitionForm(forms.Form):
-    to_state = forms.ChoiceField(choices=ReportState.choices, label="New state")
+    to_state = forms.ChoiceField(choices=ReportState.choices, label=_("New state"))
     public_note = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=NOTE_MAX_LENGTH
     )
     internal_note = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=NOTE_MAX_LENGTH
     )
-    duplicate_of = forms.CharField(required=False, help_text="Reference of the original report")
+    duplicate_of = forms.CharField(required=False, help_text=_("Reference of the original report"))
 
 
 @admin.register(Report)
@@ -170,7 +169,9 @@ class ReportAdmin(AuthorityScopedAdmin):
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"Moved to {data['to_state']}.")
+            messages.success(
+                request, _("Moved to %(state)s.") % {"state": ReportState(data["to_state"]).label}
+            )
         return HttpResponseRedirect(request.path)
 
 
@@ -254,13 +255,15 @@ class NotificationAdmin(AuthorityScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Send the selected pending e-mails now")
+    @admin.action(description=_("Send the selected pending e-mails now"))
     def send_now(self, request: HttpRequest, queryset: Any) -> None:
         sent = sum(
             notifications.notification_send(notification_id=pk)
             for pk in queryset.filter(status="pending").values_list("pk", flat=True)
         )
-        messages.info(request, f"{sent} e-mails sent.")
+        messages.info(
+            request, ngettext("%(n)d e-mail sent.", "%(n)d e-mails sent.", sent) % {"n": sent}
+        )
 
 
 @admin.register(Delivery)
@@ -290,7 +293,7 @@ class DeliveryAdmin(AuthorityScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # the record that a report reached (or did not reach) its authority
 
-    @admin.action(description="Resend the selected failed or waiting deliveries now")
+    @admin.action(description=_("Resend the selected failed or waiting deliveries now"))
     def resend(self, request: HttpRequest, queryset: Any) -> None:
         done = 0
         for obj in queryset:
@@ -304,9 +307,14 @@ class DeliveryAdmin(AuthorityScopedAdmin):
             else:
                 self.log_change(request, obj, "Resent by hand.")
                 done += 1
-        messages.info(request, f"{done} deliveries queued to be sent again.")
+        queued = ngettext(
+            "%(n)d delivery queued to be sent again.",
+            "%(n)d deliveries queued to be sent again.",
+            done,
+        )
+        messages.info(request, queued % {"n": done})
 
-    @admin.action(description="Mark the selected deliveries as sent (delivered by other means)")
+    @admin.action(description=_("Mark the selected deliveries as sent (delivered by other means)"))
     def mark_as_sent(self, request: HttpRequest, queryset: Any) -> None:
         pending = queryset.exclude(status=DeliveryStatus.SENT)
         for obj in pending:
@@ -315,7 +323,10 @@ class DeliveryAdmin(AuthorityScopedAdmin):
                 actor=request.user,  # type: ignore[arg-type]
             )
             self.log_change(request, obj, "Marked as sent by hand.")
-        messages.info(request, f"{len(pending)} deliveries marked as sent.")
+        marked = ngettext(
+            "%(n)d delivery marked as sent.", "%(n)d deliveries marked as sent.", len(pending)
+        )
+        messages.info(request, marked % {"n": len(pending)})
 
 
 @admin.register(UpdateDelivery)
@@ -449,9 +460,9 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, AuthorityScopedAdmin):
         return self._memberships(request).get(obj.authority_id) in self._may
 
 
-class _SiteMessageFormBase(forms.ModelForm):
-    """The message in the default language, one box per other language of the site (see
-    SiteMessageForm), and the pages as ticks (both stored as JSON)."""
+class SiteMessageForm(forms.ModelForm):
+    """The message in each language (django-modeltranslation's columns) and the pages as ticks
+    (stored as JSON); the service's checks are the form's."""
 
     pages = forms.MultipleChoiceField(
         label=_("Only on these pages"),
@@ -465,46 +476,18 @@ class _SiteMessageFormBase(forms.ModelForm):
         model = SiteMessage
         fields = ("text", "level", "starts_at", "ends_at", "pages", "authority")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for code, _name in _other_languages():
-            self.fields[f"text_{code}"].initial = self.instance.translations.get(code, "")
-
     def _post_clean(self) -> None:
         super()._post_clean()  # type: ignore[misc]  # the stubs omit it; instance is built here
-        self.instance.translations = {
-            code: self.cleaned_data.get(f"text_{code}", "") for code, _name in _other_languages()
-        }
         try:
             site_messages.site_message_check(self.instance)
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
+                field = "text_en" if field == "text" else field  # the English box, below
                 self.add_error(field if field in self.fields else None, errors)
 
 
-def _other_languages() -> list[tuple[str, str]]:
-    default = settings.LANGUAGE_CODE.split("-")[0]
-    return [(code, name) for code, name in settings.LANGUAGES if code != default]
-
-
-# The admin builds its form from declared fields only: one per other language, made here.
-SiteMessageForm = type(
-    "SiteMessageForm",
-    (_SiteMessageFormBase,),
-    {
-        f"text_{code}": forms.CharField(
-            label=format_lazy(_("Message in {language}"), language=name),
-            widget=forms.Textarea(attrs={"rows": 3}),
-            required=False,
-            max_length=500,
-        )
-        for code, name in _other_languages()
-    },
-)
-
-
 @admin.register(SiteMessage)
-class SiteMessageAdmin(AuthorityScopedAdmin):
+class SiteMessageAdmin(TranslationAdmin, AuthorityScopedAdmin):
     """Site administrators publish banners; every change is audited (reports.site_messages)."""
 
     superuser_only = True
@@ -517,10 +500,6 @@ class SiteMessageAdmin(AuthorityScopedAdmin):
     @admin.display(boolean=True, description=_("shown now"))
     def is_live_now(self, obj: SiteMessage) -> bool:
         return obj.is_live(timezone.now())
-
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        others = [f"text_{code}" for code, _name in _other_languages()]
-        return ["text", *others, "level", "starts_at", "ends_at", "pages", "authority"]
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         site_messages.site_message_save(message=obj, actor=cast(User, request.user))

@@ -846,9 +846,8 @@ class SiteMessage(models.Model):
     optionally only on some pages or about places in one authority's area. Written through
     reports.site_messages (audited); read through its cached selector."""
 
-    text = TextField(_("message"), max_length=500, help_text=_("In the site's default language."))
-    # {language code: text} for the site's other languages; a language without one shows `text`.
-    translations = JSONField(_("translations"), default=dict, blank=True)
+    # A column per language (reports.translation): a language left empty shows the English.
+    text = TextField(_("message"), max_length=500)
     level = models.CharField(
         _("level"), max_length=10, choices=MessageLevel.choices, default=MessageLevel.INFO
     )
@@ -871,6 +870,8 @@ class SiteMessage(models.Model):
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
+    objects: ClassVar[MultilingualManager[SiteMessage]] = MultilingualManager()
+
     class Meta:
         verbose_name = _("site message")
         verbose_name_plural = _("site messages")
@@ -884,14 +885,6 @@ class SiteMessage(models.Model):
 
     def __str__(self) -> str:
         return self.text[:60]
-
-    def text_in(self, language: str | None) -> str:
-        """The text in ``language`` (its base language too: "ca" for "ca-es"), else `text`."""
-        if language:
-            for code in (language, language.split("-")[0]):
-                if self.translations.get(code):
-                    return str(self.translations[code])
-        return self.text
 
     def is_live(self, at: Any) -> bool:
         return self.starts_at <= at < self.ends_at

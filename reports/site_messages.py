@@ -2,8 +2,9 @@
 authority's area (docs/council-tools.md).
 
 Writes go through `site_message_save` and `site_message_delete` (audited, and the cached list
-is dropped after commit). Pages read `messages_for(page=..., authorities=..., language=...)`:
-every page shows them, so the messages not yet over are cached (one query per `CACHE_SECONDS`
+is dropped after commit). Pages read `messages_for(page=..., authorities=...)`, each message's
+`text` in the active language (a column per language, django-modeltranslation): every page
+shows them, so the messages not yet over are cached (one query per `CACHE_SECONDS`
 at most, none for a page while the cache holds them) and filtered in memory.
 """
 
@@ -29,8 +30,9 @@ from config.aftercommit import after_commit
 from .audit import audit_record
 from .models import AuditAction, SiteMessage, SitePage
 
-CACHE_KEY = "site-messages:v1"
+CACHE_KEY = "site-messages:v2"  # v2: a text column per language
 CACHE_SECONDS = 300
+OTHER_LANGUAGES = [code for code, _name in settings.LANGUAGES if code != "en"]
 DISMISSED_COOKIE = "fp_dismissed"
 DISMISSED_KEEP = 20  # ids kept in the cookie: older dismissals are of messages long over
 
@@ -130,9 +132,9 @@ def forget() -> None:
 
 
 def site_message_check(message: SiteMessage) -> None:
-    """ValidationError by field for a message that cannot be published; tidies translations."""
+    """ValidationError by field for a message that cannot be published."""
     errors: dict[str, Any] = {}
-    if not message.text.strip():
+    if not text_in(message, "en").strip():  # the fallback of every language
         errors["text"] = _("Write the message.")
     if message.ends_at is None or message.starts_at is None:
         errors["ends_at"] = _("Say from when until when it is shown.")
@@ -141,18 +143,19 @@ def site_message_check(message: SiteMessage) -> None:
     unknown = [p for p in message.pages if p not in SitePage.values]
     if unknown:
         errors["pages"] = _("There is no page %(page)r.") % {"page": unknown[0]}
-    languages = {code for code, _name in settings.LANGUAGES}
-    if any(code not in languages for code in message.translations):
-        errors["translations"] = _("Translations are only for the site's languages.")
     if errors:
         raise ValidationError(errors)
-    message.translations = {k: v.strip() for k, v in message.translations.items() if v.strip()}
+
+
+def text_in(message: SiteMessage, code: str) -> str:
+    """The message's own text in one language ("" if none was written), with no fallback."""
+    return getattr(message, f"text_{code}", None) or ""
 
 
 def _state(message: SiteMessage) -> dict[str, Any]:
     return {
-        "text": message.text,
-        "translations": message.translations,
+        "text": text_in(message, "en"),
+        **{f"text_{code}": text_in(message, code) for code in OTHER_LANGUAGES},
         "level": message.level,
         "starts_at": message.starts_at.isoformat(),
         "ends_at": message.ends_at.isoformat(),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.utils.translation import get_language
 
 from reports.site_messages import messages_for_request
 
@@ -18,9 +17,8 @@ def site_messages(context: Any) -> dict[str, Any]:
     if request is None:  # a template rendered outside a request (an e-mail)
         return {"site_messages": []}
     found = messages_for_request(request, context.get("place_authorities") or ())
-    language = get_language()
     return {
-        "site_messages": [(m, m.text_in(language)) for m in found],
+        "site_messages": [(m, m.text) for m in found],  # in the active language (modeltranslation)
         "csrf_token": context.get("csrf_token"),
         "next": request.get_full_path(),
     }
