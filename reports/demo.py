@@ -20,7 +20,7 @@ from typing import Any
 from allauth.account.models import EmailAddress
 from django.db import transaction
 from django.db.models import F, OuterRef, Subquery
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import User
 from authorities import routing
@@ -55,18 +55,61 @@ SLA_HOURS: dict[str, tuple[int, int]] = {
 }
 
 # Response templates for every authority: (title, the state it is for, text).
-RESPONSE_TEMPLATES: list[tuple[str, str, str]] = [
+# title and text in English, Catalan and Spanish, and the state they answer
+RESPONSE_TEMPLATES: list[tuple[str, dict[str, tuple[str, str]]]] = [
     (
-        "Verified: crew booked",
         "verified",
-        "Thank you. Our inspectors have confirmed the problem and a crew will be booked.",
+        {
+            "en": (
+                "Verified: crew booked",
+                "Thank you. Our inspectors have confirmed the problem and a crew will be booked.",
+            ),
+            "ca": (
+                "Verificada: brigada programada",
+                "Gràcies. Els nostres inspectors han confirmat el problema i hi enviarem una "
+                "brigada.",
+            ),
+            "es": (
+                "Verificada: cuadrilla programada",
+                "Gracias. Nuestros inspectores han confirmado el problema y enviaremos una "
+                "cuadrilla.",
+            ),
+        },
     ),
-    ("Work started", "in_progress", "A crew is working on it now."),
-    ("Fixed", "fixed", "This has been repaired. Thank you for reporting it."),
     (
-        "Not ours",
+        "in_progress",
+        {
+            "en": ("Work started", "A crew is working on it now."),
+            "ca": ("Treballs començats", "Una brigada hi està treballant ara."),
+            "es": ("Trabajos iniciados", "Una cuadrilla está trabajando en ello ahora."),
+        },
+    ),
+    (
+        "fixed",
+        {
+            "en": ("Fixed", "This has been repaired. Thank you for reporting it."),
+            "ca": ("Resolta", "S'ha reparat. Gràcies per comunicar-ho."),
+            "es": ("Resuelta", "Se ha reparado. Gracias por comunicarlo."),
+        },
+    ),
+    (
         "not_responsible",
-        "This is not the council's responsibility; we have passed it to whoever is responsible.",
+        {
+            "en": (
+                "Not ours",
+                "This is not the council's responsibility; we have passed it to whoever is "
+                "responsible.",
+            ),
+            "ca": (
+                "No és competència nostra",
+                "Això no és competència de l'Ajuntament; ho hem traslladat a qui en és "
+                "responsable.",
+            ),
+            "es": (
+                "No es de nuestra competencia",
+                "Esto no es competencia del Ayuntamiento; lo hemos trasladado a quien corresponde.",
+            ),
+        },
     ),
 ]
 
@@ -545,10 +588,20 @@ def _load_other_roles(districts: list[Authority], summary: DemoSummary) -> None:
         summary.logins.append((f"{role} of {eixample.name}", user.email, DEMO_PASSWORD))
 
 
+@translation.override("en")  # `title` is the English column, whatever language is active
 def _load_response_templates() -> None:
-    for title, state, text in RESPONSE_TEMPLATES:
+    for state, texts in RESPONSE_TEMPLATES:
         ResponseTemplate.objects.update_or_create(
-            title=title, authority=None, category=None, defaults={"state": state, "text": text}
+            title_en=texts["en"][0],  # found by its English title: a second run adds nothing
+            authority=None,
+            category=None,
+            defaults={
+                "state": state,
+                "title": texts["en"][0],
+                "text": texts["en"][1],
+                **{f"title_{code}": title for code, (title, _text) in texts.items()},
+                **{f"text_{code}": text for code, (_title, text) in texts.items()},
+            },
         )
 
 

@@ -57,3 +57,24 @@ def test_demo_citizens_can_log_in_on_the_site(client):
     )
 
     assert response.status_code == 302 and response.url == "/my/reports/"
+
+
+@pytest.mark.django_db
+def test_the_demos_categories_questions_and_responses_read_in_three_languages():
+    from authorities.models import Category, CategoryQuestion
+    from reports.models import ResponseTemplate
+
+    call_command("load_demo", "--reports", "5", stdout=StringIO())
+
+    checked = [
+        *((c, ("name", "group")) for c in Category.objects.all()),
+        *((q, ("label",)) for q in CategoryQuestion.objects.all()),
+        *((t, ("title", "text")) for t in ResponseTemplate.objects.all()),
+    ]
+    assert len(checked) > 10
+    for obj, fields in checked:
+        for field in fields:
+            english = getattr(obj, f"{field}_en")
+            for code in ("ca", "es"):
+                translated = getattr(obj, f"{field}_{code}")
+                assert translated and translated != english, (obj, field, code)
