@@ -20,6 +20,7 @@ from axe_playwright_python.base import AXE_FILE_PATH as AXE_SCRIPT
 from playwright.sync_api import Browser, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
+from tests import factories
 from tests.browser.access_walk import WALK, People, Visit, people
 from tests.browser.conftest import DESKTOP, JsErrors, new_context, sign_in
 
@@ -218,3 +219,31 @@ def test_every_element_the_keyboard_reaches_shows_a_focus_ring(page: Page, barce
     missing = [r for r in rings if r[1] == "none" or r[2] < 2 or r[3] == "none"]
     assert not missing, missing
     assert len({r[0] for r in rings}) > 10  # the Tab key went somewhere each time
+
+
+def test_the_keyboard_skips_the_maps_clusters_to_the_report_list(
+    page: Page, barcelona: Any
+) -> None:
+    for row in range(5):  # pairs of reports over Eixample: cluster markers, each a tab stop
+        for column in range(6):
+            spot = (41.382 + row * 0.008, 2.140 + column * 0.008)
+            for _ in range(2):
+                factories.report(barcelona.pavement, *spot, title=f"Loose paving {row}-{column}")
+    page.goto("/")
+    clusters = page.locator("#map .leaflet-marker-icon[tabindex='0']")
+    expect(clusters.first).to_be_visible()
+    expect(page.locator("#report-list li a").first).to_be_visible()
+    assert clusters.count() >= 5  # without the skip link, each stands between filters and list
+
+    page.locator("#hide-fixed").focus()
+    page.keyboard.press("Tab")  # the next stop after the filters is the skip link, shown
+    skip = page.locator(".skip-map")
+    expect(skip).to_be_focused()
+    box = skip.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["width"] >= 24 and box["height"] >= 24
+    page.keyboard.press("Enter")
+    expect(page.locator("#list-heading")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.locator("#list-sort")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.locator("#report-list li a").first).to_be_focused()
