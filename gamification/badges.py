@@ -3,6 +3,7 @@ longer counts), so recomputing after a reversal takes back a level whose basis i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -48,6 +49,7 @@ KINDS = (
     ),
 )
 KINDS_BY_CODE = {kind.code: kind for kind in KINDS}
+CHALLENGE_CODE = re.compile(r"challenge-([0-9]{1,18})")
 
 
 def names_in_language(badges: Iterable[BadgeAward]) -> list[BadgeAward]:
@@ -68,8 +70,8 @@ def names_in_language(badges: Iterable[BadgeAward]) -> list[BadgeAward]:
 
 def _challenge_id(code: str) -> int | None:
     """The challenge of a badge won in one (its code is `challenge-<id>`, see services)."""
-    prefix, _dash, rest = code.partition("-")
-    return int(rest) if prefix == "challenge" and rest.isdigit() else None
+    found = CHALLENGE_CODE.fullmatch(code)
+    return int(found[1]) if found else None
 
 
 def badge_counts(user_id: int) -> dict[str, int]:
