@@ -174,7 +174,7 @@ def test_the_migration_to_a_column_per_language_keeps_existing_texts(transaction
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
-    before = [("reports", "0022_languages")]
+    before = [("reports", "0023_update_delivery")]
     executor = MigrationExecutor(connection)
     executor.migrate(before)
     old = executor.loader.project_state(before).apps.get_model("reports", "SiteMessage")

@@ -31,7 +31,7 @@ def to_json(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reports', '0022_languages'),
+        ('reports', '0023_update_delivery'),
     ]
 
     operations = [
