@@ -249,6 +249,7 @@ MACHINE_TEXT = {
     "reports.Subscription": {"language"},
     "reports.Notification": {"kind", "language"},
     "reports.Delivery": {"remote_id"},
+    "reports.UpdateDelivery": {"remote_id"},  # the council's id for the update, as it sent it
     "reports.AuditEntry": {"object_type", "object_id", "before", "after"},
     "reports.SiteMessage": {"pages"},  # a list of SitePage values
     "gamification.PointEntry": {"key"},
