@@ -544,7 +544,28 @@ class DeliveryStatus(models.TextChoices):
     HELD = "held", _("Held: the reporter is banned")
 
 
-class Delivery(models.Model):
+class OutboxRow(models.Model):
+    """What every outbox row keeps of its sending (reports.delivery.outbox moves it forward):
+    its status, attempts and when the next is due, who claimed it, the last error, and the id
+    the other side gave it."""
+
+    method = models.CharField(_("method"), max_length=20, choices=DeliveryMethod.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    claimed_at = models.DateTimeField(_("sending since"), null=True, blank=True)
+    last_error = TextField(_("last error"), blank=True)
+    remote_id = models.CharField(_("id on the remote side"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Delivery(OutboxRow):
     """A report on its way to the authority responsible for it: the outbox row is the truth.
 
     Written in the transaction that makes the report open; a Celery task sends it after commit;
@@ -564,17 +585,6 @@ class Delivery(models.Model):
         blank=True,
         related_name="deliveries",
     )
-    method = models.CharField(_("method"), max_length=20, choices=DeliveryMethod.choices)
-    status = models.CharField(
-        _("status"), max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
-    )
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
-    claimed_at = models.DateTimeField(_("sending since"), null=True, blank=True)
-    last_error = TextField(_("last error"), blank=True)
-    remote_id = models.CharField(_("id on the remote side"), max_length=200, blank=True)
-    created_at = models.DateTimeField(_("created"), default=timezone.now)
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("delivery to an authority")
@@ -633,7 +643,7 @@ class UpdateEvent(models.TextChoices):
     SUPPORT = "support", _("Support count reached")
 
 
-class UpdateDelivery(models.Model):
+class UpdateDelivery(OutboxRow):
     """A citizen's update on a report on its way to the authority that got the report: the
     outbox row, written in the transaction of the update (or reopening, or "me too") and sent
     by the channel of the report's destination. See reports.delivery.council_updates."""
@@ -648,7 +658,6 @@ class UpdateDelivery(models.Model):
         blank=True,
         related_name="update_deliveries",
     )
-    method = models.CharField(_("method"), max_length=20, choices=DeliveryMethod.choices)
     event = models.CharField(_("event"), max_length=20, choices=UpdateEvent.choices)
     update = models.ForeignKey(
         ReportUpdate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -657,16 +666,6 @@ class UpdateDelivery(models.Model):
         ReportStateChange, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     support_count = models.PositiveIntegerField(_("support count"), null=True, blank=True)
-    status = models.CharField(
-        _("status"), max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
-    )
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
-    claimed_at = models.DateTimeField(_("sending since"), null=True, blank=True)
-    last_error = TextField(_("last error"), blank=True)
-    remote_id = models.CharField(_("id on the remote side"), max_length=200, blank=True)
-    created_at = models.DateTimeField(_("created"), default=timezone.now)
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("update sent to an authority")
