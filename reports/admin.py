@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from django import forms
@@ -117,6 +118,26 @@ class TransitionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=NOTE_MAX_LENGTH
     )
     duplicate_of = forms.CharField(required=False, help_text=_("Reference of the original report"))
+
+
+def _resend_each(
+    model_admin: admin.ModelAdmin[Any],
+    request: HttpRequest,
+    queryset: Any,
+    resend: Callable[[Any], object],
+) -> int:
+    """Resend each outbox row of the selection by hand (audited by the service): a refusal is
+    shown and the others still go. Returns how many were queued."""
+    done = 0
+    for obj in queryset:
+        try:
+            resend(obj)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            model_admin.log_change(request, obj, "Resent by hand.")
+            done += 1
+    return done
 
 
 @admin.register(Report)
@@ -295,18 +316,15 @@ class DeliveryAdmin(AuthorityScopedAdmin):
 
     @admin.action(description=_("Resend the selected failed or waiting deliveries now"))
     def resend(self, request: HttpRequest, queryset: Any) -> None:
-        done = 0
-        for obj in queryset:
-            try:
-                staff_services.delivery_resend_by_staff(
-                    delivery_id=obj.pk,
-                    actor=request.user,  # type: ignore[arg-type]
-                )
-            except ApplicationError as exc:
-                messages.error(request, exc.message)
-            else:
-                self.log_change(request, obj, "Resent by hand.")
-                done += 1
+        done = _resend_each(
+            self,
+            request,
+            queryset,
+            lambda obj: staff_services.delivery_resend_by_staff(
+                delivery_id=obj.pk,
+                actor=request.user,  # type: ignore[arg-type]
+            ),
+        )
         queued = ngettext(
             "%(n)d delivery queued to be sent again.",
             "%(n)d deliveries queued to be sent again.",
@@ -357,21 +375,23 @@ class UpdateDeliveryAdmin(AuthorityScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # the record of what the authority was told
 
-    @admin.action(description="Resend the selected failed or waiting updates now")
+    @admin.action(description=_("Resend the selected failed or waiting updates now"))
     def resend(self, request: HttpRequest, queryset: Any) -> None:
-        done = 0
-        for obj in queryset:
-            try:
-                staff_services.update_delivery_resend_by_staff(
-                    update_delivery_id=obj.pk,
-                    actor=request.user,  # type: ignore[arg-type]
-                )
-            except ApplicationError as exc:
-                messages.error(request, exc.message)
-            else:
-                self.log_change(request, obj, "Resent by hand.")
-                done += 1
-        messages.info(request, f"{done} updates queued to be sent again.")
+        done = _resend_each(
+            self,
+            request,
+            queryset,
+            lambda obj: staff_services.update_delivery_resend_by_staff(
+                update_delivery_id=obj.pk,
+                actor=request.user,  # type: ignore[arg-type]
+            ),
+        )
+        queued = ngettext(
+            "%(n)d update queued to be sent again.",
+            "%(n)d updates queued to be sent again.",
+            done,
+        )
+        messages.info(request, queued % {"n": done})
 
 
 @admin.register(StatusPoll)
