@@ -110,7 +110,7 @@ def test_a_report_written_offline_is_kept_listed_and_sent_once_when_back_online(
     _forgive_offline_failures(js_errors)
     offline_context.set_offline(False)
 
-    expect(page.get_by_role("list", name="Sent")).to_contain_text(
+    expect(page.get_by_role("list", name="Sent", exact=True)).to_contain_text(
         "“Loose paving slab” was sent. Follow the link we have e-mailed you"
     )
     expect(drafts).to_be_hidden()
@@ -162,7 +162,7 @@ def test_an_answer_lost_on_the_way_is_asked_again_and_files_nothing_more(
 
     page.get_by_role("button", name="Send now").click()
 
-    sent = page.get_by_role("list", name="Sent")
+    sent = page.get_by_role("list", name="Sent", exact=True)
     expect(sent).to_contain_text("“Broken kerb” was sent to Eixample.")
     _forgive_offline_failures(js_errors)  # the answer cut on purpose
     report = Report.objects.get()
