@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from time import monotonic
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -23,13 +23,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 import shapely
 from django.conf import settings
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.utils import translation
 from django.utils.translation import gettext as _
 from shapely import STRtree
-from shapely.geometry import shape
 
 from config.compiled import CompiledQuery
 
+from .boundary_store import Boundary, BoundaryStore
 from .exceptions import CategoryNotOfferedHere, InvalidLocation, NoAuthorityHere, UnknownCategory
 
 if TYPE_CHECKING:
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
     from .models import Area, Authority, Category
 
 logger = logging.getLogger(__name__)
+
+BOUNDARY_CHUNK = 200  # boundaries parsed at once while the index is built
 
 
 Translations = tuple[tuple[str, str], ...]  # (language, text): one entry per language
@@ -136,11 +140,11 @@ class RoutingIndex:
     version: Stamp
     authorities: tuple[AuthorityRef, ...]  # in locality order; tree index i is authorities[i]
     categories: dict[int, CategoryRef]
-    tree: STRtree = field(repr=False)
-    geometries: np.ndarray = field(repr=False)
+    tree: STRtree = field(repr=False)  # of the boundaries' bounding boxes
+    geometries: BoundaryStore = field(repr=False)
     areas: tuple[AreaRef, ...] = ()  # smallest first
     area_tree: STRtree | None = field(default=None, repr=False)
-    area_geometries: np.ndarray | None = field(default=None, repr=False)
+    area_geometries: BoundaryStore | None = field(default=None, repr=False)
     # What filing a report needs besides the point, so that it costs no query: the active
     # categories with their questions (shared, read-only model instances), by slug, and each
     # (authority, category) link's destination id and delivery method.
@@ -161,7 +165,7 @@ class RoutingIndex:
         check_coordinates(latitude, longitude)
         point = shapely.Point(longitude, latitude)
         candidates = self.area_tree.query(point)
-        hits = candidates[shapely.covers(self.area_geometries[candidates], point)]
+        hits = candidates[shapely.covers(self.area_geometries.take(candidates), point)]
         return self.areas[int(hits.min())] if len(hits) else None
 
     def area_ids_within(self, authority_ids: Iterable[int]) -> frozenset[int]:
@@ -179,11 +183,11 @@ class RoutingIndex:
         if self.area_geometries is None:
             return frozenset()
         if self._area_points is None:
-            self._area_points = shapely.point_on_surface(self.area_geometries)
+            self._area_points = shapely.point_on_surface(list(self.area_geometries))
         inside = np.zeros(len(self.areas), dtype=bool)
         for position, ref in enumerate(self.authorities):
             if ref.id in authority_ids:
-                inside |= shapely.covers(self.geometries[position], self._area_points)
+                inside |= shapely.covers(self.geometries.prepared(position), self._area_points)
         return frozenset(self.areas[int(i)].id for i in np.flatnonzero(inside))
 
     def covering(self, latitude: float, longitude: float) -> tuple[AuthorityRef, ...]:
@@ -194,7 +198,7 @@ class RoutingIndex:
             return ()
         # Prepared polygons answer "covers" much faster than the tree's own predicate query, and
         # covers (unlike contains) includes the boundary line, so border points are never lost.
-        hits = candidates[shapely.covers(self.geometries[candidates], point)]
+        hits = candidates[shapely.covers(self.geometries.take(candidates), point)]
         hits.sort()
         return tuple(self.authorities[i] for i in hits)
 
@@ -210,7 +214,7 @@ class RoutingIndex:
         coords = np.asarray(points, dtype=float)
         geoms = shapely.points(coords[:, 1], coords[:, 0])
         point_idx, tree_idx = self.tree.query(geoms)  # bounding boxes only, then prepared covers
-        inside = shapely.covers(self.geometries[tree_idx], geoms[point_idx])
+        inside = shapely.covers(self.geometries.take(tree_idx), geoms[point_idx])
         for p, t in zip(point_idx[inside].tolist(), tree_idx[inside].tolist(), strict=True):
             result[p].append(t)
         return [tuple(self.authorities[i] for i in sorted(hits)) for hits in result]
@@ -411,36 +415,31 @@ def build_index(version: Stamp) -> RoutingIndex:
     ).values_list("id", "authority_id", "category_id", "delivery_method"):
         handled.setdefault(authority_id, set()).add(category_id)
         destinations[(authority_id, category_id)] = (link_id, method)
-    rows = list(
-        Authority.objects.filter(is_active=True, boundary__isnull=False).values(
-            "id", "slug", "name", "kind", "parent_id", "boundary"
-        )
-    )
     parents = dict(Authority.objects.values_list("id", "parent_id"))
+    boundaries = Authority.objects.filter(is_active=True, boundary__isnull=False)
     entries = []
-    for row in rows:
-        geometry = shape(row["boundary"])
+    for row, boundary in _with_boundaries(boundaries, "id", "slug", "name", "kind"):
         ref = AuthorityRef(
             id=row["id"],
             slug=row["slug"],
             name=row["name"],
             kind=row["kind"],
             depth=_depth(row["id"], parents),
-            area=float(geometry.area),
+            area=boundary.area,
             category_ids=frozenset(handled.get(row["id"], ())),
         )
-        entries.append((ref, geometry))
+        entries.append((ref, boundary))
     entries.sort(key=lambda e: (-e[0].depth, e[0].area, e[0].slug))
-    geometries = _prepared([g for _, g in entries])
+    geometries = BoundaryStore([g for _, g in entries])
     areas, area_geometries = _areas()
     return RoutingIndex(
         version=version,
         authorities=tuple(ref for ref, _ in entries),
         categories=categories,
-        tree=STRtree(geometries),
+        tree=STRtree(geometries.boxes()),
         geometries=geometries,
         areas=areas,
-        area_tree=STRtree(area_geometries) if len(areas) else None,
+        area_tree=STRtree(area_geometries.boxes()) if len(areas) else None,
         area_geometries=area_geometries if len(areas) else None,
         category_models={c.slug: c for c in models},
         destinations=destinations,
@@ -449,22 +448,40 @@ def build_index(version: Stamp) -> RoutingIndex:
     )
 
 
-def _prepared(geometries: list[object]) -> np.ndarray:
-    array = np.empty(len(geometries), dtype=object)
-    array[:] = geometries
-    shapely.prepare(array)
-    return array
+def _with_boundaries(queryset: Any, *fields: str) -> Iterator[tuple[dict[str, Any], Boundary]]:
+    """Each row's ``fields`` with its boundary parsed, a chunk at a time.
+
+    The boundary comes from the database as text and GEOS parses it: decoded by Python's json a
+    national map's millions of coordinates would pass through as float objects and lists, and
+    the heap they leave behind stays with the process (bench/memory.py measures it).
+    """
+    rows = queryset.annotate(boundary_text=Cast("boundary", TextField())).values(
+        *fields, "boundary_text"
+    )
+    chunk: list[dict[str, Any]] = []
+    for row in rows.iterator(chunk_size=BOUNDARY_CHUNK):
+        chunk.append(row)
+        if len(chunk) == BOUNDARY_CHUNK:
+            yield from _parsed(chunk)
+            chunk = []
+    yield from _parsed(chunk)
 
 
-def _areas() -> tuple[tuple[AreaRef, ...], np.ndarray]:
+def _parsed(chunk: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], Boundary]]:
+    geometries = shapely.from_geojson([row.pop("boundary_text") for row in chunk])
+    for row, geometry in zip(chunk, geometries, strict=True):
+        yield row, Boundary.of(geometry)
+
+
+def _areas() -> tuple[tuple[AreaRef, ...], BoundaryStore]:
     from .models import Area
 
     rows = [
-        (AreaRef(a["id"], a["slug"], a["name"], a["kind"]), shape(a["boundary"]))
-        for a in Area.objects.values("id", "slug", "name", "kind", "boundary")
+        (AreaRef(a["id"], a["slug"], a["name"], a["kind"]), boundary)
+        for a, boundary in _with_boundaries(Area.objects.all(), "id", "slug", "name", "kind")
     ]
     rows.sort(key=lambda r: (r[1].area, r[0].slug))
-    return tuple(ref for ref, _ in rows), _prepared([g for _, g in rows])
+    return tuple(ref for ref, _ in rows), BoundaryStore([g for _, g in rows])
 
 
 def _depth(authority_id: int, parents: Mapping[int, int | None]) -> int:

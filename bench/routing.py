@@ -91,7 +91,7 @@ def _run(n: int, seed: int) -> None:
 
     index = routing.get_index()
     rng = random.Random(seed)
-    min_x, min_y, max_x, max_y = shapely.total_bounds(index.geometries)
+    min_x, min_y, max_x, max_y = index.geometries.total_bounds()
     points = [(rng.uniform(min_y, max_y), rng.uniform(min_x, max_x)) for _ in range(n)]
 
     # The bare baseline: the same polygons in a plain STRtree, queried point by point.

@@ -455,6 +455,9 @@ FIXPOINT_REPORT_RATE_PER_KEY = env.int("REPORT_RATE_LIMIT_PER_KEY", default=100)
 # indexes within this many seconds (0: checked at every request, a query each; see
 # authorities.routing.request_freshness_check).
 FIXPOINT_ROUTING_FRESHNESS_SECONDS = env.float("ROUTING_FRESHNESS_SECONDS", default=1.0)
+# Vertices of boundaries each process keeps decoded and prepared for routing (the rest stay as
+# compact WKB until a point falls in them): a city's few hundred boundaries all fit.
+FIXPOINT_ROUTING_CACHE_VERTICES = env.int("ROUTING_CACHE_VERTICES", default=250_000)
 # An API key revoked or changed in one process stops working in the others within this many
 # seconds (each keeps the keys it saw that long; 0: every request looks its key up).
 FIXPOINT_API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=1.0)

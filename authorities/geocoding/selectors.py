@@ -76,8 +76,7 @@ def served_bounds() -> tuple[float, float, float, float] | None:
     index = routing.get_index()
     if not len(index.geometries):
         return None
-    west, south, east, north = (float(v) for v in shapely.total_bounds(index.geometries))
-    return west, south, east, north
+    return index.geometries.total_bounds()
 
 
 def _split_by_served_area(hits: list[Hit]) -> tuple[list[Hit], list[Outside]]:
@@ -93,10 +92,10 @@ def _outside(hit: Hit, index: routing.RoutingIndex) -> Outside:
     far its boundary is."""
     point = shapely.Point(hit.longitude, hit.latitude)
     nearest: tuple[float, routing.AuthorityRef] | None = None
-    for ref, geometry in zip(index.authorities, index.geometries, strict=True):
+    for position, ref in enumerate(index.authorities):
         if ref.depth:
             continue
-        edge = shapely.shortest_line(geometry, point).coords[0]
+        edge = shapely.shortest_line(index.geometries[position], point).coords[0]
         metres = local.metres_between(hit.latitude, hit.longitude, edge[1], edge[0])
         if nearest is None or metres < nearest[0]:
             nearest = (metres, ref)

@@ -224,3 +224,40 @@ def test_inactive_category_link_is_not_offered(barcelona):
     offers = {o.category.slug: o.authority.slug for o in routing.locate(41.4036, 2.1744).offers}
 
     assert "pavement" not in offers
+
+
+def test_a_cache_too_small_for_any_boundary_routes_every_landmark_the_same(barcelona, settings):
+    """A national map keeps most boundaries as WKB and decodes them as points fall in them
+    (ROUTING_CACHE_VERTICES): with room for only one polygon at a time, every answer is the
+    same as with the whole city decoded, and the cache never holds more than the one in use."""
+    points = [(lat, lon) for _, lat, lon, _ in LANDMARKS] + [(41.35, 2.25)]
+    roomy = routing.get_index()
+    expected = [roomy.covering(lat, lon) for lat, lon in points]
+    settings.FIXPOINT_ROUTING_CACHE_VERTICES = 1
+    starved = routing.build_index(routing.current_version())
+
+    answers = [starved.covering(lat, lon) for lat, lon in points]
+
+    assert answers == expected
+    assert starved.covering_many(points) == expected
+    assert [starved.area_at(lat, lon) for lat, lon in points] == [
+        roomy.area_at(lat, lon) for lat, lon in points
+    ]
+    assert len(starved.geometries._cache) == 1
+
+
+def test_boundaries_come_back_from_the_store_as_they_were_stored(barcelona):
+    """Holes and the parts of a multipolygon survive the compact form exactly."""
+    holed = {"type": "MultiPolygon", "coordinates": [
+        [[[2.0, 41.0], [2.1, 41.0], [2.1, 41.1], [2.0, 41.1], [2.0, 41.0]],
+         [[2.04, 41.04], [2.06, 41.04], [2.06, 41.06], [2.04, 41.06], [2.04, 41.04]]],
+        [[[2.3, 41.0], [2.3123457, 41.0], [2.3123457, 41.0123457], [2.3, 41.0]]],
+    ]}  # fmt: skip
+    factories.authority("Islands", holed, slug="islands")
+    routing.invalidate()
+    index = routing.get_index()
+    position = [a.slug for a in index.authorities].index("islands")
+
+    assert shapely.equals_exact(index.geometries[position], shape(holed), tolerance=0)
+    assert [a.slug for a in index.covering(41.05, 2.05)] == []  # in the hole
+    assert [a.slug for a in index.covering(41.0001, 2.312)] == ["islands"]
