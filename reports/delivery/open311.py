@@ -180,16 +180,18 @@ def open311_updates_url(destination: AuthorityCategory) -> str:
 def open311_update_params(
     row: UpdateDelivery, destination: AuthorityCategory, parent: Delivery
 ) -> list[tuple[str, str]]:
-    """The extension's fields: the council's request id and ours, our update's id (so a
-    receiver can tell a retry from a new update), when, the status the report is in, the text
-    with the report's reference line, who wrote it and whether their name may be shown."""
+    """The fields mySociety's specification names (its reference server, open311-adapter,
+    checks a request against that list): the council's request id, our update's id (the same
+    on every attempt, so a receiver can tell a retry from a new update), when, the status the
+    report is in, the text with the report's reference line, who wrote it and whether their
+    name may be shown. Not service_request_id_ext: the specification's is a number, and our
+    reference is not one (the reference line names the report)."""
     report, facts = row.report, update_facts(row)
     marker = reference_line(report)
     text = facts["text"][: 4000 - len(marker) - 2]
     params = [
         ("service_request_id", parent.remote_id),
-        ("service_request_id_ext", report.ref),
-        ("update_id_ext", str(row.pk)),
+        ("update_id", str(row.pk)),
         ("updated_datetime", row.created_at.isoformat(timespec="seconds")),
         ("status", "OPEN" if facts["report_open"] else "CLOSED"),
         ("description", f"{text}\n\n{marker}"),

@@ -354,8 +354,7 @@ def test_open311_updates_use_servicerequestupdates_with_the_councils_request_id(
     row = UpdateDelivery.objects.get(report=report)
     assert posted["path"] == "/open311/v2/servicerequestupdates.json"
     assert params["service_request_id"] == "SR-1"
-    assert params["service_request_id_ext"] == report.ref
-    assert params["update_id_ext"] == str(row.pk)
+    assert params["update_id"] == str(row.pk) and "service_request_id_ext" not in params
     assert params["status"] == "OPEN" and params["jurisdiction_id"] == "west.example.org"
     assert params["description"].startswith("Cars swerve round it.")
     assert report.ref in params["description"] and params["first_name"] == "Jordi"
