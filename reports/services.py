@@ -621,7 +621,7 @@ def _check_move(
     if via is not None and report.state == to_state:
         raise InvalidTransition(
             f"The report is already {to_state}; send a different status "
-            "(comments without a status change are not taken over Open311)."
+            "(an authority's comments without a status change are not taken over Open311)."
         )
     if undoing is None:
         _check_allowed(report, to_state, kind)

@@ -8,7 +8,8 @@ Endpoints (format by extension, ``.json`` or ``.xml``): ``discovery``, ``service
 Identifiers: ``service_code`` is the category's slug, ``service_request_id`` the report's public
 reference (``ref``); both are strings. A report is created at once, so a token is the
 ``service_request_id`` itself and ``tokens/{token}`` resolves it. ``update_id`` is the id of the
-report's state-change row.
+report's state-change row, or ``comment-<id>`` for a citizen's update passed on by the account that
+filed the report (``POST servicerequestupdates`` from a key that is not the authority's staff).
 
 Fixpoint states and Open311 (``detailed_status`` uses mySociety's extended vocabulary, the one
 ``servicerequestupdates`` speaks both ways):
@@ -17,7 +18,7 @@ Fixpoint states and Open311 (``detailed_status`` uses mySociety's extended vocab
 Fixpoint state     status    detailed_status (out)         also accepted in (any case)
 =================  ========  ============================  ============================
 unconfirmed        never listed (not public)
-open               open      OPEN                          OPEN
+open               open      OPEN                          OPEN, REOPEN
 verified           open      INVESTIGATING                 INVESTIGATING, VERIFIED
 in_progress        open      IN_PROGRESS                   IN_PROGRESS, ACTION_SCHEDULED
 fixed              closed    FIXED                         FIXED

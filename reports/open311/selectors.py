@@ -180,3 +180,12 @@ def public_state_changes(start: datetime, end: datetime) -> QuerySet[ReportState
         .order_by("created_at", "id")
         .values("id", "to_state", "public_note", "created_at", "report__ref")
     )
+
+
+def filed_it(report: Report, user_id: int) -> bool:
+    """Whether this account filed the report: it is its reporter, or it filed it for a citizen
+    (the actor of the report's first history row)."""
+    if report.reporter_id == user_id:
+        return True
+    first = report.history.order_by("created_at", "id").values_list("actor_id", flat=True)[:1]
+    return list(first) == [user_id]

@@ -19,6 +19,7 @@ DETAILED_STATUS: dict[str, str] = {
 # What an authority's system may send in servicerequestupdates (upper-cased first).
 INCOMING_STATUS: dict[str, str] = {
     "OPEN": S.OPEN,
+    "REOPEN": S.OPEN,  # mySociety's: a citizen says it is not fixed
     "INVESTIGATING": S.VERIFIED,
     "VERIFIED": S.VERIFIED,
     "IN_PROGRESS": S.IN_PROGRESS,

@@ -26,22 +26,24 @@ from accounts.services import KeyRefused, api_client_authorize
 from authorities import routing
 from authorities.exceptions import NoAuthorityHere, UnknownCategory
 from authorities.models import Category, RoutingVersion, option_name
+from authorities.permissions import is_staff_of
 from config import params
 from config.errors import ApplicationError
 from config.jsonapi import NOTHING_HERE, absolute_url, method_not_allowed
 from config.replica import replica_reads
 from reports import ratelimit
 from reports.filers import filer_for
-from reports.models import Report, ReportState
+from reports.models import Report, ReportState, ReportUpdate
 from reports.services import report_create
 
 from . import selectors
 from .render import Open311Error, error_response, respond
-from .services import authority_update_apply
+from .services import authority_update_apply, filer_update_add
 from .states import DETAILED_STATUS, INCOMING_STATUS, open311_status
 
 JURISDICTION = "fixpoint"
 MAX_RESULTS = 1000
+TEXT_MAX_LENGTH = 5000  # a citizen's update, as on the site
 MAX_PAGE = 1_000_000  # page x page_size stays far inside a bigint OFFSET
 DEFAULT_SPAN = timedelta(days=90)
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
@@ -215,10 +217,17 @@ def request_updates(request: HttpRequest, fmt: str) -> HttpResponse:
 
 def _request_create(request: HttpRequest, fmt: str) -> HttpResponse:
     client = _writer(request)
+    return _once(request, client, functools.partial(_file_request, request, fmt, client))
+
+
+def _once(
+    request: HttpRequest, client: ApiClient, call: Callable[[], HttpResponse]
+) -> HttpResponse:
+    """A write at most once per Idempotency-Key: a retry with the same key gets the first
+    answer (accounts.idempotency)."""
     if META not in request.META:
-        return _file_request(request, fmt, client)
-    try:  # a retry with the same Idempotency-Key gets the first answer (accounts.idempotency)
-        call = functools.partial(_file_request, request, fmt, client)
+        return call()
+    try:
         return respond_once(request, scope=client_scope(client), data=request.POST, call=call)
     except ApplicationError as exc:  # the key malformed, or reused for another request
         raise Open311Error(exc.status, exc.message) from None
@@ -266,24 +275,53 @@ def _file_request(request: HttpRequest, fmt: str, client: ApiClient) -> HttpResp
 
 
 def _update_create(request: HttpRequest, fmt: str) -> HttpResponse:
-    user = cast(User, _writer(request).user)
+    client = _writer(request)
+    return _once(request, client, functools.partial(_post_update, request, fmt, client))
+
+
+def _post_update(request: HttpRequest, fmt: str, client: ApiClient) -> HttpResponse:
+    """The authority's own system moving a report (a key acting for its staff), or a citizen's
+    update passed on by the account that filed the report (another Fixpoint, a FixMyStreet)."""
+    user = cast(User, client.user)
     ref = _required(request, "service_request_id")
     status = _required(request, "status").upper()
     if status not in INCOMING_STATUS:
         known = ", ".join(sorted(INCOMING_STATUS))
         raise Open311Error(400, f"status {status!r} is not one of {known}.")
-    # A private report is updated too: the key acts for staff, who see it.
-    report = Report.objects.visible_to(user).filter(ref=ref).only("pk").first()
+    # A private report is updated too: the key acts for staff, or for its reporter, who see it.
+    report = Report.objects.visible_to(user).filter(ref=ref).only("pk", "authority_id").first()
     if report is None:
         raise Open311Error(404, f"There is no service request {ref!r}.")
-    change = authority_update_apply(
-        report_id=report.pk,
-        user=user,
-        to_state=INCOMING_STATUS[status],
-        public_note=_param(request, "description") or "",
-    )
-    body = [{"update_id": str(change.pk)}]
+    if not is_staff_of(user, report.authority_id) and selectors.filed_it(report, user.pk):
+        update = _filer_update(request, report, user, status)
+        body = [{"update_id": f"comment-{update.pk}"}]
+    else:  # report_transition refuses a key that does not act for the authority's staff
+        change = authority_update_apply(
+            report_id=report.pk,
+            user=user,
+            to_state=INCOMING_STATUS[status],
+            public_note=_param(request, "description") or "",
+        )
+        body = [{"update_id": str(change.pk)}]
     return respond(body, fmt, root="service_request_updates", item="request_update")
+
+
+def _filer_update(request: HttpRequest, report: Report, user: User, status: str) -> ReportUpdate:
+    text = _required(request, "description")
+    if len(text) > TEXT_MAX_LENGTH:
+        raise Open311Error(400, f"description may be at most {TEXT_MAX_LENGTH:,} characters.")
+    anonymous = (_param(request, "public_anonymity_required") or "TRUE").upper() != "FALSE"
+    try:
+        return filer_update_add(
+            report_id=report.pk,
+            user=user,
+            status=status,
+            text=text,
+            name=_name(request),
+            show_name=not anonymous,
+        )
+    except ValidationError as exc:
+        raise Open311Error(400, _describe(exc)) from None
 
 
 def _writer(request: HttpRequest) -> ApiClient:
@@ -343,7 +381,12 @@ def _email(request: HttpRequest) -> str:
 
 
 def _describe(exc: ValidationError) -> str:
-    names = {"extra": "attribute", "reporter_name": "first_name", "reporter_email": "email"}
+    names = {
+        "extra": "attribute",
+        "reporter_name": "first_name",
+        "reporter_email": "email",
+        "text": "description",
+    }
     if not hasattr(exc, "error_dict"):
         return " ".join(exc.messages)
     return " ".join(

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from reports.models import Report, ReportState, ReportStateChange
+from reports.models import Report, ReportState, ReportStateChange, ReportUpdate
 from reports.services import report_transition
 from tests import factories
 from tests.conftest import TinyCity
@@ -138,6 +138,134 @@ def test_updates_of_hidden_reports_are_404(client: Client, tiny_city: TinyCity, 
         tiny_city.pothole, *tiny_city.WEST, reporter_name="Ann", reporter_email="ann@example.org"
     )
     valid_json(client.post(URL, update(keys, hidden)), "errors", 404)
+
+
+# --- A citizen's update passed on by the account that filed the report --------------------------
+
+
+@pytest.fixture
+def filed(tiny_city: TinyCity, keys: Keys) -> Report:
+    """A report another Fixpoint (a partner's key that files as its own account) sent here."""
+    return factories.report(tiny_city.pothole, *tiny_city.WEST, reporter=keys.write_user)
+
+
+def passed_on(keys: Keys, report: Report, **fields: Any) -> dict[str, Any]:
+    """What a Fixpoint or a FixMyStreet sends for its citizen's update (mySociety's fields)."""
+    citizens = {
+        "api_key": keys.write,
+        "status": "OPEN",
+        "description": "Cars swerve round it now.",
+        "update_id": "4411",
+        "first_name": "Jordi",
+        "last_name": "Vila",
+        "email": "jordi@example.org",
+        "public_anonymity_required": "FALSE",
+    }
+    return update(keys, report, **{**citizens, **fields})
+
+
+def test_the_account_that_filed_a_report_passes_on_a_citizens_comment(
+    client: Client, keys: Keys, filed: Report
+) -> None:
+    [row] = valid_json(client.post(URL, passed_on(keys, filed)), "updates-post")
+
+    comment = ReportUpdate.objects.get(report=filed)
+    assert row["update_id"] == f"comment-{comment.pk}"
+    assert (comment.author, comment.author_name, comment.show_name, comment.opinion) == (
+        keys.write_user,
+        "Jordi Vila",
+        True,
+        "",
+    )
+    assert comment.text == "Cars swerve round it now."
+    assert Report.objects.get(pk=filed.pk).state == "open" and filed.history.count() == 1
+    shown = client.get(f"/api/v1/reports/{filed.pk}/").json()["updates"]
+    assert [(u["text"], u["author"]) for u in shown] == [
+        ("Cars swerve round it now.", "Jordi Vila")
+    ]
+
+
+def test_a_comment_is_anonymous_unless_the_sender_says_the_name_may_be_shown(
+    client: Client, keys: Keys, filed: Report
+) -> None:
+    fields = passed_on(keys, filed)
+    del fields["public_anonymity_required"]
+
+    valid_json(client.post(URL, fields), "updates-post")
+
+    assert ReportUpdate.objects.get(report=filed).show_name is False
+
+
+@pytest.mark.parametrize("status", ["OPEN", "REOPEN", "open"])
+def test_open_again_from_the_filer_reopens_its_fixed_report_with_the_reason(
+    client: Client, tiny_city: TinyCity, keys: Keys, filed: Report, status: str
+) -> None:
+    report_transition(report_id=filed.pk, to_state="fixed", actor=tiny_city.west_staff)
+
+    fields = passed_on(keys, filed, status=status, description="They filled the wrong hole.")
+    valid_json(client.post(URL, fields), "updates-post")
+
+    filed.refresh_from_db()
+    reopening = filed.history.order_by("-id")[0]
+    assert filed.state == "open"
+    assert (reopening.actor_kind, reopening.actor, reopening.public_note) == (
+        "reporter",
+        keys.write_user,
+        "They filled the wrong hole.",
+    )
+    assert ReportUpdate.objects.get(report=filed).opinion == "still_a_problem"
+
+
+@pytest.mark.parametrize(
+    ("state", "status"), [("open", "CLOSED"), ("open", "FIXED"), ("closed", "OPEN")]
+)
+def test_any_other_status_from_the_filer_moves_nothing(
+    client: Client, tiny_city: TinyCity, keys: Keys, filed: Report, state: str, status: str
+) -> None:
+    if state != "open":
+        report_transition(report_id=filed.pk, to_state=state, actor=tiny_city.west_staff)
+
+    valid_json(client.post(URL, passed_on(keys, filed, status=status)), "updates-post")
+
+    filed.refresh_from_db()
+    assert filed.state == state and ReportUpdate.objects.get(report=filed).opinion == ""
+
+
+def test_a_retry_with_the_same_idempotency_key_adds_no_second_comment(
+    client: Client, keys: Keys, filed: Report
+) -> None:
+    first = client.post(URL, passed_on(keys, filed), HTTP_IDEMPOTENCY_KEY="update-9-ABC")
+    again = client.post(URL, passed_on(keys, filed), HTTP_IDEMPOTENCY_KEY="update-9-ABC")
+
+    assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
+    assert ReportUpdate.objects.filter(report=filed).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "description"),
+    [
+        ({"description": ""}, "description is required."),
+        ({"description": "x" * 5001}, "description may be at most 5,000 characters."),
+    ],
+)
+def test_a_filers_update_without_usable_text_is_400(
+    client: Client, keys: Keys, filed: Report, fields: dict[str, str], description: str
+) -> None:
+    [error] = valid_json(client.post(URL, passed_on(keys, filed, **fields)), "errors", 400)
+
+    assert error["description"] == description
+    assert not ReportUpdate.objects.filter(report=filed).exists()
+
+
+def test_the_authoritys_own_system_still_moves_a_report_it_filed(
+    client: Client, tiny_city: TinyCity, keys: Keys
+) -> None:
+    own = factories.report(tiny_city.pothole, *tiny_city.WEST, reporter=tiny_city.west_staff)
+
+    valid_json(client.post(URL, update(keys, own, status="FIXED")), "updates-post")
+
+    own.refresh_from_db()
+    assert own.state == "fixed" and not ReportUpdate.objects.filter(report=own).exists()
 
 
 def test_get_lists_public_status_changes_since_a_date_oldest_first(
