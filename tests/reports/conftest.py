@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tests.reports import council_fixpoint as council
 from tests.reports import workers as processes
 from tests.reports.mail import SmtpServer, smtp_fixture
 
@@ -45,3 +46,16 @@ def workers(
     )
     yield started
     started.stop_all()
+
+
+@pytest.fixture(scope="session")
+def council_fixpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[council.CouncilFixpoint]:
+    """A second Fixpoint serving as the Open311 council (council_fixpoint.py), started once:
+    the tests that use it tell their reports apart by reference."""
+    yield from council.council_fixpoint_process(tmp_path_factory.mktemp("council"))
+
+
+@pytest.fixture
+def line(council_fixpoint: council.CouncilFixpoint) -> Iterator[council.FaultyLine]:
+    """A proxy to the council on which a test queues faults (a 500, a lost answer)."""
+    yield from council.faulty_line(council_fixpoint.url)
