@@ -37,6 +37,7 @@ from reports.models import (
     ReportState,
     ReportStateChange,
     ReportUpdate,
+    UpdateDelivery,
 )
 from reports.selectors import find_duplicate_original, reports_visible_to
 
@@ -271,6 +272,13 @@ def _work_queryset(request: HttpRequest) -> Any:
             Prefetch("updates", queryset=ReportUpdate.objects.select_related("author")),
             Prefetch(
                 "deliveries", queryset=Delivery.objects.select_related("authority", "category")
+            ),
+            # Citizens' updates sent on to the authority, in the order they were written.
+            Prefetch(
+                "update_deliveries",
+                queryset=UpdateDelivery.objects.select_related("authority").order_by(
+                    "created_at", "id"
+                ),
             ),
         )
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -18,6 +19,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from authorities.models import AuthorityCategory, DeliveryMethod, StaffRole
@@ -283,6 +285,24 @@ def test_an_update_left_sending_by_a_dead_worker_is_recovered_and_sent_once(
 
     assert (summary.recovered, summary.sent) == (1, 1)
     assert len(updates_to_council(smtp)) == 1
+
+
+def test_the_authoritys_staff_see_on_the_work_page_whether_each_update_reached_it(
+    tiny_city, smtp, django_capture_on_commit_callbacks
+):
+    destination(tiny_city, send_updates=True)
+    report = file_report(tiny_city, django_capture_on_commit_callbacks)
+    comment(report, django_capture_on_commit_callbacks, text="Sent fine.")
+    smtp.stop()
+    comment(report, django_capture_on_commit_callbacks, text="Waiting.")
+    client = Client()
+    client.force_login(tiny_city.west_staff)
+
+    page = client.get(reverse("staff:report", args=[report.pk])).content.decode()
+
+    sent, waiting = re.findall(r'<tr class="update-delivery">(.*?)</tr>', page, re.S)
+    assert "West · E-mail · A comment" in sent and "Sent" in sent
+    assert "Waiting to be sent" in waiting and "SMTP unavailable" in waiting
 
 
 # --- Webhook --------------------------------------------------------------------------------------

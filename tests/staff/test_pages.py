@@ -11,8 +11,9 @@ from tests import factories
 
 QUEUE_QUERIES = 16  # session, user, scope, routing version, SLA targets, filter choices (your
 # neighbourhoods among them), counts, pins, page, bulk form
-WORK_QUERIES = 18  # the report with its history, photos, updates, deliveries; the category's
-# questions (answers shown by their labels); the one form's choices
+WORK_QUERIES = 19  # the report with its history, photos, updates, deliveries and the updates
+# sent on to the authority; the category's questions (answers shown by their labels); the one
+# form's choices
 
 
 def test_the_queue_lists_the_authoritys_reports_with_counts_and_map_pins(client, tiny_city):
