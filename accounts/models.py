@@ -97,7 +97,7 @@ class ApiClient(models.Model):
 
     name = LineField(_("name"), max_length=100)
     prefix = models.CharField(_("key prefix"), max_length=12, unique=True, editable=False)
-    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    key_hash = models.CharField(_("key hash"), max_length=64, unique=True, editable=False)
     scope = models.CharField(_("scope"), max_length=10, choices=ApiScope.choices)
     user = models.ForeignKey(
         User,

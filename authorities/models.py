@@ -65,8 +65,8 @@ class Authority(models.Model):
         help_text=_("GeoJSON Polygon or MultiPolygon in WGS84 longitude/latitude."),
     )
     is_active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("authority")
@@ -164,7 +164,9 @@ def option_name(option: dict[str, Any]) -> str:
 class CategoryQuestion(models.Model):
     """An extra question asked when reporting in a category (Open311 attribute)."""
 
-    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="questions")
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.CASCADE, related_name="questions"
+    )
     code = models.SlugField(_("code"), max_length=50)
     label = LineField(_("question"), max_length=200)
     help_text = LineField(_("help text"), max_length=300, blank=True)
@@ -212,8 +214,12 @@ class DeliveryMethod(models.TextChoices):
 class AuthorityCategory(models.Model):
     """An authority handles a category inside its boundary, delivered to this destination."""
 
-    authority = models.ForeignKey(Authority, on_delete=models.CASCADE, related_name="handled")
-    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="handled_by")
+    authority = models.ForeignKey(
+        Authority, verbose_name=_("authority"), on_delete=models.CASCADE, related_name="handled"
+    )
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.CASCADE, related_name="handled_by"
+    )
     delivery_method = models.CharField(
         _("delivery method"),
         max_length=20,
@@ -286,13 +292,18 @@ class StaffMembership(models.Model):
     """A user works for an authority with a role."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="memberships",
     )
-    authority = models.ForeignKey(Authority, on_delete=models.CASCADE, related_name="memberships")
+    authority = models.ForeignKey(
+        Authority, verbose_name=_("authority"), on_delete=models.CASCADE, related_name="memberships"
+    )
     role = models.CharField(
         _("role"), max_length=20, choices=StaffRole.choices, default=StaffRole.INSPECTOR
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = _("staff membership")
@@ -343,11 +354,12 @@ class RoutingVersion(models.Model):
     rebuilds the index when they differ. One row read by primary key is the cheapest query there is.
     """
 
-    version = models.PositiveBigIntegerField(default=0)
-    changed_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveBigIntegerField(_("version"), default=0)
+    changed_at = models.DateTimeField(_("changed"), default=timezone.now)
 
     class Meta:
         verbose_name = _("routing version")
+        verbose_name_plural = _("routing versions")
 
     def __str__(self) -> str:
         return f"routing v{self.version}"
@@ -384,7 +396,9 @@ class Street(models.Model):
 class AddressPoint(models.Model):
     """An address (a street, a number, maybe a unit) and where its entrance is."""
 
-    street = models.ForeignKey(Street, on_delete=models.CASCADE, related_name="addresses")
+    street = models.ForeignKey(
+        Street, verbose_name=_("street"), on_delete=models.CASCADE, related_name="addresses"
+    )
     number = LineField(_("number"), max_length=20, blank=True)
     number_key = models.CharField(_("number as matched"), max_length=20, blank=True)
     unit = LineField(_("unit"), max_length=50, blank=True)
@@ -441,10 +455,11 @@ class Place(models.Model):
     )
     latitude = models.FloatField(_("latitude"))
     longitude = models.FloatField(_("longitude"))
-    south = models.FloatField()
-    west = models.FloatField()
-    north = models.FloatField()
-    east = models.FloatField()
+    # The bounding box, for the reverse look-up.
+    south = models.FloatField(_("south edge (latitude)"))
+    west = models.FloatField(_("west edge (longitude)"))
+    north = models.FloatField(_("north edge (latitude)"))
+    east = models.FloatField(_("east edge (longitude)"))
     source = models.CharField(_("source"), max_length=100, blank=True)
     imported_at = models.DateTimeField(_("imported at"), default=timezone.now)
 

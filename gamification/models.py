@@ -69,7 +69,11 @@ class Player(models.Model):
     """A person's game: the cached balance and their choices (public board, playing at all)."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="player"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="player",
     )
     balance = models.IntegerField(_("balance (cache of the ledger)"), default=0)
     is_playing = models.BooleanField(
@@ -78,7 +82,7 @@ class Player(models.Model):
     is_public = models.BooleanField(_("on public leaderboards"), default=False)
     board_name = LineField(_("name on leaderboards"), max_length=40, blank=True)
     # The newest entry the player has been told about (the "+10 points" notice).
-    seen_entry_id = models.BigIntegerField(default=0)
+    seen_entry_id = models.BigIntegerField(_("last entry the player was told about"), default=0)
 
     class Meta:
         verbose_name = _("player")
@@ -109,31 +113,59 @@ class PointEntry(AppendOnlyModel):
     """One line of the ledger, never edited or deleted: a reversal is a new, linked line."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="point_entries"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="point_entries",
     )
     amount = models.IntegerField(_("points"))
     rule = models.CharField(_("rule"), max_length=30, choices=Rule.choices)
     # Unique per rule, user and object: an award can only ever happen once.
-    key = models.CharField(max_length=120, unique=True)
+    key = models.CharField(_("key"), max_length=120, unique=True)
     reason = LineField(_("reason"), max_length=200, blank=True)
     report = models.ForeignKey(
-        Report, on_delete=models.SET_NULL, null=True, blank=True, related_name="point_entries"
+        Report,
+        verbose_name=_("report"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="point_entries",
     )
     update = models.ForeignKey(
-        ReportUpdate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        ReportUpdate,
+        verbose_name=_("citizen update"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     challenge = models.ForeignKey(
-        "Challenge", on_delete=models.SET_NULL, null=True, blank=True, related_name="entries"
+        "Challenge",
+        verbose_name=_("challenge"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="entries",
     )
     redemption = models.OneToOneField(
-        "Redemption", on_delete=models.SET_NULL, null=True, blank=True, related_name="entry"
+        "Redemption",
+        verbose_name=_("redemption"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="entry",
     )
     reverses = models.OneToOneField(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
+        "self",
+        verbose_name=_("reverses"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversed_by",
     )
     # When the fact happened (a reversal takes its original's): boards and caps count by it.
-    effective_at = models.DateTimeField(default=timezone.now, db_index=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    effective_at = models.DateTimeField(_("happened"), default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("recorded"), default=timezone.now)
 
     correction = "record a reversal instead"
 
@@ -154,7 +186,10 @@ class BadgeAward(models.Model):
     """A badge a person holds, at a level, recomputed from verified data (see badges.py)."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="badges"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="badges",
     )
     code = models.CharField(_("badge"), max_length=60)
     name = LineField(_("name"), max_length=100)
@@ -208,7 +243,7 @@ class Challenge(models.Model):
     )
     is_published = models.BooleanField(_("published"), default=True)
     settled_at = models.DateTimeField(_("settled"), null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
     # django-modeltranslation's manager (it would patch the default one in): queries on a
     # translated field read the active language's column.
@@ -249,7 +284,7 @@ class Reward(models.Model):
         help_text=_("Where the prize is to be had, if it is local."),
     )
     is_approved = models.BooleanField(_("approved by an administrator"), default=False)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
     # django-modeltranslation's manager (it would patch the default one in): queries on a
     # translated field read the active language's column.
@@ -272,13 +307,18 @@ class Reward(models.Model):
 class Redemption(models.Model):
     """A prize handed out: the code is what the person shows the sponsor."""
 
-    reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="redemptions")
+    reward = models.ForeignKey(
+        Reward, verbose_name=_("reward"), on_delete=models.PROTECT, related_name="redemptions"
+    )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="redemptions"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="redemptions",
     )
     code = models.CharField(_("code"), max_length=20, unique=True)
     cost = models.PositiveIntegerField(_("points paid"))
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("redeemed"), default=timezone.now)
 
     class Meta:
         verbose_name = _("redemption")

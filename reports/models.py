@@ -116,11 +116,14 @@ class Report(models.Model):
     ref = models.CharField(_("reference"), max_length=12, editable=False)
     title = LineField(_("title"), max_length=150)
     description = TextField(_("description"), max_length=5000)
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="reports")
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="reports"
+    )
     latitude = models.FloatField(_("latitude"))
     longitude = models.FloatField(_("longitude"))
     authority = models.ForeignKey(
         Authority,
+        verbose_name=_("authority"),
         on_delete=models.PROTECT,
         related_name="reports",
         db_index=False,  # report_authority_state (authority, state) serves lookups by authority
@@ -143,6 +146,7 @@ class Report(models.Model):
     extra = JSONField(_("answers to extra questions"), default=dict, blank=True)
     reporter = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("reporter"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
@@ -176,7 +180,12 @@ class Report(models.Model):
         _("state"), max_length=20, choices=ReportState.choices, default=ReportState.UNCONFIRMED
     )
     duplicate_of = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="duplicates"
+        "self",
+        verbose_name=_("duplicate of"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="duplicates",
     )
     priority = models.CharField(
         _("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
@@ -278,16 +287,24 @@ class AppendOnlyModel(models.Model):
 class ReportStateChange(AppendOnlyModel):
     """One row per state change, never edited: the public timeline and the audit trail."""
 
-    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="history")
-    from_state = models.CharField(max_length=20, choices=ReportState.choices, blank=True)
-    to_state = models.CharField(max_length=20, choices=ReportState.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    report = models.ForeignKey(
+        Report, verbose_name=_("report"), on_delete=models.CASCADE, related_name="history"
     )
-    actor_kind = models.CharField(max_length=20, choices=Actor.choices)
+    from_state = models.CharField(
+        _("previous state"), max_length=20, choices=ReportState.choices, blank=True
+    )
+    to_state = models.CharField(_("new state"), max_length=20, choices=ReportState.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+    actor_kind = models.CharField(_("acting as"), max_length=20, choices=Actor.choices)
     public_note = TextField(_("public note"), blank=True)
     internal_note = TextField(_("internal note"), blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
 
     class Meta:
         verbose_name = _("state change")
@@ -314,16 +331,24 @@ class Opinion(models.TextChoices):
 class ReportUpdate(models.Model):
     """A citizen's comment on a report, optionally saying whether the problem is fixed."""
 
-    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="updates")
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    report = models.ForeignKey(
+        Report, verbose_name=_("report"), on_delete=models.CASCADE, related_name="updates"
     )
-    author_name = LineField(max_length=100, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+    author_name = LineField(_("author's name"), max_length=100, blank=True)
     text = TextField(_("update"), max_length=5000)
-    opinion = models.CharField(max_length=20, choices=Opinion.choices, blank=True, default="")
-    show_name = models.BooleanField(default=False)
+    opinion = models.CharField(
+        _("opinion"), max_length=20, choices=Opinion.choices, blank=True, default=""
+    )
+    show_name = models.BooleanField(_("show the name publicly"), default=False)
     is_hidden = models.BooleanField(_("hidden by a moderator"), default=False)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
 
     class Meta:
         verbose_name = _("citizen update")
@@ -343,14 +368,20 @@ class Questionnaire(models.Model):
     """A "Has this been fixed?" e-mail to a report's reporter (reports.questionnaires), and their
     answer. The answers are the citizens' fix rate (reports.selectors.questionnaire_fix_rate)."""
 
-    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="questionnaires")
+    report = models.ForeignKey(
+        Report, verbose_name=_("report"), on_delete=models.CASCADE, related_name="questionnaires"
+    )
     sent_at = models.DateTimeField(_("sent"), default=timezone.now)
     # The report's state when the question was asked and when it was answered.
-    state_when_sent = models.CharField(max_length=20, choices=ReportState.choices)
+    state_when_sent = models.CharField(
+        _("state when sent"), max_length=20, choices=ReportState.choices
+    )
     answer = models.CharField(
         _("answer"), max_length=20, choices=QuestionnaireAnswer.choices, blank=True
     )
-    state_when_answered = models.CharField(max_length=20, choices=ReportState.choices, blank=True)
+    state_when_answered = models.CharField(
+        _("state when answered"), max_length=20, choices=ReportState.choices, blank=True
+    )
     comment = TextField(_("comment"), max_length=5000, blank=True)
     answered_at = models.DateTimeField(_("answered"), null=True, blank=True, db_index=True)
 
@@ -372,19 +403,31 @@ class ReportPhoto(models.Model):
     no report and is found by its upload token, so a form shown again keeps its photos."""
 
     report = models.ForeignKey(
-        Report, on_delete=models.CASCADE, related_name="photos", null=True, blank=True
+        Report,
+        verbose_name=_("report"),
+        on_delete=models.CASCADE,
+        related_name="photos",
+        null=True,
+        blank=True,
     )
     update = models.ForeignKey(
-        "ReportUpdate", on_delete=models.CASCADE, related_name="photos", null=True, blank=True
+        "ReportUpdate",
+        verbose_name=_("citizen update"),
+        on_delete=models.CASCADE,
+        related_name="photos",
+        null=True,
+        blank=True,
     )
-    upload_token = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    upload_token = models.CharField(
+        _("upload token"), max_length=64, blank=True, db_index=True, editable=False
+    )
     image = models.ImageField(
-        upload_to="reports/%Y/%m/", width_field="width", height_field="height"
+        _("image"), upload_to="reports/%Y/%m/", width_field="width", height_field="height"
     )
-    width = models.PositiveIntegerField(null=True, blank=True)
-    height = models.PositiveIntegerField(null=True, blank=True)
+    width = models.PositiveIntegerField(_("width (pixels)"), null=True, blank=True)
+    height = models.PositiveIntegerField(_("height (pixels)"), null=True, blank=True)
     is_hidden = models.BooleanField(_("hidden by a moderator"), default=False)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
         verbose_name = _("photo")
@@ -398,12 +441,18 @@ class ReportPhoto(models.Model):
 class Support(models.Model):
     """A "me too": somebody else has the same problem. One per person and report."""
 
-    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="supports")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True
+    report = models.ForeignKey(
+        Report, verbose_name=_("report"), on_delete=models.CASCADE, related_name="supports"
     )
-    email = models.EmailField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+    )
+    email = models.EmailField(_("e-mail"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
         verbose_name = _("support")
@@ -446,23 +495,36 @@ class Subscription(models.Model):
 
     email = models.EmailField(_("e-mail"))
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
     )
-    kind = models.CharField(max_length=20, choices=SubscriptionKind.choices)
+    kind = models.CharField(_("kind"), max_length=20, choices=SubscriptionKind.choices)
     report = models.ForeignKey(
-        Report, on_delete=models.CASCADE, null=True, blank=True, related_name="subscriptions"
+        Report,
+        verbose_name=_("report"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="subscriptions",
     )
-    area = models.ForeignKey(Area, on_delete=models.CASCADE, null=True, blank=True)
-    authority = models.ForeignKey(Authority, on_delete=models.CASCADE, null=True, blank=True)
-    latitude = models.FloatField(null=True, blank=True)
-    longitude = models.FloatField(null=True, blank=True)
-    radius_m = models.PositiveIntegerField(null=True, blank=True)
+    area = models.ForeignKey(
+        Area, verbose_name=_("neighbourhood"), on_delete=models.CASCADE, null=True, blank=True
+    )
+    authority = models.ForeignKey(
+        Authority, verbose_name=_("authority"), on_delete=models.CASCADE, null=True, blank=True
+    )
+    latitude = models.FloatField(_("latitude"), null=True, blank=True)
+    longitude = models.FloatField(_("longitude"), null=True, blank=True)
+    radius_m = models.PositiveIntegerField(_("radius (metres)"), null=True, blank=True)
     frequency = models.CharField(
-        max_length=20, choices=Frequency.choices, default=Frequency.IMMEDIATE
+        _("frequency"), max_length=20, choices=Frequency.choices, default=Frequency.IMMEDIATE
     )
-    is_confirmed = models.BooleanField(default=False)
-    created_at = models.DateTimeField(default=timezone.now)
-    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    is_confirmed = models.BooleanField(_("confirmed"), default=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    unsubscribed_at = models.DateTimeField(_("unsubscribed"), null=True, blank=True)
     # The language e-mails about it are written in (settings.LANGUAGES): the one the person read
     # in when they subscribed; an account's own choice wins (reports.notifications).
     language = models.CharField(_("language"), max_length=10, blank=True)
@@ -506,24 +568,35 @@ class Notification(models.Model):
     task or a mail server that was down delays an e-mail but never loses it.
     """
 
-    to_email = models.EmailField()
+    to_email = models.EmailField(_("to"))
     subscription = models.ForeignKey(
-        Subscription, on_delete=models.SET_NULL, null=True, blank=True, related_name="notifications"
+        Subscription,
+        verbose_name=_("e-mail alert"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="notifications",
     )
-    report = models.ForeignKey(Report, on_delete=models.CASCADE, null=True, blank=True)
-    kind = models.CharField(max_length=40)
-    language = models.CharField(max_length=10, blank=True)  # what subject and body are in
-    subject = LineField(max_length=200)
-    body = TextField()
-    unsubscribe_url = models.URLField(max_length=500, blank=True)
+    report = models.ForeignKey(
+        Report, verbose_name=_("report"), on_delete=models.CASCADE, null=True, blank=True
+    )
+    kind = models.CharField(_("kind"), max_length=40)
+    # What subject and body are in.
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    subject = LineField(_("subject"), max_length=200)
+    body = TextField(_("text"))
+    unsubscribe_url = models.URLField(_("unsubscribe link"), max_length=500, blank=True)
     status = models.CharField(
-        max_length=20, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
+        _("status"),
+        max_length=20,
+        choices=NotificationStatus.choices,
+        default=NotificationStatus.PENDING,
     )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    send_after = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    send_after = models.DateTimeField(_("not before"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("e-mail to a citizen")
@@ -573,13 +646,20 @@ class Delivery(OutboxRow):
     in "sending" by a worker that died. See reports.delivery and docs/architecture.md.
     """
 
-    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="deliveries")
+    report = models.ForeignKey(
+        Report, verbose_name=_("report"), on_delete=models.CASCADE, related_name="deliveries"
+    )
     # Authority and category are kept (not only the link) so the row keeps its meaning, and its
     # uniqueness, if the link is later removed from the authority.
-    authority = models.ForeignKey(Authority, on_delete=models.PROTECT, related_name="deliveries")
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="deliveries")
+    authority = models.ForeignKey(
+        Authority, verbose_name=_("authority"), on_delete=models.PROTECT, related_name="deliveries"
+    )
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="deliveries"
+    )
     destination = models.ForeignKey(
         "authorities.AuthorityCategory",
+        verbose_name=_("destination"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
@@ -617,7 +697,10 @@ class StatusPoll(models.Model):
     since then."""
 
     destination = models.OneToOneField(
-        "authorities.AuthorityCategory", on_delete=models.CASCADE, related_name="status_poll"
+        "authorities.AuthorityCategory",
+        verbose_name=_("destination"),
+        on_delete=models.CASCADE,
+        related_name="status_poll",
     )
     polled_at = models.DateTimeField(
         _("changes fetched up to"),
@@ -648,11 +731,21 @@ class UpdateDelivery(OutboxRow):
     outbox row, written in the transaction of the update (or reopening, or "me too") and sent
     by the channel of the report's destination. See reports.delivery.council_updates."""
 
-    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="update_deliveries")
-    authority = models.ForeignKey(Authority, on_delete=models.PROTECT, related_name="+")
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+")
+    report = models.ForeignKey(
+        Report,
+        verbose_name=_("report"),
+        on_delete=models.CASCADE,
+        related_name="update_deliveries",
+    )
+    authority = models.ForeignKey(
+        Authority, verbose_name=_("authority"), on_delete=models.PROTECT, related_name="+"
+    )
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="+"
+    )
     destination = models.ForeignKey(
         "authorities.AuthorityCategory",
+        verbose_name=_("destination"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
@@ -660,10 +753,20 @@ class UpdateDelivery(OutboxRow):
     )
     event = models.CharField(_("event"), max_length=20, choices=UpdateEvent.choices)
     update = models.ForeignKey(
-        ReportUpdate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        ReportUpdate,
+        verbose_name=_("citizen update"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     state_change = models.ForeignKey(
-        ReportStateChange, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        ReportStateChange,
+        verbose_name=_("state change"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     support_count = models.PositiveIntegerField(_("support count"), null=True, blank=True)
 
@@ -694,6 +797,7 @@ class ResponseTemplate(models.Model):
     text = TextField(_("response"), max_length=NOTE_MAX_LENGTH)
     authority = models.ForeignKey(
         Authority,
+        verbose_name=_("authority"),
         on_delete=models.CASCADE,
         null=True,
         blank=True,
@@ -702,6 +806,7 @@ class ResponseTemplate(models.Model):
     )
     category = models.ForeignKey(
         Category,
+        verbose_name=_("category"),
         on_delete=models.CASCADE,
         null=True,
         blank=True,
@@ -754,6 +859,7 @@ class AuditEntry(AppendOnlyModel):
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
@@ -768,6 +874,7 @@ class AuditEntry(AppendOnlyModel):
     object_repr = LineField(_("object"), max_length=200, blank=True)
     authority = models.ForeignKey(
         Authority,
+        verbose_name=_("authority"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
