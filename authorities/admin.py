@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin, TranslationStackedInline
 
@@ -134,7 +135,13 @@ class BoundaryCheckingForm(forms.ModelForm):
 
 
 class AuthorityForm(BoundaryCheckingForm):
-    website = forms.URLField(required=False, assume_scheme="https")
+    # Declared to take "https" for an address typed without a scheme; the label stays the
+    # model's (translated), which a declared field would otherwise replace with "Website".
+    website = forms.URLField(
+        label=capfirst(Authority._meta.get_field("website").verbose_name),
+        required=False,
+        assume_scheme="https",
+    )
 
     class Meta:
         model = Authority

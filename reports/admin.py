@@ -112,12 +112,22 @@ class UpdateDeliveryInline(ReadOnlyInline):
 class TransitionForm(forms.Form):
     to_state = forms.ChoiceField(choices=ReportState.choices, label=_("New state"))
     public_note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=NOTE_MAX_LENGTH
+        label=_("Public note"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
     )
     internal_note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=NOTE_MAX_LENGTH
+        label=_("Internal note"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
     )
-    duplicate_of = forms.CharField(required=False, help_text=_("Reference of the original report"))
+    duplicate_of = forms.CharField(
+        label=_("Duplicate of"),
+        required=False,
+        help_text=_("Reference of the original report"),
+    )
 
 
 def _resend_each(
