@@ -40,11 +40,15 @@ class GameSettingsAdmin(admin.ModelAdmin):
 
 @admin.register(PointEntry)
 class PointEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("created_at", "user", "amount", "rule", "report", "reason", "reverses")
-    list_filter = ("rule",)
+    list_display = ("created_at", "user", "amount", "rule", "report", "reason_shown", "reverses")
+    list_filter = ("rule", "reason")
     search_fields = ("user__email", "report__ref", "key")
     list_select_related = ("user", "report", "reverses")
     date_hierarchy = "created_at"
+
+    @admin.display(description=_("reason"), ordering="reason")
+    def reason_shown(self, entry: PointEntry) -> str:
+        return entry.reason_text
 
 
 @admin.register(Player)

@@ -109,6 +109,16 @@ class Rule(models.TextChoices):
     REDEMPTION = "redemption", _("Prize redeemed")
 
 
+class Reason(models.TextChoices):
+    """What an entry's rule does not say: why it earned nothing, why an award was reversed.
+    Stored as a code, not as text, and named when shown, in the reader's language: the person
+    who caused it (a staff member, a worker) may have worked in another."""
+
+    DAILY_LIMIT = "daily_limit", _("daily limit reached")
+    SPAM = "spam", _("the report was marked as spam")
+    DUPLICATE = "duplicate", _("the report duplicated another")
+
+
 class PointEntry(AppendOnlyModel):
     """One line of the ledger, never edited or deleted: a reversal is a new, linked line."""
 
@@ -122,7 +132,9 @@ class PointEntry(AppendOnlyModel):
     rule = models.CharField(_("rule"), max_length=30, choices=Rule.choices)
     # Unique per rule, user and object: an award can only ever happen once.
     key = models.CharField(_("key"), max_length=120, unique=True)
-    reason = LineField(_("reason"), max_length=200, blank=True)
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices, blank=True)
+    # A "duplicate" reversal: the reference of the report the entry's report duplicated.
+    original_ref = models.CharField(_("report it duplicated"), max_length=12, blank=True)
     report = models.ForeignKey(
         Report,
         verbose_name=_("report"),
@@ -180,6 +192,13 @@ class PointEntry(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.amount:+d} {self.rule} for {self.user_id}"
+
+    @property
+    def reason_text(self) -> str:
+        """The reason in the active language: "the report duplicated 7KQ2MXR"; empty if none."""
+        if self.reason == Reason.DUPLICATE and self.original_ref:
+            return _("the report duplicated %(ref)s") % {"ref": self.original_ref}
+        return str(self.get_reason_display())
 
 
 class BadgeAward(models.Model):

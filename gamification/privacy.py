@@ -18,7 +18,7 @@ def on_personal_data_requested(user: Any, export: Any, **_: Any) -> None:
             "ledger": list(
                 PointEntry.objects.filter(user=user)
                 .order_by("created_at", "id")
-                .values("amount", "rule", "reason", "report__ref", "created_at")
+                .values("amount", "rule", "reason", "original_ref", "report__ref", "created_at")
             ),
             "badges": list(
                 BadgeAward.objects.filter(user=user).values("name", "level", "awarded_at")

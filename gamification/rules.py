@@ -12,13 +12,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.db.models import Q
-from django.utils.translation import gettext as _
 
 from accounts.models import User
 from reports.models import Actor, Opinion, Report, ReportState, ReportStateChange, ReportUpdate
 
 from . import services
-from .models import GameSettings, PointEntry, Rule
+from .models import GameSettings, PointEntry, Reason, Rule
 
 S = ReportState
 DECIDERS = frozenset({Actor.STAFF, Actor.SYSTEM})
@@ -123,7 +122,7 @@ def _fixed(report: Report, change: ReportStateChange, game: GameSettings) -> Non
 
 
 def _spam(report: Report, change: ReportStateChange, game: GameSettings) -> None:
-    services.report_points_reverse(report=report, reason=_("the report was marked as spam"))
+    services.report_points_reverse(report=report, reason=Reason.SPAM)
     user_id = _earner(report, report.reporter_id)
     if user_id is not None and game.spam_penalty:
         services.points_award(
@@ -142,8 +141,9 @@ def _duplicate(report: Report, change: ReportStateChange, game: GameSettings) ->
     if original is None or original.confirmed_at is None:
         return
     if original.confirmed_at <= report.created_at:
-        reason = _("the report duplicated %(ref)s") % {"ref": original.ref}
-        services.report_points_reverse(report=report, reason=reason)
+        services.report_points_reverse(
+            report=report, reason=Reason.DUPLICATE, original_ref=original.ref
+        )
 
 
 def _confirmations(

@@ -40,7 +40,7 @@ def entry_notice(entry: PointEntry) -> str:
     """The notice "+10 points: your report was verified", in the viewer's language."""
     label = str(entry.get_rule_display())
     if entry.rule == Rule.REVERSAL and entry.reverses_id is not None and entry.reason:
-        label = _("%(rule)s: %(reason)s") % {"rule": label, "reason": entry.reason}
+        label = _("%(rule)s: %(reason)s") % {"rule": label, "reason": entry.reason_text}
     text = ngettext("%(amount)+d point: %(why)s", "%(amount)+d points: %(why)s", abs(entry.amount))
     return text % {"amount": entry.amount, "why": f"{label[:1].lower()}{label[1:]}"}
 

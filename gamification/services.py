@@ -34,6 +34,7 @@ from .models import (
     GameSettings,
     Player,
     PointEntry,
+    Reason,
     Redemption,
     Reward,
     Rule,
@@ -80,13 +81,16 @@ def points_award(
     at = at or timezone.now()
     reason = ""
     if cap is not None and amount > 0 and _awards_on_day(user_id, rule, at) >= cap:
-        amount, reason = 0, _("daily limit reached")
+        amount, reason = 0, Reason.DAILY_LIMIT
     return _write(player, amount=amount, rule=rule, key=key, target=target, at=at, reason=reason)
 
 
 @transaction.atomic
-def points_reverse(*, entry: PointEntry, reason: str = "") -> PointEntry | None:
-    """Cancel an entry with a new, linked one (whether or not the person still plays)."""
+def points_reverse(
+    *, entry: PointEntry, reason: str = "", original_ref: str = ""
+) -> PointEntry | None:
+    """Cancel an entry with a new, linked one (whether or not the person still plays).
+    `reason` is a Reason; `original_ref` the report a duplicate duplicated."""
     player = _locked_player(entry.user_id)
     if PointEntry.objects.filter(reverses=entry).exists():
         return None
@@ -98,18 +102,23 @@ def points_reverse(*, entry: PointEntry, reason: str = "") -> PointEntry | None:
         target=None,
         at=entry.effective_at,
         reason=reason,
+        original_ref=original_ref,
         reverses=entry,
     )
 
 
-def report_points_reverse(*, report: Report, reason: str) -> int:
+def report_points_reverse(*, report: Report, reason: str, original_ref: str = "") -> int:
     """Reverse every award tied to a report (not penalties, not reversals). Returns how many."""
     awards = (
         PointEntry.objects.filter(report=report, reverses__isnull=True, reversed_by__isnull=True)
         .exclude(rule=Rule.SPAM_PENALTY)
         .order_by("id")
     )
-    return sum(1 for entry in awards if points_reverse(entry=entry, reason=reason))
+    return sum(
+        1
+        for entry in awards
+        if points_reverse(entry=entry, reason=reason, original_ref=original_ref)
+    )
 
 
 def players_lock(*, user_ids: Iterable[int]) -> None:
@@ -147,6 +156,7 @@ def _write(
     target: Target | None,
     at: datetime,
     reason: str = "",
+    original_ref: str = "",
     reverses: PointEntry | None = None,
 ) -> PointEntry:
     links = _links(target) if reverses is None else _links_of(reverses)
@@ -156,6 +166,7 @@ def _write(
         rule=rule,
         key=key,
         reason=reason,
+        original_ref=original_ref,
         reverses=reverses,
         effective_at=at,
         **links,

@@ -16,6 +16,11 @@ class EntrySerializer(serializers.ModelSerializer[PointEntry]):
     )
     rule = serializers.ChoiceField(choices=Rule.choices, read_only=True)
     description = serializers.CharField(source="get_rule_display", read_only=True)
+    reason = serializers.CharField(
+        source="reason_text",
+        read_only=True,
+        help_text="Why it has this amount, when the rule does not say (a cap, a reversal)",
+    )
     reverses = serializers.IntegerField(source="reverses_id", read_only=True, allow_null=True)
 
     class Meta:

@@ -252,7 +252,7 @@ MACHINE_TEXT = {
     "reports.UpdateDelivery": {"remote_id"},  # the council's id for the update, as it sent it
     "reports.AuditEntry": {"object_type", "object_id", "before", "after"},
     "reports.SiteMessage": {"pages"},  # a list of SitePage values
-    "gamification.PointEntry": {"key"},
+    "gamification.PointEntry": {"key", "original_ref"},  # original_ref: a report's reference
     "gamification.BadgeAward": {"code"},
     "gamification.Redemption": {"code"},
 }
