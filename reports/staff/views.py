@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from authorities import permissions
-from authorities.models import CategoryQuestion
+from authorities.models import CategoryQuestion, option_name
 from config import params
 from config.errors import ApplicationError
 from reports import services
@@ -407,7 +407,8 @@ def _label(form: Any, field: str) -> str:
 
 def _answers(report: Report) -> list[tuple[str, str]]:
     """The answers to the category's extra questions, each after its question (not its code),
-    list choices by their names; answers to questions since removed keep their code."""
+    list choices by their names in the active language; answers to questions since removed keep
+    their code."""
     questions = {q.code: q for q in report.category.questions.all()}
     answers = []
     for code, value in (report.extra or {}).items():
@@ -415,9 +416,7 @@ def _answers(report: Report) -> list[tuple[str, str]]:
         if question is None:
             answers.append((code, _shown(value, {})))
             continue
-        names = {
-            str(v.get("key")): str(v.get("name")) for v in question.values if isinstance(v, dict)
-        }
+        names = {str(v.get("key")): option_name(v) for v in question.values if isinstance(v, dict)}
         answers.append((question.label, _shown(value, names)))
     return answers
 

@@ -183,3 +183,20 @@ def test_the_history_names_states_in_words_and_answers_show_their_question(clien
     assert "<dt>How big is it?</dt><dd>Larger than a wheel</dd>" in html
     assert "lamp_number" not in html
     assert html.count('id="work-form"') == 1 and html.count("<form") <= 3  # log-out, form
+
+
+def test_an_answer_from_a_list_is_named_in_the_staff_members_language(client, tiny_city):
+    CategoryQuestion.objects.create(
+        category=tiny_city.pothole,
+        code="size",
+        label="How big is it?",
+        label_ca="Com és de gran?",
+        datatype="singlevaluelist",
+        values=[{"key": "l", "name": "Larger than a wheel", "name_ca": "Més gran que una roda"}],
+    )
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST, extra={"size": "l"})
+    client.force_login(tiny_city.west_staff)
+
+    page = client.get(reverse("staff:report", args=[report.pk]), HTTP_ACCEPT_LANGUAGE="ca")
+
+    assert "<dt>Com és de gran?</dt><dd>Més gran que una roda</dd>" in page.content.decode()
