@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from authorities.exceptions import CategoryNotOfferedHere, InvalidLocation, NoAuthorityHere
 from authorities.models import CategoryQuestion
@@ -132,6 +133,22 @@ def test_bad_answers_are_refused_with_the_question_named(tiny_city, questions, e
         factories.report(questions, *tiny_city.WEST, extra=extra)
 
     assert fragment in " ".join(excinfo.value.message_dict["extra"])
+
+
+@pytest.mark.parametrize(
+    ("language", "extra", "message"),
+    [
+        ("ca", {}, "Which container?: falta la resposta."),
+        ("es", {"container": "glass", "count": "many"}, "How many?: se esperaba un número."),
+    ],
+)
+def test_bad_answers_are_refused_in_the_language_of_the_person_filing(
+    tiny_city, questions, language, extra, message
+):
+    with translation.override(language), pytest.raises(ValidationError) as excinfo:
+        factories.report(questions, *tiny_city.WEST, extra=extra)
+
+    assert excinfo.value.message_dict["extra"] == [message]
 
 
 def test_the_reporter_saying_fixed_moves_the_report_and_still_a_problem_reopens_it(tiny_city):
