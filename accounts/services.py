@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from config.compiled import CompiledQuery, field_names, instance
 from config.errors import ApplicationError
@@ -75,15 +76,19 @@ def api_client_check_scope(
     issued, whatever makes it (the command, the admin, code)."""
     if scope != ApiScope.WRITE:
         if files_for_citizens:
-            raise WriteKeyNeedsAccount("Only a write key files reports, for citizens or not.")
+            raise WriteKeyNeedsAccount(_("Only a write key files reports, for citizens or not."))
         return
     if user is None:
         raise WriteKeyNeedsAccount(
-            "A write key acts for a user account, which is accountable for what it files: "
-            "name one (an app filing for many citizens names each citizen in its requests)."
+            _(
+                "A write key acts for a user account, which is accountable for what it files: "
+                "name one (an app filing for many citizens names each citizen in its requests)."
+            )
         )
     if not user.is_active:
-        raise WriteKeyNeedsAccount(f"The account {user.email} is inactive: it cannot write.")
+        raise WriteKeyNeedsAccount(
+            _("The account %(email)s is inactive: it cannot write.") % {"email": user.email}
+        )
 
 
 def api_client_authorize(key: str, *, write: bool) -> ApiClient:
@@ -93,11 +98,11 @@ def api_client_authorize(key: str, *, write: bool) -> ApiClient:
     Raises KeyCannotAct (401) or KeyMayOnlyRead (403)."""
     client = api_client_for_key(key)
     if client is None:
-        raise KeyCannotAct("Unknown or inactive API key.")
+        raise KeyCannotAct(_("Unknown or inactive API key."))
     if client.user is not None and not client.user.is_active:
-        raise KeyCannotAct("This API key's user account is inactive.")
+        raise KeyCannotAct(_("This API key's user account is inactive."))
     if write and not client.can_write:
-        raise KeyMayOnlyRead("This API key is read-only.")
+        raise KeyMayOnlyRead(_("This API key is read-only."))
     return client
 
 

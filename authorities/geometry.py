@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import shapely
+from django.utils.translation import gettext as _
 from shapely.errors import GEOSException
 from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.geometry.base import BaseGeometry
@@ -54,7 +55,9 @@ def check_boundary(geojson: object) -> CheckedBoundary:
     reason = explain_validity(geometry)
     repaired = _polygonal_part(shapely.make_valid(geometry))
     if repaired is None:
-        raise InvalidBoundary(f"the boundary is broken ({reason}) and could not be repaired")
+        raise InvalidBoundary(
+            _("the boundary is broken (%(reason)s) and could not be repaired") % {"reason": reason}
+        )
     logger.warning("Repaired an invalid boundary: %s", reason)
     return CheckedBoundary(repaired, reason)
 
@@ -66,18 +69,22 @@ def to_geojson(geometry: BaseGeometry) -> dict[str, Any]:
 
 def _parse(geojson: object) -> Polygon | MultiPolygon:
     if not isinstance(geojson, dict):
-        raise InvalidBoundary("the geometry is missing or is not a GeoJSON object")
+        raise InvalidBoundary(_("the geometry is missing or is not a GeoJSON object"))
     kind = geojson.get("type")
+    if not kind:
+        raise InvalidBoundary(_("the geometry has no type: give a Polygon or MultiPolygon"))
     if kind not in POLYGONAL:
         raise InvalidBoundary(
-            f"the geometry is a {kind or 'nothing'}, not a Polygon or MultiPolygon"
+            _("the geometry is a %(kind)s, not a Polygon or MultiPolygon") % {"kind": kind}
         )
     try:
         geometry = shape(geojson)
     except (GEOSException, ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
-        raise InvalidBoundary(f"the {kind} coordinates are malformed ({exc})") from exc
+        raise InvalidBoundary(
+            _("the %(kind)s coordinates are malformed (%(error)s)") % {"kind": kind, "error": exc}
+        ) from exc
     if geometry.is_empty:
-        raise InvalidBoundary(f"the {kind} is empty")
+        raise InvalidBoundary(_("the %(kind)s is empty") % {"kind": kind})
     assert isinstance(geometry, Polygon | MultiPolygon)  # noqa: S101 (guaranteed by kind above)
     return geometry
 
@@ -85,9 +92,13 @@ def _parse(geojson: object) -> Polygon | MultiPolygon:
 def _check_wgs84_range(geometry: BaseGeometry) -> None:
     min_x, min_y, max_x, max_y = geometry.bounds
     if min_x < -180 or max_x > 180 or min_y < -90 or max_y > 90:
+        box = {"x": f"{min_x:g}..{max_x:g}", "y": f"{min_y:g}..{max_y:g}"}
         raise InvalidBoundary(
-            f"coordinates out of range (x {min_x:g}..{max_x:g}, y {min_y:g}..{max_y:g}): "
-            "boundaries must be WGS84 longitude/latitude (EPSG:4326)"
+            _(
+                "coordinates out of range (x %(x)s, y %(y)s): boundaries must be WGS84 "
+                "longitude/latitude (EPSG:4326)"
+            )
+            % box
         )
 
 

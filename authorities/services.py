@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from config.aftercommit import after_commit
 
@@ -306,7 +307,9 @@ def _refuse_parent_cycle(authority: Authority) -> None:
     parent = authority.parent
     while parent is not None:
         if authority.pk is not None and parent.pk == authority.pk:
-            raise InvalidAuthority(f"{authority.name} cannot be its own ancestor.")
+            raise InvalidAuthority(
+                _("%(name)s cannot be its own ancestor.") % {"name": authority.name}
+            )
         parent = parent.parent
 
 

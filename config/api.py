@@ -98,7 +98,7 @@ ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
     404: {"code": "not_found", "message": "Not found."},
     409: {
         "code": "invalid_transition",
-        "message": "A report cannot go from closed to in_progress.",
+        "message": "A report cannot go from “Closed” to “In progress”.",
         "from": "closed",
         "to": "in_progress",
         "allowed": ["open"],

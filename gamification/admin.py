@@ -142,7 +142,8 @@ class RewardForm(forms.ModelForm):
     def clean_add_stock(self) -> int:
         amount = self.cleaned_data.get("add_stock") or 0
         if self.instance.pk is not None and self.instance.stock + amount < 0:
-            raise forms.ValidationError(f"Only {self.instance.stock} left to take away.")
+            left = _("Only %(n)d left to take away.") % {"n": self.instance.stock}
+            raise forms.ValidationError(left)
         return int(amount)
 
 

@@ -14,6 +14,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from authorities import routing
@@ -299,9 +300,11 @@ def report_update_add(
         raise NotAllowed(_("Updates can only be added to public reports."))
     text = text.strip()
     if not text:
-        raise ValidationError({"text": "Write something in the update."})
+        raise ValidationError({"text": _("Write something in the update.")})
     if opinion not in Opinion.values:
-        raise ValidationError({"opinion": f"{opinion!r} is not a valid choice."})
+        raise ValidationError(
+            {"opinion": _("%(value)s is not a valid choice.") % {"value": repr(opinion)}}
+        )
     update = ReportUpdate.objects.create(
         report=report,
         author=author,
@@ -482,7 +485,8 @@ def report_assign(*, report_id: int, assignee: User | None, actor: User) -> Repo
 @transaction.atomic
 def report_set_priority(*, report_id: int, priority: str, actor: User) -> Report:
     if priority not in Priority.values:
-        raise ValidationError({"priority": f"Choose one of {', '.join(Priority.values)}."})
+        choices = ", ".join(Priority.values)
+        raise ValidationError({"priority": _("Choose one of %(choices)s.") % {"choices": choices}})
     report = locked_for_staff(report_id, actor, "priority")
     before = {"priority": report.priority}
     report.priority, report.updated_at = priority, timezone.now()
@@ -525,7 +529,8 @@ def _claim_photos(
     limit = settings.FIXPOINT_PHOTOS_PER_REPORT
     pending = ReportPhoto.objects.filter(upload_token__in=list(tokens), report__isnull=True)
     if pending.count() > limit:
-        raise ValidationError({"photos": f"At most {limit} photos."})
+        most = ngettext("At most %(limit)d photo.", "At most %(limit)d photos.", limit)
+        raise ValidationError({"photos": most % {"limit": limit}})
     pending.update(report=report, update=update, upload_token="")
 
 
@@ -620,8 +625,11 @@ def _check_move(
         return
     if via is not None and report.state == to_state:
         raise InvalidTransition(
-            f"The report is already {to_state}; send a different status "
-            "(an authority's comments without a status change are not taken over Open311)."
+            _(
+                "The report is already “%(state)s”; send a different status (an authority's "
+                "comments without a status change are not taken over Open311)."
+            )
+            % {"state": ReportState(to_state).label}
         )
     if undoing is None:
         _check_allowed(report, to_state, kind)
@@ -635,15 +643,21 @@ def _check_move(
 
 def _check_allowed(report: Report, to_state: str, kind: str) -> None:
     if to_state not in ReportState.values:
-        raise InvalidTransition(f"{to_state!r} is not a report state.")
+        raise InvalidTransition(_("%(state)s is not a report state.") % {"state": repr(to_state)})
     allowed = TRANSITIONS.get(report.state, {})
+    # People read the states' names; the codes are in `extra` for programs.
+    move = {"from": ReportState(report.state).label, "to": ReportState(to_state).label}
     if to_state not in allowed:
         raise InvalidTransition(
-            f"A report cannot go from {report.state} to {to_state}.",
+            _("A report cannot go from “%(from)s” to “%(to)s”.") % move,
             extra={"from": report.state, "to": to_state, "allowed": sorted(allowed)},
         )
     if kind not in allowed[to_state]:
-        raise NotAllowed(f"A {kind} cannot move a report from {report.state} to {to_state}.")
+        if kind == Actor.REPORTER:
+            refused = _("The reporter cannot move a report from “%(from)s” to “%(to)s”.")
+        else:
+            refused = _("Staff cannot move a report from “%(from)s” to “%(to)s”.")
+        raise NotAllowed(refused % move)
 
 
 def _check_undo(report: Report, to_state: str, kind: str, change: ReportStateChange) -> None:
@@ -692,7 +706,8 @@ def _original_for(report: Report, duplicate_of_id: int | None, actor: User | Non
         raise NoSuchOriginal()
     if original.state == ReportState.DUPLICATE:
         raise InvalidTransition(
-            f"Report {original.ref} is itself a duplicate; point at the original report."
+            _("Report %(ref)s is itself a duplicate; point at the original report.")
+            % {"ref": original.ref}
         )
     return original
 

@@ -54,7 +54,7 @@ def test_admin_shows_an_illegal_move_as_an_error_and_changes_nothing(admin_clien
     )
     response = admin_client.post(url, {"_transition": "1", "to_state": "unconfirmed"}, follow=True)
 
-    assert "cannot go from open to unconfirmed" in response.content.decode()
+    assert "cannot go from “Open” to “Unconfirmed”" in response.content.decode()
     assert Report.objects.get().state == ReportState.OPEN
 
 

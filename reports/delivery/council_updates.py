@@ -18,6 +18,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from authorities.models import AuthorityCategory, DeliveryMethod
 from authorities.permissions import is_staff_of
@@ -183,7 +184,10 @@ def update_delivery_resend(*, update_delivery_id: int) -> UpdateDelivery:
     """Send a failed (or waiting) update again now, e.g. after the destination was mended."""
     row = UpdateDelivery.objects.select_for_update().get(pk=update_delivery_id)
     if row.status not in (DeliveryStatus.FAILED, DeliveryStatus.PENDING):
-        raise NotAllowed(f"Update {row.pk} is {row.status}: it cannot be resent.")
+        raise NotAllowed(
+            _("Update %(id)s is “%(status)s”: it cannot be resent.")
+            % {"id": row.pk, "status": row.get_status_display()}
+        )
     destination = AuthorityCategory.objects.filter(
         authority_id=row.authority_id, category_id=row.category_id
     ).first()

@@ -26,6 +26,7 @@ from typing import TypeVar
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from authorities import routing
 from authorities.models import AuthorityCategory, DeliveryMethod
@@ -304,7 +305,10 @@ def delivery_resend(*, delivery_id: int) -> Delivery:
     """Send a failed (or waiting) delivery again now, e.g. after its address was corrected."""
     delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
     if delivery.status not in (DeliveryStatus.FAILED, DeliveryStatus.PENDING):
-        raise NotAllowed(f"Delivery {delivery.pk} is {delivery.status}: it cannot be resent.")
+        raise NotAllowed(
+            _("Delivery %(id)s is “%(status)s”: it cannot be resent.")
+            % {"id": delivery.pk, "status": delivery.get_status_display()}
+        )
     destination = AuthorityCategory.objects.filter(
         authority_id=delivery.authority_id, category_id=delivery.category_id
     ).first()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from authorities import routing
@@ -60,7 +61,8 @@ class _Reroute:
     def __call__(self, report: Report) -> Amendment | None:
         if report.state not in OPEN_STATES:
             raise NotAllowed(
-                f"Report {report.ref} is {report.state}: only open reports are re-routed."
+                _("Report %(ref)s is “%(state)s”: only open reports are re-routed.")
+                % {"ref": report.ref, "state": report.get_state_display()}
             )
         old_authority, old_category = report.authority, report.category
         category = self.category or old_category

@@ -23,6 +23,7 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from config.errors import ApplicationError
 from reports.audit import audit_record, client_ip
@@ -99,7 +100,7 @@ def report_export(*, request: HttpRequest, params: QueryDict) -> Export:
     queue = StaffReportFilter(params, request=request)
     if not queue.is_valid():
         if "authority" in queue.errors:
-            raise UnknownAuthority("No such authority among yours.")
+            raise UnknownAuthority(_("No such authority among yours."))
         raise InvalidFilters(_errors_text(queue.errors))
     audit_record(
         actor=request.user,

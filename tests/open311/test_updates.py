@@ -92,7 +92,7 @@ def test_post_update_answers_in_xml(client: Client, keys: Keys, report: Report) 
         ({"status": ""}, 400, "status is required."),
         ({"status": "DONE"}, 400, "status 'DONE' is not one of"),
         ({"service_request_id": "NOPE"}, 404, "There is no service request 'NOPE'."),
-        ({"status": "OPEN"}, 409, "The report is already open"),  # as the REST API
+        ({"status": "OPEN"}, 409, "The report is already “Open”"),  # as the REST API
         ({"status": "DUPLICATE"}, 400, "status 'DUPLICATE' is not one of"),
         ({"api_key": ""}, 403, "api_key is missing"),
         ({"jurisdiction_id": "elsewhere"}, 404, "jurisdiction_id 'elsewhere' is unknown"),
@@ -117,7 +117,7 @@ def test_a_move_the_state_machine_refuses_is_409_as_on_the_rest_api(
 ) -> None:
     report_transition(report_id=report.pk, to_state="closed", actor=tiny_city.west_staff)
     [error] = valid_json(client.post(URL, update(keys, report, status="FIXED")), "errors", 409)
-    assert error["description"] == "A report cannot go from closed to fixed."
+    assert error["description"] == "A report cannot go from “Closed” to “Fixed”."
 
 
 def test_a_key_for_another_authoritys_staff_is_403(

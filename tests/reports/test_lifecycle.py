@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from django.utils import translation
 
 from reports import services
 from reports.exceptions import InvalidTransition, NotAllowed
@@ -206,6 +207,18 @@ def test_an_unknown_state_is_refused_clearly(tiny_city):
         services.report_transition(
             report_id=report.pk, to_state="reopened", actor=tiny_city.west_staff
         )
+
+
+def test_a_refused_move_is_explained_in_the_language_of_who_tried_it(tiny_city):
+    staff = tiny_city.west_staff
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    services.report_transition(report_id=report.pk, to_state=S.CLOSED, actor=staff)
+
+    with translation.override("ca"), pytest.raises(InvalidTransition) as refused:
+        services.report_transition(report_id=report.pk, to_state=S.IN_PROGRESS, actor=staff)
+
+    assert refused.value.message == "Una incidència no pot passar de «Tancada» a «En curs»."
+    assert refused.value.extra["from"] == "closed"  # programs read the codes
 
 
 def test_history_rows_cannot_be_edited_or_deleted(tiny_city):
