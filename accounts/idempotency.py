@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -69,7 +70,8 @@ def respond_once(
         return call()
     if not VALID_KEY.fullmatch(key):
         raise InvalidIdempotencyKey(
-            f"{HEADER} must be 1 to 255 visible ASCII characters (a UUID will do)."
+            _("%(header)s must be 1 to 255 visible ASCII characters (a UUID will do).")
+            % {"header": HEADER}
         )
     fingerprint = _fingerprint(request, data)
     kept = _kept(scope, key)
@@ -158,8 +160,11 @@ def _keep(scope: str, key: str, fingerprint: str, response: HttpResponse) -> Non
 def _replay(kept: IdempotencyKey, fingerprint: str) -> HttpResponse:
     if kept.fingerprint != fingerprint:
         raise IdempotencyKeyReused(
-            f"This {HEADER} was used for a different request in the last 24 hours; "
-            "use a new key for a new request."
+            _(
+                "This %(header)s was used for a different request in the last 24 hours; "
+                "use a new key for a new request."
+            )
+            % {"header": HEADER}
         )
     response = HttpResponse(bytes(kept.body), status=kept.status, content_type=kept.content_type)
     response[REPLAYED] = "true"

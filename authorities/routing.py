@@ -250,7 +250,8 @@ class RoutingIndex:
 def check_coordinates(latitude: float, longitude: float) -> None:
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
         raise InvalidLocation(
-            f"({latitude}, {longitude}) is not a WGS84 latitude/longitude pair.",
+            _("(%(latitude)s, %(longitude)s) is not a WGS84 latitude/longitude pair.")
+            % {"latitude": latitude, "longitude": longitude},
             extra={"latitude": latitude, "longitude": longitude},
         )
 

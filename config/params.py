@@ -32,6 +32,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
 
 from config.errors import ApplicationError
 from config.jsonapi import refusal
@@ -58,11 +59,16 @@ class InvalidParameter(ApplicationError):
 def whole_number(value: str, name: str, *, minimum: int = 0, maximum: int = MAX_WHOLE) -> int:
     """A whole number written in ASCII digits, between minimum and maximum."""
     text = value.strip()
+    refused = _("%(name)s must be a whole number from %(minimum)s to %(maximum)s.")
     if not (text.isascii() and text.isdigit()) or len(text) > len(str(maximum)):
-        raise InvalidParameter(name, f"{name} must be a whole number from {minimum} to {maximum}.")
+        raise InvalidParameter(
+            name, refused % {"name": name, "minimum": minimum, "maximum": maximum}
+        )
     number = int(text)
     if not minimum <= number <= maximum:
-        raise InvalidParameter(name, f"{name} must be a whole number from {minimum} to {maximum}.")
+        raise InvalidParameter(
+            name, refused % {"name": name, "minimum": minimum, "maximum": maximum}
+        )
     return number
 
 
@@ -75,9 +81,15 @@ def finite_number(
     except ValueError:
         number = math.nan
     if not math.isfinite(number):
-        raise InvalidParameter(name, f"{name} must be a number, not {_shown(value)}.")
+        raise InvalidParameter(
+            name,
+            _("%(name)s must be a number, not %(value)s.") % {"name": name, "value": _shown(value)},
+        )
     if not minimum <= number <= maximum:
-        raise InvalidParameter(name, f"{name} must be a number from {minimum:g} to {maximum:g}.")
+        limits = {"name": name, "minimum": f"{minimum:g}", "maximum": f"{maximum:g}"}
+        raise InvalidParameter(
+            name, _("%(name)s must be a number from %(minimum)s to %(maximum)s.") % limits
+        )
     return number
 
 
@@ -98,7 +110,11 @@ def numbers(value: str, name: str, count: int) -> list[float]:
     """Exactly `count` finite numbers separated by commas."""
     parts = value.split(",", count)
     if len(parts) != count:
-        raise InvalidParameter(name, f"{name} must be {count} numbers separated by commas.")
+        raise InvalidParameter(
+            name,
+            _("%(name)s must be %(count)d numbers separated by commas.")
+            % {"name": name, "count": count},
+        )
     return [finite_number(part, name) for part in parts]
 
 
@@ -116,7 +132,7 @@ def moment(value: str, name: str) -> datetime:
     except (ValueError, OverflowError):
         raise _bad_moment(name) from None
     if not EARLIEST <= instant.date() <= LATEST:
-        raise InvalidParameter(name, f"{name} must be between {EARLIEST} and {LATEST}.")
+        raise _out_of_range(name)
     return instant
 
 
@@ -124,7 +140,7 @@ def day(value: str, name: str) -> date:
     """An ISO 8601 date (2026-05-01) between EARLIEST and LATEST."""
     found = _parse_day(value.strip(), name)
     if not EARLIEST <= found <= LATEST:
-        raise InvalidParameter(name, f"{name} must be between {EARLIEST} and {LATEST}.")
+        raise _out_of_range(name)
     return found
 
 
@@ -139,7 +155,15 @@ def _parse_day(text: str, name: str) -> date:
 
 
 def _bad_moment(name: str) -> InvalidParameter:
-    return InvalidParameter(name, f"{name} must be a date and time like 2026-05-01T10:30:00Z.")
+    example = {"name": name, "example": "2026-05-01T10:30:00Z"}
+    return InvalidParameter(name, _("%(name)s must be a date and time like %(example)s.") % example)
+
+
+def _out_of_range(name: str) -> InvalidParameter:
+    limits = {"name": name, "earliest": EARLIEST, "latest": LATEST}
+    return InvalidParameter(
+        name, _("%(name)s must be between %(earliest)s and %(latest)s.") % limits
+    )
 
 
 class DayField(forms.DateField):
@@ -161,7 +185,8 @@ def point(
     name them): both present, finite, latitude within ±90 and longitude within ±180."""
     found = optional_point(lat, lon, names=names)
     if found is None:
-        raise InvalidParameter(names[0], f"Give {names[0]} and {names[1]} as numbers.")
+        pair = {"lat": names[0], "lon": names[1]}
+        raise InvalidParameter(names[0], _("Give %(lat)s and %(lon)s as numbers.") % pair)
     return found
 
 
@@ -174,8 +199,9 @@ def optional_point(
         return None
     for value, name in ((lat, names[0]), (lon, names[1])):
         if value is None:
+            pair = {"lat": names[0], "lon": names[1]}
             raise InvalidParameter(
-                name, f"{names[0]} and {names[1]} go together: give both or neither."
+                name, _("%(lat)s and %(lon)s go together: give both or neither.") % pair
             )
     return latitude(str(lat), names[0]), longitude(str(lon), names[1])
 
@@ -184,16 +210,21 @@ def bbox(value: str | None, name: str = "bbox") -> Box:
     """west,south,east,north in degrees, not inside out; clamped to the world (a zoomed-out map
     repeats it sideways, and past its edges there is nothing to refuse)."""
     if not (value or "").strip():
-        raise InvalidParameter(name, f"Give {name}=west,south,east,north in degrees.")
+        raise InvalidParameter(
+            name, _("Give %(name)s=west,south,east,north in degrees.") % {"name": name}
+        )
     try:
         west, south, east, north = numbers(str(value), name, 4)
     except InvalidParameter:
         raise InvalidParameter(
-            name, f"{name} must be west,south,east,north: four numbers in degrees."
+            name,
+            _("%(name)s must be west,south,east,north: four numbers in degrees.") % {"name": name},
         ) from None
     if west > east or south > north:
         raise InvalidParameter(
-            name, f"{name} must be west,south,east,north with west <= east and south <= north."
+            name,
+            _("%(name)s must be west,south,east,north with west <= east and south <= north.")
+            % {"name": name},
         )
     return (_clamp(west, 180), _clamp(south, 90), _clamp(east, 180), _clamp(north, 90))
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from accounts.models import ApiClient, User
 from config.errors import ApplicationError
 
@@ -45,7 +47,9 @@ def filer_for(*, user: User, client: ApiClient | None, email: str = "", name: st
         return Filer(reporter=user, name=name, email=email)
     if not email:
         raise CitizenNotNamed(
-            "This API key files for citizens: give the citizen's email (and name), who "
-            "confirms the report and gets its updates."
+            _(
+                "This API key files for citizens: give the citizen's email (and name), who "
+                "confirms the report and gets its updates."
+            )
         )
     return Filer(reporter=None, name=name, email=email, filed_by=user)

@@ -159,7 +159,9 @@ def photo_gps(request: HttpRequest) -> JsonResponse:
     """Where a photo was taken, from its EXIF, to offer placing the pin there."""
     upload = request.FILES.get("photo")
     if upload is None:
-        raise MissingPhoto("Send the photo as 'photo'.", extra={"fields": {"photo": [MISSING]}})
+        raise MissingPhoto(
+            str(_("Send the photo as 'photo'.")), extra={"fields": {"photo": [MISSING]}}
+        )
     gps = extract_gps(upload)
     return JsonResponse({"latitude": gps[0], "longitude": gps[1]} if gps else {})
 

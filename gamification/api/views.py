@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -160,7 +161,8 @@ def _area(slug: str | None) -> Area | None:
         return None
     area = Area.objects.filter(slug=slug).first()
     if area is None:
-        raise UnknownArea(f"There is no neighbourhood {slug!r}.")  # a 400 in the error shape
+        # a 400 in the error shape
+        raise UnknownArea(_("There is no neighbourhood %(slug)s.") % {"slug": repr(slug)})
     return area
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from django_filters.fields import IsoDateTimeField
 from rest_framework.exceptions import ValidationError
 
@@ -20,7 +21,9 @@ from reports.selectors import search_reports_queryset
 def _pair(value: str, name: str) -> tuple[str, str]:
     first, comma, second = value.partition(",")
     if not comma:
-        raise params.InvalidParameter(name, f"{name} must be lat,lon in degrees.")
+        raise params.InvalidParameter(
+            name, _("%(name)s must be lat,lon in degrees.") % {"name": name}
+        )
     return first, second
 
 
@@ -90,7 +93,7 @@ class ReportFilter(django_filters.FilterSet):
         lat, lon = params.point(*_pair(value, "near"), names=("near", "near"))
         radius = float(self.data.get("radius") or 500)
         if not 0 < radius <= 50_000:
-            raise ValidationError({"radius": "Between 1 and 50,000 metres."})
+            raise ValidationError({"radius": _("Between 1 and 50,000 metres.")})
         dlat = radius / 111_000
         dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
         # A bounding box is exact enough at street scale and lets the index do the work.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
@@ -24,7 +25,7 @@ KINDS = ("address", "street", "place", "area")
 
 def _finite(value: float) -> None:
     if not math.isfinite(value):
-        raise serializers.ValidationError("Give a finite number.")
+        raise serializers.ValidationError(_("Give a finite number."))
 
 
 class GeocodeQuery(serializers.Serializer[Any]):
@@ -201,7 +202,10 @@ class ReverseGeocodeView(APIView):
         lat, lon = asked.validated_data["lat"], asked.validated_data["lon"]
         found = reverse_geocode(lat, lon)
         if found is None:
-            raise NotFound(f"No address or place is known within {REVERSE_STEPS_M[-1]} m.")
+            raise NotFound(
+                _("No address or place is known within %(metres)d m.")
+                % {"metres": REVERSE_STEPS_M[-1]}
+            )
         return Response({**_hit(found.hit), "distance": round(found.distance, 1)})
 
 

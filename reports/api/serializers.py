@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
@@ -192,10 +193,10 @@ class OnBehalfOfSerializer(serializers.Serializer[Any]):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         contact = any(attrs[name] for name in ("name", "email", "phone"))
         if attrs["anonymous"] and contact:
-            raise serializers.ValidationError("An anonymous caller has no name, email or phone.")
+            raise serializers.ValidationError(_("An anonymous caller has no name, email or phone."))
         if not attrs["anonymous"] and not contact:
             raise serializers.ValidationError(
-                "Give the caller's name, email and/or phone, or anonymous: true."
+                _("Give the caller's name, email and/or phone, or anonymous: true.")
             )
         return attrs
 
@@ -235,7 +236,7 @@ class ReportCreateSerializer(serializers.Serializer[Any]):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("on_behalf_of") is not None and attrs["as_authority"]:
-            raise serializers.ValidationError("Give on_behalf_of or as_authority, not both.")
+            raise serializers.ValidationError(_("Give on_behalf_of or as_authority, not both."))
         return attrs
 
 
@@ -260,9 +261,9 @@ class RerouteSerializer(serializers.Serializer[Any]):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("latitude" in attrs) != ("longitude" in attrs):
-            raise serializers.ValidationError("Give both latitude and longitude to move it.")
+            raise serializers.ValidationError(_("Give both latitude and longitude to move it."))
         if not attrs:
-            raise serializers.ValidationError("Give a category, a position, or both.")
+            raise serializers.ValidationError(_("Give a category, a position, or both."))
         return attrs
 
 

@@ -15,6 +15,7 @@ from django.db.models import (
 )
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from authorities.exceptions import UnknownCategory
 from authorities.models import Category
@@ -104,8 +105,9 @@ def parse_filters(query: QueryDict) -> MapFilters:
     """MapFilters from a query string; raises InvalidMapQuery for anything it cannot use."""
     state = query.get("state", "").strip() or "all"
     if state not in STATE_GROUPS:
+        refused = _("state must be one of %(groups)s, not %(state)s.")
         raise InvalidMapQuery(
-            "invalid_state", f"state must be one of {', '.join(STATE_GROUPS)}, not {state!r}."
+            "invalid_state", refused % {"groups": ", ".join(STATE_GROUPS), "state": repr(state)}
         )
     return MapFilters(
         categories=_parse_categories(query.getlist("category")),
@@ -132,7 +134,7 @@ def _parse_age(text: str) -> int | None:
         return params.whole_number(text, "age", minimum=1, maximum=MAX_AGE_DAYS)
     except params.InvalidParameter:
         raise InvalidMapQuery(
-            "invalid_age", "age must be a whole number of days, 1 or more."
+            "invalid_age", _("age must be a whole number of days, 1 or more.")
         ) from None
 
 
@@ -152,6 +154,7 @@ def parse_zoom(text: str | None) -> int:
         zoom = params.finite_number(text or "", "zoom", minimum=0, maximum=MAX_ZOOM_PARAM)
     except params.InvalidParameter:
         raise InvalidMapQuery(
-            "invalid_zoom", f"Give zoom as a number between 0 and {MAX_ZOOM_PARAM}."
+            "invalid_zoom",
+            _("Give zoom as a number between 0 and %(most)s.") % {"most": MAX_ZOOM_PARAM},
         ) from None
     return math.floor(zoom)

@@ -87,6 +87,32 @@ def test_bad_filters_are_a_400_with_the_field_named(tiny_city, api):
         assert field in response.json()["error"]["fields"]
 
 
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("en", "near must be lat,lon in degrees."),
+        ("ca", "near ha de ser lat,lon en graus."),
+        ("es", "near debe ser lat,lon en grados."),
+    ],
+)
+def test_an_error_message_is_in_the_language_asked_for(tiny_city, api, language, message):
+    response = api.get("/api/v1/reports/", {"near": "10.05"}, HTTP_ACCEPT_LANGUAGE=language)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == message
+
+
+def test_a_key_refused_is_explained_in_the_language_asked_for(tiny_city, api):
+    api.credentials(HTTP_X_API_KEY="fp_wrong")
+
+    refused = api.get("/api/v1/reports/", HTTP_ACCEPT_LANGUAGE="es").json()["error"]
+
+    assert refused == {
+        "code": "authentication_failed",
+        "message": "Clave de la API desconocida o inactiva.",
+    }
+
+
 def test_cursor_pagination_walks_every_report_once_with_fixed_queries(
     tiny_city, api, django_assert_num_queries
 ):
