@@ -383,30 +383,233 @@ QUESTIONS: dict[str, list[dict[str, Any]]] = {
     ],
 }
 
-DETAILS = [
-    "It has been like this for about a week.",
-    "Noticed it this morning on my way to work.",
-    "It is dangerous for people with prams and wheelchairs.",
-    "Neighbours have mentioned it too.",
-    "It gets worse when it rains.",
-    "Right in front of the school gate.",
-    "Next to the bus stop.",
-]
+# Citizens write in their own language, as on Barcelona's own site: most in Catalan, many in
+# Spanish, some in English (CITIZENS); staff answer a report in the language it was written in.
+# The English titles are CATEGORIES'; these are the same problems, in the same order.
+TITLES: dict[str, dict[str, list[str]]] = {
+    "ca": {
+        "street-lighting": [
+            "Fanal que no funciona",
+            "Fanal que fa pampallugues tota la nit",
+            "Tot el carrer a les fosques",
+            "Fanal encès de dia",
+            "Cables a la vista a la base del fanal",
+        ],
+        "pavement": [
+            "Clot a la calçada",
+            "Panots solts",
+            "Vorera esquerdada al costat del pas de vianants",
+            "Tapa de claveguera enfonsada",
+            "Arrels d'arbre que aixequen la vorera",
+        ],
+        "street-furniture": [
+            "Banc trencat",
+            "Pilona tombada",
+            "Vidre de la marquesina de l'autobús trencat",
+            "Falta la placa del carrer",
+            "Font d'aigua que no raja",
+        ],
+        "blocked-pavement": [
+            "Una bastida bloqueja la vorera",
+            "Rampa del pas de vianants bloquejada",
+            "Motos aparcades a la vorera",
+            "Les taules d'una terrassa barren el pas",
+        ],
+        "waste-collection": [
+            "Contenidor ple a vessar",
+            "Contenidor de reciclatge ple des de fa dies",
+            "No han buidat el contenidor",
+            "Tapa del contenidor trencada",
+            "Bosses d'escombraries al costat dels contenidors",
+        ],
+        "illegal-dumping": [
+            "Matalàs abandonat al carrer",
+            "Sofà vell deixat a la vorera",
+            "Runa d'obra abocada",
+            "Nevera abandonada al costat dels contenidors",
+        ],
+        "parks-and-trees": [
+            "Branca caiguda",
+            "Cal retirar un arbre sec",
+            "Gronxador del parc infantil trencat",
+            "Fuita al reg del parc",
+            "Una bardissa massa crescuda tapa el camí",
+        ],
+        "graffiti": [
+            "Pintades a la paret d'una escola",
+            "Pintada ofensiva",
+            "Signatures pintades a les persianes de les botigues",
+            "Pintades en un monument",
+        ],
+        "traffic-lights": [
+            "Semàfor encallat en vermell",
+            "Semàfor de vianants espatllat",
+            "Semàfor tort després d'un cop",
+            "L'avís sonor del pas de vianants no funciona",
+        ],
+        "abandoned-vehicles": [
+            "Cotxe abandonat amb les rodes punxades",
+            "Moto abandonada des de fa mesos",
+            "Ciclomotor cremat",
+            "Furgoneta amb els vidres trencats aparcada des de fa setmanes",
+        ],
+    },
+    "es": {
+        "street-lighting": [
+            "Farola que no funciona",
+            "Farola que parpadea toda la noche",
+            "Toda la calle a oscuras",
+            "Farola encendida de día",
+            "Cables al aire en la base de la farola",
+        ],
+        "pavement": [
+            "Bache en la calzada",
+            "Baldosas sueltas",
+            "Acera agrietada junto al paso de peatones",
+            "Tapa de alcantarilla hundida",
+            "Raíces de árbol que levantan la acera",
+        ],
+        "street-furniture": [
+            "Banco roto",
+            "Bolardo derribado",
+            "Cristal de la marquesina del autobús roto",
+            "Falta la placa de la calle",
+            "Fuente de agua que no funciona",
+        ],
+        "blocked-pavement": [
+            "Un andamio bloquea la acera",
+            "Rampa del paso de peatones bloqueada",
+            "Motos aparcadas en la acera",
+            "Las mesas de una terraza impiden el paso",
+        ],
+        "waste-collection": [
+            "Contenedor desbordado",
+            "Contenedor de reciclaje lleno desde hace días",
+            "No han vaciado el contenedor",
+            "Tapa del contenedor rota",
+            "Bolsas de basura junto a los contenedores",
+        ],
+        "illegal-dumping": [
+            "Colchón tirado en la calle",
+            "Sofá viejo dejado en la acera",
+            "Escombros de obra vertidos",
+            "Nevera abandonada junto a los contenedores",
+        ],
+        "parks-and-trees": [
+            "Rama caída",
+            "Hay que retirar un árbol seco",
+            "Columpio del parque infantil roto",
+            "Fuga en el riego del parque",
+            "Un seto demasiado crecido tapa el camino",
+        ],
+        "graffiti": [
+            "Pintadas en la pared de una escuela",
+            "Pintada ofensiva",
+            "Firmas pintadas en las persianas de las tiendas",
+            "Pintadas en un monumento",
+        ],
+        "traffic-lights": [
+            "Semáforo atascado en rojo",
+            "Semáforo de peatones averiado",
+            "Semáforo torcido por un golpe",
+            "El aviso sonoro del paso de peatones no funciona",
+        ],
+        "abandoned-vehicles": [
+            "Coche abandonado con las ruedas pinchadas",
+            "Moto abandonada desde hace meses",
+            "Ciclomotor quemado",
+            "Furgoneta con los cristales rotos aparcada desde hace semanas",
+        ],
+    },
+}
 
-STAFF_NOTES = {
-    ReportState.VERIFIED: [
-        "Thank you. An inspector has confirmed the problem.",
-        "Checked on site: we have scheduled the repair.",
+DETAILS: dict[str, list[str]] = {
+    "en": [
+        "It has been like this for about a week.",
+        "Noticed it this morning on my way to work.",
+        "It is dangerous for people with prams and wheelchairs.",
+        "Neighbours have mentioned it too.",
+        "It gets worse when it rains.",
+        "Right in front of the school gate.",
+        "Next to the bus stop.",
     ],
-    ReportState.IN_PROGRESS: [
-        "Work order issued to the maintenance team.",
-        "Our contractor is on it this week.",
+    "ca": [
+        "Fa gairebé una setmana que està així.",
+        "M'hi he fixat aquest matí anant a la feina.",
+        "És perillós per als cotxets i les cadires de rodes.",
+        "Els veïns també ho han comentat.",
+        "Quan plou, empitjora.",
+        "Just davant de la porta de l'escola.",
+        "Al costat de la parada de l'autobús.",
     ],
-    ReportState.FIXED: ["Repaired. Thank you for reporting it.", "Done: the crew fixed it today."],
-    ReportState.CLOSED: ["Closing this report: the work is complete."],
-    ReportState.DUPLICATE: ["This was already reported; follow the original report."],
-    ReportState.NOT_RESPONSIBLE: ["This is private property: we have told the owner."],
-    ReportState.SPAM: [""],
+    "es": [
+        "Lleva así casi una semana.",
+        "Me he dado cuenta esta mañana de camino al trabajo.",
+        "Es peligroso para los carritos de bebé y las sillas de ruedas.",
+        "Los vecinos también lo han comentado.",
+        "Cuando llueve, empeora.",
+        "Justo delante de la puerta del colegio.",
+        "Al lado de la parada del autobús.",
+    ],
+}
+
+STILL_THERE = {"en": "Still there today.", "ca": "Avui encara hi és.", "es": "Hoy sigue ahí."}
+
+STAFF_NOTES: dict[str, dict[str, list[str]]] = {
+    "en": {
+        ReportState.VERIFIED: [
+            "Thank you. An inspector has confirmed the problem.",
+            "Checked on site: we have scheduled the repair.",
+        ],
+        ReportState.IN_PROGRESS: [
+            "Work order issued to the maintenance team.",
+            "Our contractor is on it this week.",
+        ],
+        ReportState.FIXED: [
+            "Repaired. Thank you for reporting it.",
+            "Done: the crew fixed it today.",
+        ],
+        ReportState.CLOSED: ["Closing this report: the work is complete."],
+        ReportState.DUPLICATE: ["This was already reported; follow the original report."],
+        ReportState.NOT_RESPONSIBLE: ["This is private property: we have told the owner."],
+        ReportState.SPAM: [""],
+    },
+    "ca": {
+        ReportState.VERIFIED: [
+            "Gràcies. Un inspector ha confirmat el problema.",
+            "Comprovat in situ: hem programat la reparació.",
+        ],
+        ReportState.IN_PROGRESS: [
+            "S'ha passat l'ordre de treball a l'equip de manteniment.",
+            "L'empresa adjudicatària s'hi posa aquesta setmana.",
+        ],
+        ReportState.FIXED: [
+            "Reparat. Gràcies per comunicar-ho.",
+            "Fet: la brigada ho ha arreglat avui.",
+        ],
+        ReportState.CLOSED: ["Tanquem aquesta incidència: la feina s'ha acabat."],
+        ReportState.DUPLICATE: ["Això ja s'havia comunicat; seguiu la incidència original."],
+        ReportState.NOT_RESPONSIBLE: ["És una propietat privada: n'hem avisat el propietari."],
+        ReportState.SPAM: [""],
+    },
+    "es": {
+        ReportState.VERIFIED: [
+            "Gracias. Un inspector ha confirmado el problema.",
+            "Comprobado in situ: hemos programado la reparación.",
+        ],
+        ReportState.IN_PROGRESS: [
+            "Se ha pasado la orden de trabajo al equipo de mantenimiento.",
+            "La empresa adjudicataria se pone con ello esta semana.",
+        ],
+        ReportState.FIXED: [
+            "Reparado. Gracias por comunicarlo.",
+            "Hecho: la cuadrilla lo ha arreglado hoy.",
+        ],
+        ReportState.CLOSED: ["Cerramos esta incidencia: el trabajo ha terminado."],
+        ReportState.DUPLICATE: ["Esto ya se había comunicado; siga la incidencia original."],
+        ReportState.NOT_RESPONSIBLE: ["Es una propiedad privada: hemos avisado al propietario."],
+        ReportState.SPAM: [""],
+    },
 }
 
 # target state -> the moves that lead there from open
@@ -431,14 +634,16 @@ STATE_WEIGHTS = {
     ReportState.NOT_RESPONSIBLE: 4,
     ReportState.SPAM: 4,
 }
+# handle, name, the language they write their reports and updates in
 CITIZENS = [
-    ("marta", "Marta Puig"),
-    ("jordi", "Jordi Soler"),
-    ("aisha", "Aisha Benali"),
-    ("li", "Li Wei"),
-    ("pau", "Pau Ferrer"),
-    ("elena", "Elena Ruiz"),
+    ("marta", "Marta Puig", "ca"),
+    ("jordi", "Jordi Soler", "ca"),
+    ("aisha", "Aisha Benali", "es"),
+    ("li", "Li Wei", "en"),
+    ("pau", "Pau Ferrer", "ca"),
+    ("elena", "Elena Ruiz", "es"),
 ]
+ANONYMOUS_CALLER_LANGUAGE = "ca"  # Carles Vidal, who files without an account
 
 
 @dataclass
@@ -571,7 +776,7 @@ def _load_people(
         summary.logins.append((f"staff of {authority.name}", user.email, DEMO_PASSWORD))
     _load_other_roles(districts, summary)
     _load_response_templates()
-    for handle, name in CITIZENS:
+    for handle, name, _language in CITIZENS:
         user = _user(f"{handle}@demo.fixpoint.test", name)
     summary.logins.append(("citizen", user.email, DEMO_PASSWORD))
     return staff
@@ -620,8 +825,9 @@ def _user(email: str, name: str, superuser: bool = False) -> User:
 def _load_reports(count: int, seed: int, categories: list[Category], staff: dict[int, User]) -> int:
     rng = random.Random(seed)
     index = routing.get_index()
-    citizens = list(User.objects.filter(email__in=[f"{h}@demo.fixpoint.test" for h, _ in CITIZENS]))
-    titles = {c[0]: c[5] for c in CATEGORIES}
+    writes_in = {f"{handle}@demo.fixpoint.test": language for handle, _, language in CITIZENS}
+    citizens = list(User.objects.filter(email__in=writes_in))
+    titles = {"en": {c[0]: c[5] for c in CATEGORIES}, **TITLES}
     now = timezone.now()
     made: list[Report] = []
     states, weights = zip(*STATE_WEIGHTS.items(), strict=True)
@@ -636,9 +842,10 @@ def _load_reports(count: int, seed: int, categories: list[Category], staff: dict
         )
         at = now - age
         reporter = None if target == ReportState.UNCONFIRMED else rng.choice(citizens)
+        language = writes_in[reporter.email] if reporter else ANONYMOUS_CALLER_LANGUAGE
         report = services.report_create(
-            title=rng.choice(titles[category.slug]),
-            description=f"{rng.choice(DETAILS)} {rng.choice(DETAILS)}",
+            title=rng.choice(titles[language][category.slug]),
+            description=" ".join(rng.sample(DETAILS[language], 2)),
             category=category,
             latitude=lat,
             longitude=lon,
@@ -650,13 +857,14 @@ def _load_reports(count: int, seed: int, categories: list[Category], staff: dict
             at=at,
         )
         if target != ReportState.UNCONFIRMED:
-            _walk(rng, report, target, staff[report.authority_id], made, at, now)
+            _walk(rng, report, target, staff[report.authority_id], made, at, now, language)
             report.refresh_from_db()
             if report.is_open and rng.random() < 0.25:
+                neighbour = rng.choice([c for c in citizens if c != reporter])
                 services.report_update_add(
                     report_id=report.pk,
-                    author=rng.choice([c for c in citizens if c != reporter]),
-                    text="Still there today.",
+                    author=neighbour,
+                    text=STILL_THERE[writes_in[neighbour.email]],
                     opinion=Opinion.STILL_A_PROBLEM,
                     at=min(now, at + timedelta(hours=rng.uniform(1, 30))),
                 )
@@ -678,6 +886,7 @@ def _walk(
     made: list[Report],
     at: datetime,
     now: datetime,
+    language: str,
 ) -> None:
     step = (now - at) / (len(PATHS[target]) + 1)
     for state in PATHS[target]:
@@ -689,7 +898,7 @@ def _walk(
             report_id=report.pk,
             to_state=state,
             actor=staff,
-            public_note=rng.choice(STAFF_NOTES[ReportState(state)]),
+            public_note=rng.choice(STAFF_NOTES[language][ReportState(state)]),
             duplicate_of_id=original.pk if original else None,
             at=at,
         )
