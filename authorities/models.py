@@ -362,7 +362,7 @@ class RoutingVersion(models.Model):
         verbose_name_plural = _("routing versions")
 
     def __str__(self) -> str:
-        return f"routing v{self.version}"
+        return _("routing version %(n)s") % {"n": self.version}
 
 
 # --- The gazetteer: addresses and named places, for search and reverse look-up -----------------

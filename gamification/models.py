@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from modeltranslation.manager import MultilingualManager
 
 from authorities.models import Area, Category
@@ -191,7 +192,16 @@ class PointEntry(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount:+d} {self.rule} for {self.user_id}"
+        points = ngettext(
+            "%(amount)s point, %(rule)s, user %(user)s",
+            "%(amount)s points, %(rule)s, user %(user)s",
+            abs(self.amount),
+        )
+        return points % {
+            "amount": f"{self.amount:+d}",
+            "rule": self.get_rule_display(),
+            "user": self.user_id,
+        }
 
     @property
     def reason_text(self) -> str:

@@ -312,7 +312,8 @@ class ReportStateChange(AppendOnlyModel):
         ordering: ClassVar = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.report_id}: {self.from_state or '-'} -> {self.to_state}"
+        before = self.get_from_state_display() or "-"
+        return f"{self.report_id}: {before} → {self.get_to_state_display()}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # The services refuse a long note first (reports.notes); this catches a new way in.
@@ -356,7 +357,7 @@ class ReportUpdate(models.Model):
         ordering: ClassVar = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"Update on {self.report_id}"
+        return _("Update on report %(report)s") % {"report": self.report_id}
 
 
 class QuestionnaireAnswer(models.TextChoices):
@@ -391,7 +392,10 @@ class Questionnaire(models.Model):
         ordering: ClassVar = ["-sent_at", "-id"]
 
     def __str__(self) -> str:
-        return f"Questionnaire {self.pk} on {self.report_id}"
+        return _("Questionnaire %(id)s on report %(report)s") % {
+            "id": self.pk,
+            "report": self.report_id,
+        }
 
     @property
     def is_answered(self) -> bool:
@@ -435,7 +439,7 @@ class ReportPhoto(models.Model):
         ordering: ClassVar = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"Photo {self.pk} of {self.report_id}"
+        return _("Photo %(id)s of report %(report)s") % {"id": self.pk, "report": self.report_id}
 
 
 class Support(models.Model):
@@ -475,7 +479,7 @@ class Support(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Support for {self.report_id}"
+        return _("Support for report %(report)s") % {"report": self.report_id}
 
 
 class SubscriptionKind(models.TextChoices):
@@ -606,7 +610,11 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} to {self.to_email} ({self.status})"
+        return _("%(kind)s to %(email)s (%(status)s)") % {
+            "kind": self.kind,  # a machine name: report_confirm, alert, digest...
+            "email": self.to_email,
+            "status": self.get_status_display(),
+        }
 
 
 class DeliveryStatus(models.TextChoices):
@@ -680,7 +688,12 @@ class Delivery(OutboxRow):
         ]
 
     def __str__(self) -> str:
-        return f"{self.report_id} -> {self.authority_id} by {self.method} ({self.status})"
+        return _("Report %(report)s to authority %(authority)s by %(method)s (%(status)s)") % {
+            "report": self.report_id,
+            "authority": self.authority_id,
+            "method": self.get_method_display(),
+            "status": self.get_status_display(),
+        }
 
     @property
     def idempotency_key(self) -> str:
@@ -716,7 +729,7 @@ class StatusPoll(models.Model):
         verbose_name_plural = _("Open311 status polls")
 
     def __str__(self) -> str:
-        return f"Status poll of {self.destination_id}"
+        return _("Status poll of destination %(id)s") % {"id": self.destination_id}
 
 
 class UpdateEvent(models.TextChoices):
@@ -779,7 +792,12 @@ class UpdateDelivery(OutboxRow):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event} on {self.report_id} -> {self.authority_id} ({self.status})"
+        return _("%(event)s on report %(report)s to authority %(authority)s (%(status)s)") % {
+            "event": self.get_event_display(),
+            "report": self.report_id,
+            "authority": self.authority_id,
+            "status": self.get_status_display(),
+        }
 
     @property
     def idempotency_key(self) -> str:
@@ -894,7 +912,11 @@ class AuditEntry(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.actor_email or 'system'} {self.action} {self.object_repr}"
+        return _("%(actor)s: %(action)s, %(object)s") % {
+            "actor": self.actor_email or _("the system"),
+            "action": self.get_action_display(),
+            "object": self.object_repr,
+        }
 
 
 class StatsKind(models.TextChoices):
