@@ -5,7 +5,8 @@ axe cannot see (target sizes, the pin legend, reflow, the focus ring).
 The walk is the costly part, so it is built to be quick: one browser, one context per language
 and viewport, the data made once, axe limited to the WCAG A/AA rules, no screenshots, no sleeps.
 The whole matrix (3 languages x 2 viewports) runs with FIXPOINT_ACCESS_MATRIX=full (.ci/run sets
-it for the PostgreSQL pass); otherwise two of its six cells, English on a desktop and Catalan on a
+it for the PostgreSQL pass, the only one of its two passes that runs the browser tests);
+otherwise two of its six cells, English on a desktop and Catalan on a
 phone, which between them cover every page, both layouts and a translated text.
 """
 
