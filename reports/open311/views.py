@@ -16,7 +16,9 @@ from django.core.files.storage import default_storage
 from django.core.validators import validate_email
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.text import Truncator
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.permissions import SAFE_METHODS
 
@@ -90,7 +92,7 @@ def discovery(request: HttpRequest, fmt: str) -> HttpResponse:
     body = {
         "changeset": changeset,
         "contact": f"{settings.FIXPOINT_SITE_NAME}: {settings.DEFAULT_FROM_EMAIL}",
-        "key_service": "Ask the site's administrators for an API key (read or write).",
+        "key_service": _("Ask the site's administrators for an API key (read or write)."),
         "endpoints": [
             {
                 "specification": SPEC_URL,
@@ -127,7 +129,7 @@ def service_definition(request: HttpRequest, fmt: str, service_code: str) -> Htt
         .first()
     )
     if category is None:
-        raise Open311Error(404, f"There is no service {service_code!r}.")
+        raise Open311Error(404, _("There is no service %(code)s.") % {"code": repr(service_code)})
     attributes = [
         {
             "variable": True,
@@ -175,7 +177,7 @@ def requests(request: HttpRequest, fmt: str) -> HttpResponse:
 def request_detail(request: HttpRequest, fmt: str, service_request_id: str) -> HttpResponse:
     report = selectors.service_request(service_request_id)
     if report is None:
-        raise Open311Error(404, f"There is no service request {service_request_id!r}.")
+        raise Open311Error(404, _no_request(service_request_id))
     return _requests_response(request, fmt, [report])
 
 
@@ -184,7 +186,7 @@ def request_detail(request: HttpRequest, fmt: str, service_request_id: str) -> H
 def token(request: HttpRequest, fmt: str, token: str) -> HttpResponse:
     # Requests are created at once, so the token handed out is the service_request_id itself.
     if not Report.objects.public().filter(ref=token).exists():
-        raise Open311Error(404, f"There is no token {token!r}.")
+        raise Open311Error(404, _("There is no token %(token)s.") % {"token": repr(token)})
     body = [{"service_request_id": token, "token": token}]
     return respond(body, fmt, root="service_requests", item="request")
 
@@ -197,7 +199,7 @@ def request_updates(request: HttpRequest, fmt: str) -> HttpResponse:
     end = _datetime(request, "end_date") or timezone.now()
     start = _datetime(request, "start_date") or end - DEFAULT_SPAN
     if start > end:
-        raise Open311Error(400, "start_date is after end_date.")
+        raise Open311Error(400, _("start_date is after end_date."))
     rows = [
         {
             "update_id": str(change["id"]),
@@ -239,9 +241,9 @@ def _file_request(request: HttpRequest, fmt: str, client: ApiClient) -> HttpResp
     if point is None:
         if _param(request, "address_string") or _param(request, "address_id"):
             raise Open311Error(
-                400, "lat and long are required: this server cannot locate an address_string."
+                400, _("lat and long are required: this server cannot locate an address_string.")
             )
-        raise Open311Error(400, "lat and long are required.")
+        raise Open311Error(400, _("lat and long are required."))
     description = _param(request, "description") or ""
     first_line = description.splitlines()[0] if description else ""
     title = _param(request, "title") or Truncator(first_line).chars(80) or category.name
@@ -267,9 +269,12 @@ def _file_request(request: HttpRequest, fmt: str, client: ApiClient) -> HttpResp
         )
     except ValidationError as exc:
         raise Open311Error(400, _describe(exc)) from None
-    notice = f"Sent to {report.authority.name}."
+    notice = _("Sent to %(authority)s.") % {"authority": report.authority.name}
     if report.state == ReportState.UNCONFIRMED:
-        notice = f"Sent to {report.authority.name} once {report.reporter_email} confirms it."
+        notice = _("Sent to %(authority)s once %(email)s confirms it.") % {
+            "authority": report.authority.name,
+            "email": report.reporter_email,
+        }
     body = [{"service_request_id": report.ref, "service_notice": notice}]
     return respond(body, fmt, root="service_requests", item="request")
 
@@ -287,11 +292,15 @@ def _post_update(request: HttpRequest, fmt: str, client: ApiClient) -> HttpRespo
     status = _required(request, "status").upper()
     if status not in INCOMING_STATUS:
         known = ", ".join(sorted(INCOMING_STATUS))
-        raise Open311Error(400, f"status {status!r} is not one of {known}.")
+        raise Open311Error(
+            400,
+            _("status %(status)s is not one of %(known)s.")
+            % {"status": repr(status), "known": known},
+        )
     # A private report is updated too: the key acts for staff, or for its reporter, who see it.
     report = Report.objects.visible_to(user).filter(ref=ref).only("pk", "authority_id").first()
     if report is None:
-        raise Open311Error(404, f"There is no service request {ref!r}.")
+        raise Open311Error(404, _no_request(ref))
     if not is_staff_of(user, report.authority_id) and selectors.filed_it(report, user.pk):
         update = _filer_update(request, report, user, status)
         body = [{"update_id": f"comment-{update.pk}"}]
@@ -309,7 +318,11 @@ def _post_update(request: HttpRequest, fmt: str, client: ApiClient) -> HttpRespo
 def _filer_update(request: HttpRequest, report: Report, user: User, status: str) -> ReportUpdate:
     text = _required(request, "description")
     if len(text) > TEXT_MAX_LENGTH:
-        raise Open311Error(400, f"description may be at most {TEXT_MAX_LENGTH:,} characters.")
+        raise Open311Error(
+            400,
+            _("description may be at most %(count)s characters.")
+            % {"count": number_format(TEXT_MAX_LENGTH, force_grouping=True)},
+        )
     anonymous = (_param(request, "public_anonymity_required") or "TRUE").upper() != "FALSE"
     try:
         return filer_update_add(
@@ -329,7 +342,7 @@ def _writer(request: HttpRequest) -> ApiClient:
     too; every refusal is the spec's 403."""
     key = _param(request, "api_key")
     if key is None:
-        raise Open311Error(403, "api_key is missing: writing needs an API key with write scope.")
+        raise Open311Error(403, _("api_key is missing: writing needs an API key with write scope."))
     try:
         return api_client_authorize(key, write=True)
     except KeyRefused as exc:
@@ -376,7 +389,9 @@ def _email(request: HttpRequest) -> str:
     try:
         validate_email(email)
     except ValidationError:
-        raise Open311Error(400, f"email {email!r} is not a valid e-mail address.") from None
+        raise Open311Error(
+            400, _("email %(email)s is not a valid e-mail address.") % {"email": repr(email)}
+        ) from None
     return email.lower()
 
 
@@ -477,14 +492,14 @@ def _param(request: HttpRequest, name: str) -> str | None:
         value = request.GET.get(name)
     value = value.strip() if value is not None else None
     if value and "\x00" in value:  # PostgreSQL text cannot hold NUL: a 400, not a 500
-        raise Open311Error(400, f"{name} contains a NUL character.")
+        raise Open311Error(400, _("%(name)s contains a NUL character.") % {"name": name})
     return value or None
 
 
 def _required(request: HttpRequest, name: str) -> str:
     value = _param(request, name)
     if value is None:
-        raise Open311Error(400, f"{name} is required.")
+        raise Open311Error(400, _("%(name)s is required.") % {"name": name})
     return value
 
 
@@ -501,7 +516,8 @@ def _check_jurisdiction(request: HttpRequest) -> None:
     if jurisdiction.lower() not in known:
         raise Open311Error(
             404,
-            f"jurisdiction_id {jurisdiction!r} is unknown; this server has one: {JURISDICTION}.",
+            _("jurisdiction_id %(given)s is unknown; this server has one: %(ours)s.")
+            % {"given": repr(jurisdiction), "ours": JURISDICTION},
         )
 
 
@@ -521,9 +537,9 @@ def _created_range(request: HttpRequest) -> tuple[datetime | None, datetime | No
     start, end = _datetime(request, "start_date"), _datetime(request, "end_date")
     if start and end:
         if start > end:
-            raise Open311Error(400, "start_date is after end_date.")
+            raise Open311Error(400, _("start_date is after end_date."))
         if end - start > DEFAULT_SPAN:
-            raise Open311Error(400, "start_date and end_date may not span more than 90 days.")
+            raise Open311Error(400, _("start_date and end_date may not span more than 90 days."))
         return start, end
     if start:
         return start, start + DEFAULT_SPAN
@@ -538,7 +554,9 @@ def _statuses(request: HttpRequest) -> list[str]:
     statuses = [s.lower() for s in _list(request, "status")]
     for status in statuses:
         if status not in ("open", "closed"):
-            raise Open311Error(400, f"status must be open or closed, not {status!r}.")
+            raise Open311Error(
+                400, _("status must be open or closed, not %(status)s.") % {"status": repr(status)}
+            )
     return statuses
 
 
@@ -546,7 +564,7 @@ def _paging(request: HttpRequest) -> tuple[int, int]:
     page = _positive(request, "page") or 1
     page_size = _positive(request, "page_size") or MAX_RESULTS
     if page_size > MAX_RESULTS:
-        raise Open311Error(400, f"page_size may be at most {MAX_RESULTS}.")
+        raise Open311Error(400, _("page_size may be at most %(count)s.") % {"count": MAX_RESULTS})
     return page, page_size
 
 
@@ -558,3 +576,7 @@ def _positive(request: HttpRequest, name: str) -> int | None:
 def _bbox(request: HttpRequest) -> tuple[float, float, float, float] | None:
     value = _param(request, "bbox")
     return None if value is None else params.bbox(value)
+
+
+def _no_request(ref: str) -> str:
+    return _("There is no service request %(ref)s.") % {"ref": repr(ref)}

@@ -249,6 +249,31 @@ def test_unknown_request_is_404(client: Client, tiny_city: TinyCity) -> None:
     assert data == [{"code": 404, "description": "There is no service request 'NOPE'."}]
 
 
+@pytest.mark.parametrize(
+    ("language", "description"),
+    [
+        ("en", "There is no service request 'NOPE'."),
+        ("ca", "No hi ha cap sol·licitud de servei 'NOPE'."),
+        ("es", "No existe la solicitud de servicio 'NOPE'."),
+    ],
+)
+def test_an_error_is_described_in_the_language_asked_for(
+    client: Client, tiny_city: TinyCity, language: str, description: str
+) -> None:
+    answer = client.get("/open311/v2/requests/NOPE.json", HTTP_ACCEPT_LANGUAGE=language)
+    assert valid_json(answer, "errors", 404) == [{"code": 404, "description": description}]
+    dates = "start_date=2026-02-01&end_date=2026-01-01"
+    [error] = valid_json(client.get(f"{URL}?{dates}", HTTP_ACCEPT_LANGUAGE=language), "errors", 400)
+    assert (
+        error["description"]
+        == {
+            "en": "start_date is after end_date.",
+            "ca": "start_date és posterior a end_date.",
+            "es": "start_date es posterior a end_date.",
+        }[language]
+    )
+
+
 def test_a_token_resolves_to_its_service_request(client: Client, tiny_city: TinyCity) -> None:
     report = pothole(tiny_city)
     data = valid_json(client.get(f"/open311/v2/tokens/{report.ref}.json"), "token-response")
