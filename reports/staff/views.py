@@ -269,16 +269,23 @@ def _work_queryset(request: HttpRequest) -> Any:
                 ),
             ),
             Prefetch("photos", queryset=ReportPhoto.objects.order_by("id")),
-            Prefetch("updates", queryset=ReportUpdate.objects.select_related("author")),
             Prefetch(
-                "deliveries", queryset=Delivery.objects.select_related("authority", "category")
+                "updates",
+                queryset=ReportUpdate.objects.select_related("author").order_by("created_at", "id"),
+            ),
+            # The authority's name only: its boundary is hundreds of KB of GeoJSON to decode.
+            Prefetch(
+                "deliveries",
+                queryset=Delivery.objects.select_related("authority", "category").defer(
+                    "authority__boundary"
+                ),
             ),
             # Citizens' updates sent on to the authority, in the order they were written.
             Prefetch(
                 "update_deliveries",
-                queryset=UpdateDelivery.objects.select_related("authority").order_by(
-                    "created_at", "id"
-                ),
+                queryset=UpdateDelivery.objects.select_related("authority")
+                .defer("authority__boundary")
+                .order_by("created_at", "id"),
             ),
         )
     )

@@ -200,3 +200,27 @@ def test_an_answer_from_a_list_is_named_in_the_staff_members_language(client, ti
     page = client.get(reverse("staff:report", args=[report.pk]), HTTP_ACCEPT_LANGUAGE="ca")
 
     assert "<dt>Com és de gran?</dt><dd>Més gran que una roda</dd>" in page.content.decode()
+
+
+def test_citizens_updates_show_when_who_and_what_they_said(client, tiny_city, settings):
+    from accounts.models import User
+
+    settings.FIXPOINT_DELIVERY_REPORTER_CONTACT = False
+    report = factories.report(tiny_city.pothole, *tiny_city.WEST)
+    named = User.objects.create_user("nuria@example.org", "x", display_name="Núria")
+    quiet = User.objects.create_user("quiet@example.org", "x", display_name="Quiet")
+    services.report_update_add(
+        report_id=report.pk, author=named, text="Deeper after the rain.", show_name=True
+    )
+    services.report_update_add(report_id=report.pk, author=quiet, text="Still there.")
+    client.force_login(tiny_city.west_staff)
+
+    html = client.get(reverse("staff:report", args=[report.pk])).content.decode()
+    listed = html.split("Citizens' updates", 1)[1].split("</ul>", 1)[0]
+
+    first, second = listed.split("<li>")[1:]
+    assert "Núria" in first and "Deeper after the rain." in first
+    assert "a citizen" in second and "Quiet" not in second and "quiet@" not in second
+    settings.FIXPOINT_DELIVERY_REPORTER_CONTACT = True
+    html = client.get(reverse("staff:report", args=[report.pk])).content.decode()
+    assert "quiet@example.org" in html.split("Citizens' updates", 1)[1]
