@@ -48,7 +48,14 @@ def test_on_a_phone_the_filters_fold_away_and_the_queue_is_near_the_top(
     first = page.locator("tbody tr").first
     expect(first).to_be_visible()
     top = first.bounding_box()
-    assert top is not None and top["y"] < 844, top  # on the first screen
+    # On the first screen; if not, say what stands above it.
+    above = page.evaluate(
+        "() => [...document.querySelectorAll('body *')].filter(e => e.children.length === 0"
+        " && e.getBoundingClientRect().bottom > 0 && e.getBoundingClientRect().top < 900)"
+        ".map(e => e.tagName + ' ' + Math.round(e.getBoundingClientRect().top) + ' '"
+        " + (e.textContent || '').trim().slice(0, 60))"
+    )
+    assert top is not None and top["y"] < 844, (top, above)
     chips = page.get_by_role("group", name=state)
     expect(chips).to_be_hidden()
     expect(page.locator("#staff-filters [name=q]")).to_be_visible()  # the search stays
