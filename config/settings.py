@@ -427,6 +427,9 @@ FIXPOINT_SITE_NAME = env.str("FIXPOINT_SITE_NAME", default="Fixpoint Barcelona")
 FIXPOINT_ACCESSIBILITY_CONTACT = env.str(
     "ACCESSIBILITY_CONTACT", default="accessibility@fixpoint.localhost"
 )
+# Where a person who found a vulnerability writes (an e-mail address or an https:// page), served
+# in /.well-known/security.txt (RFC 9116; docs/security.md).
+FIXPOINT_SECURITY_CONTACT = env.str("SECURITY_CONTACT", default="security@fixpoint.localhost")
 # Photos: what a citizen may upload, and the largest side kept after resizing.
 FIXPOINT_PHOTO_MAX_BYTES = env.int("PHOTO_MAX_BYTES", default=10 * 1024 * 1024)
 FIXPOINT_PHOTO_MAX_SIDE = env.int("PHOTO_MAX_SIDE", default=2048)

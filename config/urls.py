@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from config.favicon import favicon
 from config.health import healthz
+from config.security_txt import security_txt
 
 admin.site.site_header = settings.FIXPOINT_SITE_NAME
 admin.site.site_title = settings.FIXPOINT_SITE_NAME
@@ -14,6 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", favicon, name="favicon"),
+    path(".well-known/security.txt", security_txt, name="security-txt"),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("accounts.urls")),
     path("api/v1/", include("gamification.api.urls")),

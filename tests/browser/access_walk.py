@@ -249,6 +249,7 @@ EXCLUDED_PREFIXES: dict[str, str] = {
 EXCLUDED: dict[str, str] = {
     "/healthz": MACHINE,
     "/favicon.ico": "the site's icon, an image",
+    "/.well-known/security.txt": "plain text for security researchers (RFC 9116), not a page",
     "/i18n/setlang/": POST_ONLY + " (Django's set_language: back to the page it came from)",
     "/i18n/js/": "the JavaScript translation catalogue, a script",
     "/authorities/{slug}/performance.csv": MACHINE,
