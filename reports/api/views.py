@@ -52,7 +52,7 @@ from reports.staff.services import Caller
 from . import examples
 from . import serializers as s
 from .filters import ReportFilter
-from .output import ReportWriter
+from .output import ReportWriter, list_rows
 from .renderers import GeoJSONRenderer
 
 SLUG = "[-a-zA-Z0-9_]+"
@@ -194,10 +194,12 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     @replica_reads
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        # The serializers document the shape; output.ReportWriter writes it, several times faster.
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        # The serializers document the shape; output.ReportWriter writes it from plain rows,
+        # several times faster than from the serializers and model instances.
+        rows = list_rows(self.filter_queryset(Report.objects.public()))
+        page = self.paginate_queryset(rows)
         writer = ReportWriter(request)
-        return self.get_paginated_response([writer.report(r) for r in page or ()])
+        return self.get_paginated_response([writer.row(r) for r in page or ()])
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return Response(ReportWriter(request).detail(self.get_object()))

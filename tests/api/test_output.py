@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
@@ -91,3 +92,64 @@ def test_the_answer_to_a_filing_is_the_report_as_read_back(tiny_city):
 
     assert filed.status_code == 201 and filed.json()["reporter"] == "Dee"
     assert {**filed.json(), "sent_at": None} == {**read.json(), "sent_at": None}
+
+
+def _named_every_way(tiny_city) -> None:
+    """Reports whose reporter's name is shown in each way public_reporter_name knows."""
+    people = [
+        factories.UserFactory.create(display_name="Dee"),
+        factories.UserFactory.create(display_name="", first_name="Ed", last_name="Fox"),
+        factories.UserFactory.create(display_name="", first_name="", last_name="Gil"),
+        factories.UserFactory.create(display_name="", first_name="", last_name=""),
+    ]
+    for person in people:
+        for shown in (True, False):
+            factories.report(tiny_city.pothole, *tiny_city.WEST, reporter=person, show_name=shown)
+    for name in ("Ana", ""):
+        for shown in (True, False):
+            anonymous = factories.report(
+                tiny_city.pothole,
+                *tiny_city.EAST,
+                reporter=None,
+                reporter_name="Ana",
+                reporter_email="anon@example.org",
+                show_name=shown,
+            )
+            services.report_confirm(report_id=anonymous.pk)
+            # a name left blank by an import or an erasure; a filing always asks for one
+            Report.objects.filter(pk=anonymous.pk).update(reporter_name=name)
+    Report.objects.filter(pk=anonymous.pk).update(extra={"depth": 3, "note": "wet"})
+    _busy_report(tiny_city)
+    services.report_transition(
+        report_id=anonymous.pk, to_state=ReportState.VERIFIED, actor=tiny_city.east_staff
+    )
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Madrid"])
+def test_the_list_writes_each_report_as_its_serializer_says(tiny_city, language, zone, settings):
+    """The list reads plain rows (output.list_rows), not model instances: each report of a page,
+    in JSON and in GeoJSON, is what ReportSerializer writes for it."""
+    from rest_framework.renderers import JSONRenderer
+    from rest_framework.test import APIClient
+
+    from reports.api.renderers import GeoJSONRenderer
+
+    settings.TIME_ZONE = zone
+    _named_every_way(tiny_city)
+    reports = Report.objects.public().with_related().order_by("-created_at", "-id")
+    request = Request(APIRequestFactory().get("/", HTTP_HOST="testserver"))
+    with timezone.override(zone), translation.override(language):
+        expected = {
+            "results": [s.ReportSerializer(r, context={"request": request}).data for r in reports]
+        }
+    headers = {"HTTP_ACCEPT_LANGUAGE": language}
+
+    page = APIClient().get("/api/v1/reports/", {"page_size": 200}, **headers).json()
+    features = APIClient().get("/api/v1/reports/", {"format": "geojson"}, **headers).json()
+
+    assert len(page["results"]) == reports.count() > 10
+    assert page["results"] == json.loads(JSONRenderer().render(expected))["results"]
+    as_geojson = json.loads(GeoJSONRenderer().render(expected))
+    assert features["features"] == as_geojson["features"]
+    assert {r["reporter"] for r in page["results"]} >= {"Dee", "Ed Fox", "Gil", "Ana"}

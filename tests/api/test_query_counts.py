@@ -35,11 +35,14 @@ def _busy(tiny_city, count: int) -> list:
 
 @pytest.mark.parametrize("count", [1, 8])
 @pytest.mark.parametrize("fmt", ["json", "geojson"])
-def test_a_page_of_reports_costs_one_query(tiny_city, api, django_assert_num_queries, count, fmt):
+@pytest.mark.parametrize("where", [{}, {"bbox": "1.0,10.0,1.1,10.1"}])
+def test_a_page_of_reports_costs_one_query(
+    tiny_city, api, django_assert_num_queries, count, fmt, where
+):
     _busy(tiny_city, count)
 
     with django_assert_num_queries(1):
-        page = api.get("/api/v1/reports/", {"format": fmt, "page_size": 50})
+        page = api.get("/api/v1/reports/", {"format": fmt, "page_size": 50, **where})
 
     assert page.status_code == 200
     assert len(page.json().get("results", page.json().get("features"))) == count
