@@ -24,7 +24,6 @@ from authorities.models import AuthorityCategory, DeliveryMethod
 from authorities.permissions import is_staff_of
 from config.aftercommit import after_commit
 from reports import jobs
-from reports.exceptions import NotAllowed
 from reports.models import (
     Delivery,
     DeliveryStatus,
@@ -38,7 +37,7 @@ from reports.models import (
 )
 
 from . import channels
-from .outbox import RedriveSummary, attempt, claim, recover_stuck
+from .outbox import RedriveSummary, attempt, claim, rearm, recover_stuck
 
 # --- Writing the outbox (inside the transaction of the update) ----------------------------------
 
@@ -183,17 +182,7 @@ def update_deliveries_send_due(
 def update_delivery_resend(*, update_delivery_id: int) -> UpdateDelivery:
     """Send a failed (or waiting) update again now, e.g. after the destination was mended."""
     row = UpdateDelivery.objects.select_for_update().get(pk=update_delivery_id)
-    if row.status not in (DeliveryStatus.FAILED, DeliveryStatus.PENDING):
-        raise NotAllowed(
-            _("Update %(id)s is “%(status)s”: it cannot be resent.")
-            % {"id": row.pk, "status": row.get_status_display()}
-        )
-    destination = AuthorityCategory.objects.filter(
-        authority_id=row.authority_id, category_id=row.category_id
-    ).first()
-    row.destination = destination
-    row.method = destination.delivery_method if destination else row.method
-    row.status, row.next_attempt_at = DeliveryStatus.PENDING, timezone.now()
-    row.save(update_fields=["destination", "method", "status", "next_attempt_at"])
+    refusal = _("Update %(id)s is “%(status)s”: it cannot be resent.")
+    rearm(row, refusal % {"id": row.pk, "status": row.get_status_display()})
     after_commit(jobs.update_delivery_queue, row.pk)
     return row

@@ -304,20 +304,25 @@ def _recover(delivery: OutboxRow, now: datetime) -> None:
 def delivery_resend(*, delivery_id: int) -> Delivery:
     """Send a failed (or waiting) delivery again now, e.g. after its address was corrected."""
     delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
-    if delivery.status not in (DeliveryStatus.FAILED, DeliveryStatus.PENDING):
-        raise NotAllowed(
-            _("Delivery %(id)s is “%(status)s”: it cannot be resent.")
-            % {"id": delivery.pk, "status": delivery.get_status_display()}
-        )
-    destination = AuthorityCategory.objects.filter(
-        authority_id=delivery.authority_id, category_id=delivery.category_id
-    ).first()
-    delivery.destination = destination
-    delivery.method = destination.delivery_method if destination else delivery.method
-    delivery.status, delivery.next_attempt_at = DeliveryStatus.PENDING, timezone.now()
-    delivery.save(update_fields=["destination", "method", "status", "next_attempt_at"])
+    refusal = _("Delivery %(id)s is “%(status)s”: it cannot be resent.")
+    rearm(delivery, refusal % {"id": delivery.pk, "status": delivery.get_status_display()})
     after_commit(jobs.delivery_queue, delivery.pk)
     return delivery
+
+
+def rearm(row: OutboxRow, refusal: str) -> None:
+    """Make a failed or waiting row (locked by the caller) due now, to its authority's current
+    destination for the category, so an address mended since is the one used; a row sent or
+    being sent is refused with ``refusal``."""
+    if row.status not in (DeliveryStatus.FAILED, DeliveryStatus.PENDING):
+        raise NotAllowed(refusal)
+    destination = AuthorityCategory.objects.filter(
+        authority_id=row.authority_id, category_id=row.category_id
+    ).first()
+    row.destination = destination
+    row.method = destination.delivery_method if destination else row.method
+    row.status, row.next_attempt_at = DeliveryStatus.PENDING, timezone.now()
+    row.save(update_fields=["destination", "method", "status", "next_attempt_at"])
 
 
 @transaction.atomic
