@@ -215,7 +215,7 @@ def test_sqlite_search_triggers_dropped_by_a_table_rebuild_come_back_after_migra
     from authorities.geocoding.local import repair_sqlite_search
 
     if connection.vendor != "sqlite":
-        pytest.skip("SQLite's FTS5 triggers; PostgreSQL's index needs none")
+        pytest.skip("SQLite only: PostgreSQL's search index is kept by the database, no triggers")
     with connection.cursor() as cursor:
         cursor.execute("DROP TRIGGER authorities_street_fts_ins")
     gazetteer_import(rows=[_address("Carrer Nou de Trinca", "1", 41.39, 2.17)], source="test")
