@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from authorities import routing
 from authorities.models import AuthorityCategory, DeliveryMethod
 from config.aftercommit import after_commit
+from config.commits import unflushed_transaction
 from reports import jobs
 from reports.exceptions import NotAllowed
 from reports.models import Delivery, DeliveryStatus, Report, UpdateDelivery
@@ -163,9 +164,10 @@ def attempt(
         reason = f"Unexpected error: {type(exc).__name__}: {exc}"
         return _failed(row, reason, permanent=False, limit=max_unexpected_attempts())
     sent_at = timezone.now()
-    _finish(row, DeliveryStatus.SENT, remote_id=remote_id, sent_at=sent_at)
-    if on_sent is not None:
-        on_sent(sent_at)
+    with unflushed_transaction():  # the row's outcome and the report's stamp, in one commit
+        _finish(row, DeliveryStatus.SENT, remote_id=remote_id, sent_at=sent_at)
+        if on_sent is not None:
+            on_sent(sent_at)
     return DeliveryStatus.SENT
 
 
@@ -185,7 +187,7 @@ def claim(model: type[OutboxRow], pk: int, *, now: datetime, ignore_backoff: boo
     """Take a pending row of an outbox (a Delivery, an UpdateDelivery) for sending, in a short
     transaction of its own: pending -> sending, one more attempt. False when it is not pending
     (sent, failed, not due, or another worker's)."""
-    with transaction.atomic():
+    with unflushed_transaction():  # bookkeeping (config.commits): lost in a crash, sent again
         pending = model.objects.select_for_update(skip_locked=True).filter(
             pk=pk, status=DeliveryStatus.PENDING
         )
@@ -203,11 +205,13 @@ def _failed(delivery: OutboxRow, reason: str, *, permanent: bool, limit: int | N
         if not permanent:
             reason = f"Gave up after {delivery.attempts} attempts. {reason}"
         logger.error("%s failed: %s", name, reason)
-        _finish(delivery, DeliveryStatus.FAILED, error=reason)
+        with unflushed_transaction():
+            _finish(delivery, DeliveryStatus.FAILED, error=reason)
         return DeliveryStatus.FAILED
     next_at = timezone.now() + retry_delay(delivery.attempts)
     logger.warning("%s will be retried at %s: %s", name, next_at, reason)
-    _finish(delivery, DeliveryStatus.PENDING, error=reason, next_attempt_at=next_at)
+    with unflushed_transaction():
+        _finish(delivery, DeliveryStatus.PENDING, error=reason, next_attempt_at=next_at)
     return DeliveryStatus.PENDING
 
 
