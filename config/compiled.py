@@ -26,9 +26,17 @@ class CompiledQuery:
     in their places, in the same order.
     """
 
-    def __init__(self, build: Callable[..., QuerySet[Any, dict[str, Any]]], *samples: Any) -> None:
+    def __init__(
+        self,
+        build: Callable[..., QuerySet[Any, dict[str, Any]]],
+        *samples: Any,
+        prepared: bool = True,
+    ) -> None:
         self._build = build
         self._samples = samples
+        # Not where the best plan depends on the values (how much of the table a box holds):
+        # after five runs PostgreSQL may settle on one generic plan, slow for most of them.
+        self._prepared = prepared
         self._compiled: tuple[str, list[Any], list[Slot], list[str], Any, Any] | None = None
 
     def run(self, *values: Any) -> list[dict[str, Any]]:
@@ -38,7 +46,9 @@ class CompiledQuery:
             params[slot] = prepare(value)
         # Where the router sends a read of this model: the replica inside a view that opted in
         # (config.replica), the primary everywhere else. The SQL is the same on both.
-        with fixed_statement_cursor(router.db_for_read(compiler.query.model)) as cursor:
+        using = router.db_for_read(compiler.query.model)
+        cursor = fixed_statement_cursor(using) if self._prepared else connections[using].cursor()
+        with cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         if converters:  # e.g. SQLite's datetimes arrive as text

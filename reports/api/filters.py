@@ -16,6 +16,7 @@ from django_filters.fields import IsoDateTimeField
 from rest_framework.exceptions import ValidationError
 
 from config import params
+from config.params import Box
 from reports.models import Report, ReportState
 from reports.selectors import search_reports_queryset
 
@@ -51,6 +52,13 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
 class CharInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
     """Comma-separated strings, each cleaned like a CharFilter's (a NUL byte is invalid input,
     not a database error on PostgreSQL)."""
+
+
+def in_box(reports: QuerySet[Report], box: Box) -> QuerySet[Report]:
+    """The reports whose point is in the box (west, south, east, north): the list's bbox, and
+    the first page of a box (box_page)."""
+    west, south, east, north = box
+    return reports.filter(latitude__range=(south, north), longitude__range=(west, east))
 
 
 class ReportFilter(django_filters.FilterSet):
@@ -91,8 +99,7 @@ class ReportFilter(django_filters.FilterSet):
         return _report_filter_form()
 
     def filter_bbox(self, queryset: QuerySet[Report], name: str, value: str) -> QuerySet[Report]:
-        west, south, east, north = params.bbox(value)
-        return queryset.filter(latitude__range=(south, north), longitude__range=(west, east))
+        return in_box(queryset, params.bbox(value))
 
     def filter_near(self, queryset: QuerySet[Report], name: str, value: str) -> QuerySet[Report]:
         lat, lon = params.point(*_pair(value, "near"), names=("near", "near"))

@@ -51,6 +51,7 @@ from reports.staff.services import Caller
 
 from . import examples
 from . import serializers as s
+from .box_page import first_page_of_box
 from .filters import ReportFilter
 from .output import ReportWriter, list_rows
 from .renderers import GeoJSONRenderer
@@ -196,8 +197,10 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         # The serializers document the shape; output.ReportWriter writes it from plain rows,
         # several times faster than from the serializers and model instances.
-        rows = list_rows(self.filter_queryset(Report.objects.public()))
-        page = self.paginate_queryset(rows)
+        rows = first_page_of_box(request) or list_rows(
+            self.filter_queryset(Report.objects.public())
+        )
+        page = self.paginate_queryset(rows)  # type: ignore[arg-type]  # BoxPage: all it asks
         writer = ReportWriter(request)
         return self.get_paginated_response([writer.row(r) for r in page or ()])
 
