@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import translation
 from django.utils.translation import ngettext
 
 from authorities.models import option_name
 from config.baseurl import base_url
-from reports.models import Report, UpdateDelivery, UpdateEvent
+from config.compiled import CompiledQuery
+from reports.models import Report, ReportPhoto, UpdateDelivery, UpdateEvent
 
 from .failures import setting
 
@@ -35,17 +37,31 @@ def report_facts(report: Report) -> dict[str, Any]:
         "url": absolute(report.get_absolute_url()),
         "map_url": f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=19/{lat}/{lon}",
         "answers": _answers(report),
-        "photos": [
-            absolute(photo.image.url)
-            for photo in report.photos.filter(update__isnull=True, is_hidden=False)
-        ],
+        "photos": _report_photos(report),
         "reporter": _reporter_contact(report),
         "created_at": report.created_at.isoformat(),
         "confirmed_at": report.confirmed_at.isoformat() if report.confirmed_at else None,
     }
 
 
+def _photos_of(report_id: int) -> QuerySet[ReportPhoto, dict[str, Any]]:
+    photos = ReportPhoto.objects.filter(report_id=report_id, update__isnull=True, is_hidden=False)
+    return photos.values(*_PHOTO_FIELDS)  # in ReportPhoto's order: as they were added
+
+
+_PHOTO_FIELDS = ("image",)
+# Every delivery reads its report's photos: compiled once (config.compiled), not per delivery.
+_PHOTOS = CompiledQuery(_photos_of, -1)
+
+
+def _report_photos(report: Report) -> list[str]:
+    storage = ReportPhoto._meta.get_field("image").storage
+    return [absolute(storage.url(row["image"])) for row in _PHOTOS.run(report.pk)]
+
+
 def _answers(report: Report) -> list[dict[str, Any]]:
+    if not report.extra:  # most reports answer no question: no query for the questions
+        return []
     questions = {q.code: q for q in report.category.questions.all()}
     answers = []
     for code, value in (report.extra or {}).items():
