@@ -99,12 +99,22 @@ def fixed_statement_cursor(using: str = DEFAULT_DB_ALIAS) -> Any:
     return prepared() if prepared is not None else connection.cursor()
 
 
-def field_names(model: type[Model], prefix: str = "") -> list[str]:
-    """What values() must ask for to build ``model`` instances with instance()."""
-    return [prefix + field.attname for field in model._meta.concrete_fields]
+def field_names(
+    model: type[Model], prefix: str = "", *, leave_out: tuple[str, ...] = ()
+) -> list[str]:
+    """What values() must ask for to build ``model`` instances with instance(): every column
+    but those left out (deferred, as the ORM's defer())."""
+    return [
+        prefix + field.attname
+        for field in model._meta.concrete_fields
+        if field.attname not in leave_out
+    ]
 
 
-def instance(model: type[M], row: dict[str, Any], prefix: str = "") -> M:
-    """A model instance from a row of CompiledQuery.run, as the ORM would have loaded it."""
-    names = field_names(model)
+def instance(
+    model: type[M], row: dict[str, Any], prefix: str = "", *, leave_out: tuple[str, ...] = ()
+) -> M:
+    """A model instance from a row of CompiledQuery.run, as the ORM would have loaded it (the
+    fields left out deferred)."""
+    names = field_names(model, leave_out=leave_out)
     return model.from_db(DEFAULT_DB_ALIAS, names, [row[prefix + name] for name in names])

@@ -21,17 +21,19 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from authorities import routing
-from authorities.models import AuthorityCategory, DeliveryMethod
+from authorities.models import Authority, AuthorityCategory, Category, DeliveryMethod
 from config.aftercommit import after_commit
 from config.commits import unflushed_transaction
+from config.compiled import CompiledQuery, field_names, instance
 from reports import jobs
 from reports.exceptions import NotAllowed
 from reports.models import Delivery, DeliveryStatus, Report, UpdateDelivery
@@ -174,13 +176,44 @@ def attempt(
 def _claim(delivery_id: int, now: datetime, ignore_backoff: bool) -> Delivery | None:
     if not claim(Delivery, delivery_id, now=now, ignore_backoff=ignore_backoff):
         return None
-    return (
-        Delivery.objects.select_related(
-            "report__category", "report__authority", "report__reporter", "destination"
-        )
-        .defer("report__authority__boundary")  # channels name the authority; never its polygon
-        .get(pk=delivery_id)
+    return _claimed(delivery_id)
+
+
+NO_POLYGON = ("boundary",)  # channels name the authority; never decode its polygon
+_CLAIMED_FIELDS = (
+    *field_names(Delivery),
+    *field_names(Report, "report__"),
+    *field_names(Category, "report__category__"),
+    *field_names(Authority, "report__authority__", leave_out=NO_POLYGON),
+    *field_names(User, "report__reporter__"),
+    *field_names(AuthorityCategory, "destination__"),
+)
+
+
+def _claimed_query(delivery_id: int) -> QuerySet[Delivery, dict[str, Any]]:
+    return Delivery.objects.filter(pk=delivery_id).values(*_CLAIMED_FIELDS)
+
+
+# A claimed delivery with what its channel reads (the report, its category, authority and
+# reporter, the destination), as select_related would load them, by SQL compiled once: building
+# that query cost more than running it, on every delivery (docs/benchmarks.md).
+_CLAIMED = CompiledQuery(_claimed_query, -1)
+
+
+def _claimed(delivery_id: int) -> Delivery:
+    [row] = _CLAIMED.run(delivery_id)
+    delivery = instance(Delivery, row)
+    report = instance(Report, row, "report__")
+    report.category = instance(Category, row, "report__category__")
+    report.authority = instance(Authority, row, "report__authority__", leave_out=NO_POLYGON)
+    report.reporter = (
+        instance(User, row, "report__reporter__") if row["report__reporter__id"] else None
     )
+    delivery.report = report
+    delivery.destination = (
+        instance(AuthorityCategory, row, "destination__") if row["destination__id"] else None
+    )
+    return delivery
 
 
 def claim(model: type[OutboxRow], pk: int, *, now: datetime, ignore_backoff: bool) -> bool:
