@@ -31,12 +31,14 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from config.compiled import CompiledQuery, field_names, instance
 from config.errors import ApplicationError
 
 from .models import ApiClient, IdempotencyKey
@@ -136,8 +138,18 @@ def idempotency_keys_expire(*, now: datetime | None = None) -> int:
     return deleted
 
 
+def _kept_query(scope: str, key: str) -> QuerySet[IdempotencyKey, dict[str, Any]]:
+    return IdempotencyKey.objects.filter(scope=scope, key=key).values(*field_names(IdempotencyKey))
+
+
+# Every write with a key looks it up first: by SQL compiled once (config.compiled), since
+# building the query cost more than PostgreSQL took to answer it. Samples no key can be.
+_KEPT = CompiledQuery(_kept_query, "\x00scope", "\x00key")
+
+
 def _kept(scope: str, key: str) -> IdempotencyKey | None:
-    kept = IdempotencyKey.objects.filter(scope=scope, key=key).first()
+    rows = _KEPT.run(scope, key)  # (scope, key) is unique: one row or none
+    kept = instance(IdempotencyKey, rows[0]) if rows else None
     if kept is not None and kept.created_at < timezone.now() - KEPT_FOR:
         # Forgotten, even if the hourly clean-up has not come yet; the row would block the insert.
         IdempotencyKey.objects.filter(pk=kept.pk, created_at=kept.created_at).delete()
