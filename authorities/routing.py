@@ -42,16 +42,21 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 BOUNDARY_CHUNK = 200  # boundaries parsed at once while the index is built
+OFFER_SETS_KEPT = 10_000  # sets of covering authorities (times languages) whose offers are kept
 
 
 Translations = tuple[tuple[str, str], ...]  # (language, text): one entry per language
 
 
-def translated(texts: Translations) -> str:
-    """The text in the active language, else in English (the index serves every language)."""
+def translated(texts: Translations, language: str | None = None) -> str:
+    """The text in ``language`` (by default the active one), else in English (the index serves
+    every language)."""
     by_language = dict(texts)
-    language = (translation.get_language() or "en").split("-")[0]
-    return by_language.get(language) or by_language.get("en") or ""
+    return by_language.get(language or active_language()) or by_language.get("en") or ""
+
+
+def active_language() -> str:
+    return (translation.get_language() or "en").split("-")[0]
 
 
 def translations_of(instance: Any, attribute: str) -> Translations:
@@ -105,12 +110,13 @@ class Offer:
     category: CategoryRef
     authority: AuthorityRef
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, language: str | None = None) -> dict[str, Any]:
         c, a = self.category, self.authority
+        language = language or active_language()
         return {
             "slug": c.slug,
-            "name": c.name,
-            "group": c.group,
+            "name": translated(c.names, language),
+            "group": translated(c.groups, language),
             "authority": {"slug": a.slug, "name": a.name},
         }
 
@@ -124,11 +130,12 @@ class Location:
 
     def as_dict(self) -> dict[str, Any]:
         """Who is responsible here, for what: the answer of GET /api/v1/locate."""
+        language = active_language()
         return {
             "authorities": [
                 {"slug": a.slug, "name": a.name, "kind": a.kind} for a in self.authorities
             ],
-            "categories": [offer.as_dict() for offer in self.offers],
+            "categories": [offer.as_dict(language) for offer in self.offers],
         }
 
 
@@ -157,6 +164,11 @@ class RoutingIndex:
     # Computed on first use (area_ids_within): only staff pages need them.
     _area_points: np.ndarray | None = field(default=None, repr=False)
     _areas_within: dict[frozenset[int], frozenset[int]] = field(default_factory=dict, repr=False)
+    # The offers at each set of covering authorities, per language (they are sorted by name):
+    # a city has as many sets as neighbourhoods, so a lookup sorts them once, not every time.
+    _offers_at: dict[tuple[tuple[int, ...], str], tuple[Offer, ...]] = field(
+        default_factory=dict, repr=False
+    )
 
     def area_at(self, latitude: float, longitude: float) -> AreaRef | None:
         """The smallest named area (e.g. neighbourhood) covering the point, if any."""
@@ -238,7 +250,16 @@ class RoutingIndex:
             extra={"category": category_id},
         )
 
-    def _offers(self, covering: Iterable[AuthorityRef]) -> tuple[Offer, ...]:
+    def _offers(self, covering: tuple[AuthorityRef, ...]) -> tuple[Offer, ...]:
+        place = (tuple(a.id for a in covering), active_language())
+        found = self._offers_at.get(place)
+        if found is None:
+            if len(self._offers_at) >= OFFER_SETS_KEPT:  # a national map: bounded all the same
+                self._offers_at.clear()
+            found = self._offers_at[place] = self._sorted_offers(covering)
+        return found
+
+    def _sorted_offers(self, covering: Iterable[AuthorityRef]) -> tuple[Offer, ...]:
         chosen: dict[int, Offer] = {}
         for authority in covering:  # most local first: the first to claim a category keeps it
             for category_id in authority.category_ids:

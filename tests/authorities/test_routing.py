@@ -7,12 +7,13 @@ import shapely
 from celery.signals import task_prerun
 from django.db import transaction
 from django.test import Client
+from django.utils import translation
 from shapely.geometry import shape
 
 from authorities import routing
 from authorities import services as authority_services
 from authorities.exceptions import CategoryNotOfferedHere, InvalidLocation, NoAuthorityHere
-from authorities.models import Authority, RoutingVersion
+from authorities.models import Authority, Category, RoutingVersion
 from tests import factories
 
 LANDMARKS = [
@@ -53,6 +54,29 @@ def test_two_tier_split_sends_pavement_to_the_district_and_waste_to_the_city(bar
     assert offers == {"pavement": "eixample", "waste-collection": "barcelona"}
     assert routing.responsible_authority(lat, lon, barcelona.pavement.id).slug == "eixample"
     assert routing.responsible_authority(lat, lon, barcelona.waste.id).slug == "barcelona"
+
+
+def test_the_offers_at_a_place_are_named_and_ordered_in_each_readers_language_every_time(
+    barcelona,
+):
+
+    Category.objects.filter(pk=barcelona.pavement.pk).update(
+        name_ca="Voreres", group_ca="Via pública", name_en="Pavement", group_en="Roads"
+    )
+    Category.objects.filter(pk=barcelona.waste.pk).update(
+        name_ca="Escombraries", group_ca="Brossa", name_en="Waste", group_en="Waste"
+    )
+    routing.invalidate()
+    lat, lon = 41.4036, 2.1744  # Sagrada Família
+
+    def offered(language: str) -> list[str]:
+        with translation.override(language):
+            return [c["name"] for c in routing.locate(lat, lon).as_dict()["categories"]]
+
+    # Catalan sorts by group "Brossa" < "Via pública"; English by "Roads" < "Waste".
+    assert offered("ca") == ["Escombraries", "Voreres"]
+    assert offered("en") == ["Pavement", "Waste"]
+    assert offered("ca") == ["Escombraries", "Voreres"]  # kept per language, not shared
 
 
 @pytest.mark.parametrize(
