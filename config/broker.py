@@ -17,6 +17,8 @@ from typing import Any
 
 from kombu.exceptions import OperationalError
 
+from config import embedded
+
 logger = logging.getLogger(__name__)
 
 RETRY_SECONDS = 5.0
@@ -49,9 +51,13 @@ _pauses: dict[str, _Pause] = {}  # by broker URL
 
 
 def publish(task: Any, *args: Any, countdown: float | None = None) -> bool:
-    """Queue ``task(*args)`` (run at once, in-process, without a broker). False if it was not
+    """Queue ``task(*args)`` (without a broker: on this process's worker thread, config.embedded,
+    or at once in-process when that is off). False if it was not
     queued, or (without a broker) failed: logged, and left to the periodic re-drive."""
     conf = task.app.conf
+    if conf.task_always_eager and embedded.enabled():
+        embedded.submit(task, args)  # no broker: this process's worker thread, after the answer
+        return True
     pause = _Pause() if conf.task_always_eager else _pauses.setdefault(conf.broker_url, _Pause())
     if pause.active():
         return False

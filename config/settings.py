@@ -178,6 +178,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 # Without a broker, tasks run in-process when called: nothing to install for development.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# ... on a thread of each process, after the request that queued them has answered
+# (config.embedded); false: in that request.
+EMBEDDED_WORKER = env.bool("EMBEDDED_WORKER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = CELERY_BROKER_URL or "memory://"
 CELERY_TASK_ACKS_LATE = True

@@ -29,7 +29,7 @@ from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 
-from config import broker
+from config import broker, embedded
 from config.cache import unreachable
 
 MARK_SECONDS = 30
@@ -42,16 +42,22 @@ def _task(name: str) -> Any:
 
 
 def coalescing() -> bool:
-    """Whether work leaves the request for a worker, sharing wake-ups: tasks go to a broker, and
-    the workers see this cache. Without a broker tasks run in-process when called; a
-    per-process cache would keep a mark that no worker can clear."""
+    """Whether work leaves the request for a worker, sharing wake-ups: tasks go to a broker and
+    the workers see this cache, or (no broker) to this process's worker thread
+    (config.embedded), which queues a wake-up once without a mark. Otherwise tasks run in the
+    request when called, and a per-process cache would keep a mark that no worker can clear."""
+    if current_app.conf.task_always_eager:
+        return embedded.enabled()
     backend = settings.CACHES["default"]["BACKEND"]
     shared = not backend.endswith(("LocMemCache", "DummyCache"))
-    return shared and not current_app.conf.task_always_eager
+    return shared
 
 
 def wake(key: str, task_name: str) -> None:
     """Queue the task (one without arguments) unless a wake-up for ``key`` is pending."""
+    if current_app.conf.task_always_eager and embedded.enabled():
+        broker.publish(_task(task_name))  # the worker thread keeps one wake-up per task
+        return
     if not cache.add(key, 1, MARK_SECONDS):
         return  # queued, and its worker has not looked yet: it will see this commit's rows
     if unreachable():

@@ -45,6 +45,9 @@ def _test_settings(settings: Any, tmp_path: Path) -> None:
     django_cache.clear()  # rate limits and map tiles must not leak from one test into the next
     # Deliberately slow hashing protects real passwords; tests create hundreds of users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Without a broker, tasks run in the request that queues them, so what a request did is
+    # there when it returns; tests/reports/test_embedded_worker.py runs the worker thread.
+    settings.EMBEDDED_WORKER = False
 
 
 @cache

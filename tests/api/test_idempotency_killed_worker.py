@@ -2,9 +2,9 @@
 back, sends the same request with the same Idempotency-Key, and gets the filing's answer; one
 report exists.
 
-The server is this code base under gunicorn on the test's PostgreSQL database, without a broker,
-so the delivery to the council runs in the request right after the commit (as it does on a
-deployment without Celery). The council's mail server holds its answer to DATA: the worker is then
+The server is this code base under gunicorn on the test's PostgreSQL database, without a broker
+and with EMBEDDED_WORKER=false, so the delivery to the council runs in the request right after
+the commit (as it does on a deployment without Celery that keeps tasks in the request). The council's mail server holds its answer to DATA: the worker is then
 between the commit and the answer, and the test kills it with SIGKILL. Nothing in Fixpoint knows it
 is being tested.
 """
@@ -103,7 +103,8 @@ def gunicorn(transactional_db: None, council_mail: SmtpServer, tmp_path: Path) -
         "ALLOWED_HOSTS": "127.0.0.1",
         "DJANGO_LOG_LEVEL": "WARNING",
     }
-    env.pop("CELERY_BROKER_URL", None)  # tasks run in the request, after the commit
+    env.pop("CELERY_BROKER_URL", None)
+    env["EMBEDDED_WORKER"] = "false"  # tasks run in the request, after the commit
     port = free_port()
     log = tmp_path / "gunicorn.log"
     command = [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}"]

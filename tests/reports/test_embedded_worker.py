@@ -1,0 +1,176 @@
+"""Without a broker, a filing answers once the report is committed, and the process's worker
+thread (config.embedded) then follows it up and delivers it, as a Celery worker does with a
+broker: the embedded default of ``make run`` (issue 18)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.db import connections
+from rest_framework.test import APIClient
+
+from accounts.services import api_client_create
+from config import embedded
+from reports.models import Delivery, DeliveryStatus, Report, Subscription
+from tests import factories
+from tests.conftest import TinyCity
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the thread has its own connection
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Gate:
+    """Stands in for a long task ahead in the queue: holds the thread until opened."""
+
+    name = "tests.gate"
+
+    def __init__(self) -> None:
+        self.opened = threading.Event()
+
+    def apply(self, *, args: tuple[Any, ...], throw: bool) -> None:
+        assert self.opened.wait(10)
+
+
+class Broken:
+    name = "tests.broken"
+
+    def apply(self, *, args: tuple[Any, ...], throw: bool) -> None:
+        raise RuntimeError("a task that fails")
+
+
+class _CloseConnections:
+    name = "tests.close"
+
+    def apply(self, *, args: tuple[Any, ...], throw: bool) -> None:
+        connections.close_all()
+
+
+@pytest.fixture
+def threaded(settings: Any) -> Iterator[None]:
+    settings.EMBEDDED_WORKER = True
+    yield
+    assert embedded.drain(10)
+    # The thread's own connection must not outlive the test database.
+    embedded.submit(_CloseConnections(), (1,))
+    assert embedded.drain(10)
+
+
+@pytest.fixture
+def key(tiny_city: TinyCity) -> str:
+    user = factories.UserFactory.create(email="app@partner.example.org")
+    return api_client_create(name="Partner app", scope="write", user=user)[1]
+
+
+def file(key: str, n: int) -> Report:
+    api = APIClient()
+    api.credentials(HTTP_X_API_KEY=key)
+    payload = {"title": f"Hole {n}", "description": "Deep", "category": "pothole"}
+    response = api.post(
+        "/api/v1/reports/", {**payload, "latitude": 10.05, "longitude": 1.05 + n * 0.001}
+    )
+    assert response.status_code == 201, response.content
+    return Report.objects.get(ref=response.json()["ref"])
+
+
+def council_mails() -> list[Any]:
+    return [m for m in mail.outbox if any("council.example.org" in to for to in m.to)]
+
+
+def test_a_filing_answers_before_its_follow_up_and_the_thread_then_delivers_it_once(
+    threaded: None, key: str
+) -> None:
+    gate = Gate()
+    embedded.submit(gate, (1,))  # the thread is busy: nothing queued now can run yet
+
+    report = file(key, 0)
+
+    assert report.follow_up_due  # committed and answered; its follow-up is queued
+    assert not Delivery.objects.filter(report=report).exists()
+    assert council_mails() == []
+    gate.opened.set()
+    assert embedded.drain(10)
+    report.refresh_from_db()
+    assert not report.follow_up_due
+    assert report.sent_at is not None
+    [delivery] = Delivery.objects.filter(report=report)
+    assert delivery.status == DeliveryStatus.SENT
+    assert Subscription.objects.filter(report=report).count() == 1
+    [sent] = council_mails()
+    assert report.ref in sent.subject + sent.body
+
+
+def test_a_burst_of_filings_is_followed_up_together_and_each_is_delivered_once(
+    threaded: None, key: str
+) -> None:
+    gate = Gate()
+    embedded.submit(gate, (1,))
+    reports = [file(key, n) for n in range(6)]
+
+    gate.opened.set()
+    assert embedded.drain(10)
+
+    assert not Report.objects.filter(follow_up_due=True).exists()
+    sent = Delivery.objects.filter(report__in=reports, status=DeliveryStatus.SENT)
+    assert sent.count() == 6
+    assert len(council_mails()) == 6
+
+
+def test_a_failing_task_is_logged_and_the_thread_goes_on_with_the_next(
+    threaded: None, key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    embedded.submit(Broken(), (7,))
+    report = file(key, 0)
+
+    assert embedded.drain(10)
+    assert "Task tests.broken(7,) failed; it will be re-driven" in caplog.text
+    assert Delivery.objects.get(report=report).status == DeliveryStatus.SENT
+
+
+def test_with_the_thread_off_the_filing_is_followed_up_and_delivered_in_the_request(
+    settings: Any, key: str
+) -> None:
+    settings.EMBEDDED_WORKER = False
+    report = file(key, 0)
+
+    assert not report.follow_up_due
+    assert Delivery.objects.get(report=report).status == DeliveryStatus.SENT
+    assert len(council_mails()) == 1
+
+
+EXITING = """
+import os, sys, time
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ["CELERY_BROKER_URL"] = ""
+os.environ["EMBEDDED_WORKER"] = "true"
+import django
+django.setup()
+from config import embedded
+
+class Slow:
+    name = "slow"
+    def apply(self, *, args, throw):
+        time.sleep(0.5)
+        with open(args[0], "a") as out:
+            out.write("done\\n")
+
+embedded.submit(Slow(), (sys.argv[1],))
+embedded.submit(Slow(), (sys.argv[1],))
+"""
+
+
+def test_a_process_that_exits_first_finishes_what_it_queued(tmp_path: Path) -> None:
+    # A management command that files reports, or a gunicorn worker told to stop, exits
+    # normally: its queued tasks run before it does.
+    out = tmp_path / "out.txt"
+    script = tmp_path / "exiting.py"
+    script.write_text(EXITING)
+    command = [sys.executable, str(script), str(out)]
+    subprocess.run(command, cwd=ROOT, check=True, timeout=60)  # noqa: S603 (a fixed script)
+    assert out.read_text() == "done\ndone\n"
