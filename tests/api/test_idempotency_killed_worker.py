@@ -4,8 +4,9 @@ report exists.
 
 The server is this code base under gunicorn on the test's PostgreSQL database, without a broker
 and with EMBEDDED_WORKER=false, so the delivery to the council runs in the request right after
-the commit (as it does on a deployment without Celery that keeps tasks in the request). The council's mail server holds its answer to DATA: the worker is then
-between the commit and the answer, and the test kills it with SIGKILL. Nothing in Fixpoint knows it
+the commit (as it does on a deployment without Celery that keeps tasks in the request). The
+council's mail server holds its answer to DATA: the worker is then between the commit and the
+answer, and the test kills it with SIGKILL. Nothing in Fixpoint knows it
 is being tested.
 """
 
