@@ -377,6 +377,10 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
 # --- API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "config.api.ApiSchema",  # error responses and examples for every view
+    "DEFAULT_RENDERER_CLASSES": [  # DRF's JSON, encoded by orjson (config.renderers)
+        "config.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PARSER_CLASSES": [  # config.parsers.JSONParser refuses bodies nested too deep
         "config.parsers.JSONParser",

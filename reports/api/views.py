@@ -23,7 +23,7 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
-from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -39,6 +39,7 @@ from config import params
 from config.api import error
 from config.jsonapi import absolute_url, error_body
 from config.parsers import JSONParser
+from config.renderers import JSONRenderer
 from config.replica import replica_reads
 from reports import delivery, ratelimit, services
 from reports.exceptions import NotAllowed

@@ -7,12 +7,12 @@ singular of their field (``attributes``/``attribute``, ``values``/``value``...).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 from django.http import HttpRequest, HttpResponse
 
+from config import renderers
 from config.text import xml_safe
 
 SINGULAR = {
@@ -39,8 +39,8 @@ def respond(
     if fmt == "xml":
         body = _xml(data, root, item)
         return HttpResponse(body, status=status, content_type="text/xml; charset=utf-8")
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return HttpResponse(text, status=status, content_type="application/json; charset=utf-8")
+    body = renderers.dumps(data)  # compact UTF-8, by orjson
+    return HttpResponse(body, status=status, content_type="application/json; charset=utf-8")
 
 
 def error_response(error: Open311Error, fmt: str) -> HttpResponse:
