@@ -22,19 +22,21 @@ from config import renderers
 UTC = datetime.UTC
 MADRID = datetime.timezone(datetime.timedelta(hours=1))
 
+NAIVE = datetime.datetime(2026, 12, 6, 10, 0)  # noqa: DTZ001 (one without a zone too)
+SERIALIZER: Any = None  # the answers' containers, as a serializer returns them
 VALUES: list[Any] = [
     {"title": "Forat al carrer d'Aragó", "emoji": "🕳️", "quote": '"a" \\ b', "control": "\x00\x1f"},
     {"separators": "line\u2028paragraph\u2029end", "html": "</script><b>&amp;"},
     {"utc": datetime.datetime(2026, 12, 6, 10, 0, tzinfo=UTC)},
     {"micro": datetime.datetime(2026, 12, 6, 10, 0, 0, 123456, tzinfo=UTC)},
     {"madrid": datetime.datetime(2026, 12, 6, 11, 0, 0, 5, tzinfo=MADRID)},
-    {"naive": datetime.datetime(2026, 12, 6, 10, 0), "day": datetime.date(2026, 12, 6)},
+    {"naive": NAIVE, "day": datetime.date(2026, 12, 6)},
     {"time": datetime.time(7, 30), "span": datetime.timedelta(hours=1, seconds=3)},
     {"money": decimal.Decimal("12.50"), "id": uuid.UUID("12345678-1234-5678-1234-567812345678")},
     {"lazy": gettext_lazy("Open"), "bytes": b"raw"},
     {"coordinates": [2.1734, 41.3851, 0.1, 1e16, 123456789.123, -0.0, 1 / 3]},
     {"ints": [0, -1, 2**63 - 1, -(2**63)], "flags": [True, False, None]},
-    ReturnDict({"results": ReturnList([{"a": 1}], serializer=None)}, serializer=None),
+    ReturnDict({"results": ReturnList([{"a": 1}], serializer=SERIALIZER)}, serializer=SERIALIZER),
     [("a", 1), ("b", [])],
     {"big": 2**70},  # beyond 64 bits: the standard library encodes it
     {1: "a key that is not text"},
