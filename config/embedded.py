@@ -12,8 +12,12 @@ same wake-ups (reports.jobs) so that a burst of filings is followed up in batche
 What is queued here lives only in this process's memory, like a message in a broker that keeps
 nothing: the rows written before queueing are the truth. A process that exits normally (a
 management command, a gunicorn worker told to stop) first finishes what is queued, for up to
-``DRAIN_SECONDS``; one killed outright leaves its rows due, and ``manage.py send_pending`` (from
-cron, as without beat before) sends them.
+``DRAIN_SECONDS``. The thread is also the process's beat for the re-drives
+(``settings.REDRIVE_TASKS``, every ``REDRIVE_SECONDS``): what a process killed outright left
+due, a delivery's retry after the council's mail server was down, a lost wake-up. It starts
+with the process's first request or task, so a server that has just restarted re-drives
+without waiting for a filing. Several processes re-driving at once is what beat and the
+workers already do: each re-drive takes its rows with ``skip_locked``.
 
 Off with ``EMBEDDED_WORKER=false``: tasks then run in the request that queues them, as Celery's
 eager mode does; the test suite runs that way unless a test asks for this thread
@@ -32,12 +36,15 @@ import threading
 import time
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
+from django.core.signals import request_started
 from django.db import close_old_connections, connections
 
 logger = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 30.0
+_STOP = ("stop", ())
 
 
 def enabled() -> bool:
@@ -47,7 +54,7 @@ def enabled() -> bool:
 
 
 class _Worker:
-    """One thread per process, started by the first task queued (so after gunicorn forks)."""
+    """One thread per process, started by its first request or task (so after gunicorn forks)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -79,6 +86,12 @@ class _Worker:
                 self._idle.wait(left)
         return True
 
+    def start(self) -> None:
+        if self._thread is not None and self._pid == os.getpid():
+            return  # every request asks: no lock once running
+        with self._lock:
+            self._start()
+
     def _start(self) -> None:
         if self._thread is not None and self._pid == os.getpid():
             return
@@ -88,9 +101,29 @@ class _Worker:
         self._thread = threading.Thread(target=self._run, name="fixpoint-tasks", daemon=True)
         self._thread.start()
 
+    def stop(self, timeout: float = DRAIN_SECONDS) -> None:
+        """Finish what is queued, close the thread's connections and end it."""
+        with self._lock:
+            thread, running = self._thread, self._pid == os.getpid()
+            if thread is None or not running:
+                return
+            self._queue.put(_STOP)
+        thread.join(timeout)
+
     def _run(self) -> None:
+        redrive_at = time.monotonic() + settings.REDRIVE_SECONDS
         while True:
-            task, args = self._queue.get()
+            try:
+                item = self._queue.get(timeout=max(0.0, redrive_at - time.monotonic()))
+            except queue.Empty:
+                for name in settings.REDRIVE_TASKS:
+                    self._run_one(current_app.tasks[name], ())
+                redrive_at = time.monotonic() + settings.REDRIVE_SECONDS
+                continue
+            if item is _STOP:
+                connections.close_all()
+                return
+            task, args = item
             if not args:
                 with self._lock:
                     self._waiting.discard(task.name)
@@ -120,6 +153,16 @@ def submit(task: Any, args: tuple[Any, ...] = ()) -> None:
     """Run ``task(*args)`` on this process's worker thread, after what is queued before it. A
     task without arguments (a wake-up that reads every due row) is queued once until it starts."""
     _worker.submit(task, args)
+
+
+def connect_signals() -> None:
+    """Start the thread with the process's first request (called by reports.apps)."""
+    request_started.connect(_started, dispatch_uid="embedded-worker")
+
+
+def _started(**_: Any) -> None:
+    if current_app.conf.task_always_eager and enabled():
+        _worker.start()
 
 
 def drain(timeout: float = DRAIN_SECONDS) -> bool:

@@ -191,12 +191,22 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout"
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = env.str("TIME_ZONE", default="Europe/Madrid")
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
-    "send-due-notifications": {"task": "reports.tasks.send_due_notifications", "schedule": 60.0},
+# The re-drives: every minute, whatever a lost wake-up, a killed process or a failed attempt left
+# due. Beat runs them with a broker; without one, each process's worker thread does
+# (config.embedded).
+REDRIVE_TASKS = (
+    "reports.tasks.send_due_notifications",
     # Filed reports whose follow-up no worker has done yet (reports.followups).
-    "follow-up-filed-reports": {"task": "reports.tasks.follow_up_filed_reports", "schedule": 60.0},
+    "reports.tasks.follow_up_filed_reports",
     # Deliveries to authorities: due retries, and rows stuck in "sending" (reports.delivery).
-    "send-pending-deliveries": {"task": "reports.tasks.send_pending_deliveries", "schedule": 60.0},
+    "reports.tasks.send_pending_deliveries",
+)
+REDRIVE_SECONDS = 60.0
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    **{
+        name.rsplit(".", 1)[1].replace("_", "-"): {"task": name, "schedule": REDRIVE_SECONDS}
+        for name in REDRIVE_TASKS
+    },
     # What Open311 councils did with the reports sent to them (reports.delivery.status_sync).
     "sync-open311-status": {"task": "reports.tasks.sync_open311_status", "schedule": 300.0},
     "compose-daily-digests": {

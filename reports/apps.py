@@ -13,6 +13,8 @@ class ReportsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.backends.signals import connection_created
 
+        from config import embedded
+
         from . import followups, notifications, search
         from . import map as mapdata
         from .delivery import council_updates
@@ -41,6 +43,7 @@ class ReportsConfig(AppConfig):
         # SQLite's accent-free search needs its fold function on every connection.
         connection_created.connect(search.register_sqlite_fold, dispatch_uid="sqlite-fold")
         mapdata.connect_signals()  # map tiles follow saves, deletes and category edits
+        embedded.connect_signals()  # without a broker, the worker thread starts with a request
         from . import audit, tasks  # noqa: F401  (tasks: registered with Celery in every process)
 
         audit.connect_signals()  # staff log-ins leave audit rows

@@ -7,13 +7,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core import mail
-from django.db import connections
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.services import api_client_create
@@ -21,6 +22,7 @@ from config import embedded
 from reports.models import Delivery, DeliveryStatus, Report, Subscription
 from tests import factories
 from tests.conftest import TinyCity
+from tests.reports.mail import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the thread has its own connection
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,21 +47,15 @@ class Broken:
         raise RuntimeError("a task that fails")
 
 
-class _CloseConnections:
-    name = "tests.close"
-
-    def apply(self, *, args: tuple[Any, ...], throw: bool) -> None:
-        connections.close_all()
-
-
 @pytest.fixture
-def threaded(settings: Any) -> Iterator[None]:
+def threaded(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The worker thread on, a fresh one as in a process that has just started."""
     settings.EMBEDDED_WORKER = True
+    worker = embedded._Worker()
+    monkeypatch.setattr(embedded, "_worker", worker)
     yield
     assert embedded.drain(10)
-    # The thread's own connection must not outlive the test database.
-    embedded.submit(_CloseConnections(), (1,))
-    assert embedded.drain(10)
+    worker.stop(10)  # nor its connection: neither may outlive the test database
 
 
 @pytest.fixture
@@ -174,3 +170,27 @@ def test_a_process_that_exits_first_finishes_what_it_queued(tmp_path: Path) -> N
     command = [sys.executable, str(script), str(out)]
     subprocess.run(command, cwd=ROOT, check=True, timeout=60)  # noqa: S603 (a fixed script)
     assert out.read_text() == "done\ndone\n"
+
+
+def test_the_thread_starts_with_a_request_and_re_drives_a_delivery_whose_retry_is_due(
+    threaded: None, settings: Any, key: str, client: Any
+) -> None:
+    # The council's mail server was down at the filing: the delivery waits for a retry.
+    settings.EMBEDDED_WORKER = False
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 1
+    report = file(key, 0)
+    delivery = Delivery.objects.get(report=report)
+    assert delivery.status == DeliveryStatus.PENDING and delivery.attempts == 1
+    # It is back, the retry is due, and this process has just started: no task is queued.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    settings.EMBEDDED_WORKER, settings.REDRIVE_SECONDS = True, 0.2
+
+    client.get("/api/v1/categories/")  # any request starts the thread
+
+    deadline = time.monotonic() + 10
+    while Delivery.objects.get(pk=delivery.pk).status != DeliveryStatus.SENT:
+        assert time.monotonic() < deadline, "the re-drive did not send the delivery"
+        time.sleep(0.05)
+    assert len(council_mails()) == 1
