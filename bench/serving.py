@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -337,13 +337,23 @@ def alternate(
     *,
     threads: int = 2,
     connections: int = 32,
+    settle: Callable[[], None] | None = None,
 ) -> tuple[Run, Run]:
-    """``seconds`` of ``load`` and as many of the bare view, in ``rounds`` turns each."""
+    """``seconds`` of ``load`` and as many of the bare view, in ``rounds`` turns each.
+
+    ``settle``: waits until the server has done what ``load``'s requests left for after their
+    answers (work on threads of its own); its time is added to ``load``'s, so the rate is one
+    the server can keep up, and the bare view's next turn runs on a machine that is done."""
     ours, base = Run(), Run()
     each = seconds / rounds
     for _ in range(rounds):
         base.add(wrk(port, bare, each, threads=threads, connections=connections))
-        ours.add(wrk(port, load, each, threads=threads, connections=connections))
+        turn = wrk(port, load, each, threads=threads, connections=connections)
+        if settle is not None:
+            started = time.perf_counter()
+            settle()
+            turn.seconds += time.perf_counter() - started
+        ours.add(turn)
     return ours, base
 
 
