@@ -149,6 +149,7 @@ def write_reports(columns: Sequence[str], rows: Iterator[tuple[Any, ...]]) -> No
     if connection.vendor == "postgresql":
         _copy(names, extra, rows)
         rebuild_stats_rollup()
+        rebuild_map_rollup()
         return
     with transaction.atomic(), connection.cursor() as cursor:
         marks = ", ".join(["%s"] * (len(columns) + len(extra)))
@@ -166,8 +167,8 @@ def _copy(names: str, extra: tuple[Any, ...], rows: Iterator[tuple[Any, ...]]) -
     from django.db import connection, transaction
 
     with transaction.atomic(), connection.cursor() as cursor:
-        # Row triggers (the statistics rollup, migration 0009) would cost minutes here: they
-        # are off for this transaction, and the rollup is rebuilt once afterwards.
+        # Triggers (the statistics rollup, migration 0009; the map's, 0027) would cost minutes
+        # here: they are off for this transaction, and the rollups are rebuilt once afterwards.
         cursor.execute("SET LOCAL session_replication_role = replica")
         with cursor.cursor.copy(f"COPY reports_report ({names}) FROM STDIN") as copy:
             for row in rows:
@@ -207,6 +208,17 @@ def rebuild_stats_rollup() -> None:
     stats_rollup_rebuild()
 
 
+def rebuild_map_rollup() -> None:
+    """Count the map's cells again after rows were written with triggers off."""
+    from reports.map.rollup import map_rollup_rebuild
+
+    map_rollup_rebuild()
+
+
+# Rebuilt after every COPY (write_reports): new rows, so new statistics and visibility map too.
+ROLLUP_TABLES = ("reports_mapcell",)
+
+
 def analyze(*tables: str) -> None:
     from django.db import connection
 
@@ -214,7 +226,7 @@ def analyze(*tables: str) -> None:
         if connection.vendor != "postgresql":
             cursor.execute("ANALYZE")
             return
-        for table in tables or ("reports_report",):
+        for table in (*(tables or ("reports_report",)), *ROLLUP_TABLES):
             cursor.execute(f"VACUUM ANALYZE {table}")
 
 

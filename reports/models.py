@@ -967,6 +967,40 @@ class StatsDay(models.Model):
         return f"{self.day} {self.authority_id}/{self.category_id} {self.kind}: {self.n}"
 
 
+class MapCell(models.Model):
+    """The public reports of one map grid cell, in one category and one state group: how many,
+    and the sums their cluster's mean position (and a lone report's id) are read from.
+
+    One row per grid zoom 0..17, cell (x, y) of that zoom's grid (reports.map.grid), category
+    and state group (reports.map.rollup.STATE_GROUP: 1 open, 2 fixed, 3 any other public state);
+    rows whose count reaches 0 are deleted. On PostgreSQL, statement-level triggers on
+    reports_report keep it exact on every write, whoever makes it (reports.map.rollup has the
+    SQL, the lock order and the rebuild); the map reads it for coarse grids instead of grouping
+    millions of reports. SQLite does not use it.
+    """
+
+    pk = models.CompositePrimaryKey("zoom", "x", "y", "category", "state_group")
+    zoom = models.SmallIntegerField()
+    x = models.IntegerField()
+    y = models.IntegerField()
+    # No foreign key constraint: it would be checked on every new cell a filing starts, and a
+    # category with reports cannot be deleted (Report.category protects it), so neither can
+    # one with cells.
+    category = models.ForeignKey(
+        Category, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    state_group = models.SmallIntegerField()
+    n = models.IntegerField()
+    latitude_sum = models.FloatField()
+    longitude_sum = models.FloatField()
+    # The sum of the reports' ids: the id itself when the cell holds one report, and, unlike a
+    # minimum, exact after any report leaves.
+    id_sum = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"z{self.zoom} ({self.x}, {self.y}) {self.category_id}/{self.state_group}: {self.n}"
+
+
 class SitePage(models.TextChoices):
     """Pages a site message can be limited to (none ticked: every page)."""
 

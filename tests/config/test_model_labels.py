@@ -24,6 +24,7 @@ APPS = ("accounts", "authorities", "reports", "gamification")
 MACHINE_MODELS = {
     "accounts.IdempotencyKey",  # the stored answer to a repeated API write, kept 24 hours
     "reports.StatsDay",  # the statistics page's daily counts, kept by database triggers
+    "reports.MapCell",  # the map's counts per grid cell, kept by database triggers
 }
 
 
