@@ -44,13 +44,16 @@ May import: reports.models, the map's query and grid modules.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django.db import connections, transaction
+from django.db.models import Sum
 
-from reports.models import HIDDEN_STATES
+from reports.models import HIDDEN_STATES, MapCell
 
-from .query import STATE_GROUPS
+from .grid import Grid
+from .query import GRID, STATE_GROUPS, MapFilters, TileKey
 
 ROLLUP_ZOOM = 17  # finer cells hold a few reports each: the live query over the box is as cheap
 # The state group of a public report; any public state in neither group counts as OTHER.
@@ -227,3 +230,51 @@ def map_rollup_rebuild(using: str = "default") -> int:
         cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute(_REBUILD % _SQL_VALUES)
         return cursor.rowcount
+
+
+def rollup_serves(grid: Grid, filters: MapFilters, using: str) -> bool:
+    """Whether the rollup answers this grid and these filters on this database."""
+    return (
+        grid.zoom <= ROLLUP_ZOOM
+        and filters.max_age_days is None
+        and connections[using].vendor == "postgresql"
+    )
+
+
+def rollup_cell_counts(
+    grid: Grid, tiles: Sequence[TileKey], filters: MapFilters
+) -> list[Mapping[str, Any]]:
+    """The cells of the tiles with reports matching the filters, as the live query gives them:
+    cx, cy, n, lat and lon (the mean position) and first (the report's id when n is 1). May
+    include cells of other tiles in the same columns and rows."""
+    columns = sorted({tx * GRID + i for tx, _ in tiles for i in range(GRID)})
+    rows = [ty for _, ty in tiles]
+    cells = MapCell.objects.filter(
+        zoom=grid.zoom, x__in=columns, y__range=(min(rows) * GRID, max(rows) * GRID + GRID - 1)
+    )
+    if filters.state in STATE_GROUP:
+        cells = cells.filter(state_group=STATE_GROUP[filters.state])
+    if filters.categories:
+        cells = cells.filter(category_id__in=filters.categories)
+    sums = (
+        cells.values("x", "y")
+        .annotate(
+            total=Sum("n"),
+            lat=Sum("latitude_sum"),
+            lon=Sum("longitude_sum"),
+            ids=Sum("id_sum"),
+        )
+        .order_by()
+    )
+    return [
+        {
+            "cx": row["x"],
+            "cy": row["y"],
+            "n": row["total"],
+            "lat": row["lat"] / row["total"],
+            "lon": row["lon"] / row["total"],
+            "first": int(row["ids"]) if row["total"] == 1 else None,  # a numeric sum in SQL
+        }
+        for row in sums
+        if row["total"] > 0
+    ]

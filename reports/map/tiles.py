@@ -35,7 +35,7 @@ from django.utils import timezone, translation
 from config import cache as shared_cache
 from config import replica
 from config.params import Box
-from reports.models import Report
+from reports.models import MapCell, Report
 
 from .grid import Grid
 from .query import (
@@ -53,6 +53,7 @@ from .query import (
     Tile,
     TileKey,
 )
+from .rollup import rollup_cell_counts, rollup_serves
 
 
 class _CellIndex(Func):
@@ -141,9 +142,14 @@ def _compute_tiles(
 ) -> dict[TileKey, Tile]:
     """The features of the wanted tiles, in one grouped query (and one for single reports)."""
     cells: dict[TileKey, list[Mapping[str, Any]]] = {tile: [] for tile in wanted}
-    for row in _cell_counts(grid, grid.tile_box(wanted), filters, now):
+    counted: Iterable[Mapping[str, Any]]
+    if rollup_serves(grid, filters, MapCell.objects.all().db):
+        counted = rollup_cell_counts(grid, wanted, filters)
+    else:
+        counted = _cell_counts(grid, grid.tile_box(wanted), filters, now)
+    for row in counted:
         tile = (row["cx"] // GRID, row["cy"] // GRID)
-        if tile in cells:  # the box's margin reaches into neighbouring tiles
+        if tile in cells:  # the box's margin (the rollup: its rows and columns) reaches further
             cells[tile].append(row)
     expand = {  # street-level tiles with few reports, some sharing a cell: show them all
         tile

@@ -1,5 +1,5 @@
 """The map's rollup (reports.MapCell, reports.map.rollup): kept exact by PostgreSQL's triggers on
-every kind of write, without deadlocks."""
+every kind of write, without deadlocks, and giving the map the same answer as the live query."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from authorities.models import Category
 from reports import map as mapdata
-from reports.map import rollup
+from reports.map import rollup, tiles
 from reports.map.grid import Grid
-from reports.map.query import STATE_GROUPS
+from reports.map.query import STATE_GROUPS, MapFilters
 from reports.models import HIDDEN_STATES, MapCell, Report, ReportState
 from tests import factories
 from tests.conftest import TinyCity
@@ -211,6 +211,67 @@ def test_a_rebuild_counts_what_the_triggers_counted(tiny_city: TinyCity) -> None
     assert rows == len(kept)
     assert rollup_cells().keys() == kept.keys()
     assert_rollup_exact()
+
+
+# --- the map's answer ---------------------------------------------------------------------------
+
+
+def _tiles(
+    grid: Grid, filters: MapFilters, monkeypatch: pytest.MonkeyPatch, *, live: bool
+) -> dict[Any, Any]:
+    box = (0.9, 9.9, 1.3, 10.3)
+    wanted = grid.tiles(box) if grid.tile_count(box) <= 24 else [grid.tile_of(10.1, 1.1)]
+    with monkeypatch.context() as patched:
+        if live:
+            patched.setattr(tiles, "rollup_serves", lambda *_: False)
+        return tiles._compute_tiles(grid, wanted, filters, timezone.now())
+
+
+@pytest.mark.parametrize("state", ["all", "open", "fixed"])
+def test_the_rollup_and_the_live_query_give_the_same_features_at_every_grid_zoom(
+    tiny_city: TinyCity, state: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = random.Random(11)
+    places = [(rng.uniform(10.0, 10.2), rng.uniform(1.0, 1.2)) for _ in range(150)]
+    places += [(10.1 + rng.gauss(0, 1e-4), 1.1 + rng.gauss(0, 1e-4)) for _ in range(40)]
+    reports = _new_reports(tiny_city, places)
+    for report in rng.sample(reports, 90):
+        Report.objects.filter(pk=report.pk).update(
+            state=rng.choice(ReportState.values),
+            category=rng.choice([tiny_city.pothole, tiny_city.bins]),
+        )
+    both = (tiny_city.bins.pk, tiny_city.pothole.pk)
+
+    for zoom in range(rollup.ROLLUP_ZOOM + 1):
+        for categories in ((), (tiny_city.bins.pk,), both):
+            filters = MapFilters(categories=categories, state=state)
+            grid = Grid(zoom)
+            rolled = _tiles(grid, filters, monkeypatch, live=False)
+            live = _tiles(grid, filters, monkeypatch, live=True)
+            assert rolled == live, (zoom, categories)
+    assert any(t[0] for t in live.values())  # features were compared, not empty tiles
+
+
+def test_the_map_reads_the_rollup_up_to_zoom_17_without_an_age_filter(
+    tiny_city: TinyCity,
+) -> None:
+    _new_reports(tiny_city, [(10.05, 1.05), (10.05, 1.0501)])
+    read: list[str] = []
+
+    def record(execute: Callable[..., Any], sql: str, *args: Any) -> Any:
+        read.append(sql)
+        return execute(sql, *args)
+
+    with connection.execute_wrapper(record):
+        for zoom, age in ((17, None), (12, None), (18, None), (12, 30)):
+            read.clear()
+            mapdata.invalidate_all()
+            mapdata.viewport(  # a street's width: zoom 18 keeps its own grid
+                west=1.049, south=10.049, east=1.051, north=10.051, zoom=zoom,
+                filters=MapFilters(max_age_days=age),
+            )  # fmt: skip
+            from_rollup = "reports_mapcell" in read[0]
+            assert from_rollup == (zoom <= 17 and age is None), (zoom, age)
 
 
 # --- concurrency -----------------------------------------------------------------------------
