@@ -24,6 +24,11 @@ city (zoom 12), district (14) and street (17) level:
   with the bare view (JsonResponse({"ok": True}) through the same middleware); requests/second,
   latency percentiles and the share of the bare view against the target (at least 30%).
 
+Then (PostgreSQL) the write cost of the map's rollup: --writes filings, state changes and updates
+the map ignores, each one statement in its own transaction, timed in this process with the
+rollup's triggers and with them disabled (in turns, each kind's rows removed the same way they
+came, so the rollup stays exact).
+
 --compare-indexes also times cold viewports in this process with the GiST index dropped (inside
 a transaction that is rolled back), so the B-tree on (latitude, longitude) serves alone.
 """
@@ -38,6 +43,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -77,6 +83,9 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=30, help="cold requests per level")
     parser.add_argument("--viewports", type=int, default=200, help="distinct viewports per level")
     parser.add_argument("--compare-indexes", action="store_true")
+    parser.add_argument("--writes", type=int, default=300,
+                        help="timed writes of each kind, with and without the map's triggers"
+                             " (0: none)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress, also to a file
@@ -99,6 +108,8 @@ def main() -> None:
             continue
         print(f"{_seed(size, args.seed)}; {seeding.report_count():,} reports in the database")
         measured[size] = _measure(args, env, size)
+        if args.writes and postgres:
+            print(_write_cost(args.writes, args.seed))
         if args.compare_indexes and postgres:
             _compare_indexes(args.seed, args.cold)
     if len(measured) > 1:
@@ -272,6 +283,118 @@ def _growth(measured: dict[int, list[Level]]) -> str:
             )
         lines.append(f"  {name + f' z{zoom}':<16}{''.join(cells)}")
     return "\n".join(lines)
+
+
+MAP_TRIGGERS = ("fixpoint_map_insert", "fixpoint_map_update", "fixpoint_map_delete")
+WRITES = {  # kind: the statement, timed for each new report (its id is the parameter)
+    "state change open -> fixed": "UPDATE reports_report SET state = 'fixed' WHERE id = %s",
+    "update the map ignores": "UPDATE reports_report SET updated_at = now() WHERE id = %s",
+    "deletion": "DELETE FROM reports_report WHERE id = %s",
+}
+
+
+def _write_cost(count: int, seed: int, rounds: int = 2) -> str:
+    """Milliseconds per statement (p50 and mean) of a filing (one INSERT of an open report), a
+    state change, an update of a column the map does not show and a deletion, with the map's
+    triggers and without; in turns, so both see the same machine."""
+    from django.db import connection
+
+    rng = random.Random(seed)
+    timings: dict[tuple[str, bool], list[float]] = {}
+    # Turn 0 warms the caches and the triggers' plans up and is not counted.
+    for turn in range(2 * rounds + 1):
+        with_triggers = turn % 2 == 0
+        ids, filing = _timed_filings(count, rng, turn, with_triggers)
+        spent: dict[str, list[float]] = {"filing (INSERT)": filing} | {k: [] for k in WRITES}
+        for kind, statement in WRITES.items():
+            with _map_triggers(on=with_triggers), connection.cursor() as cursor:
+                for report in ids:
+                    started = time.perf_counter()
+                    cursor.execute(statement, [report])
+                    spent[kind].append(time.perf_counter() - started)
+        if turn:
+            for kind, times in spent.items():
+                timings.setdefault((kind, with_triggers), []).extend(times)
+    lines = [
+        f"Write cost at {seeding.report_count():,} reports (database time per statement, one "
+        f"autocommitted statement at a time, {count * rounds} of each; {serving.machine_line()}):",
+        f"  {'ms per statement':<28} {'with the triggers':>19} {'without':>17}"
+        f" {'p50 difference':>15}",
+        f"  {'':<28} {'p50 / mean':>19} {'p50 / mean':>17}",
+    ]
+    for kind in ("filing (INSERT)", *WRITES):
+        on, off = timings[kind, True], timings[kind, False]
+        lines.append(
+            f"  {kind:<28} {_median(on) * 1e3:10.3f} / {sum(on) / len(on) * 1e3:6.3f}"
+            f" {_median(off) * 1e3:8.3f} / {sum(off) / len(off) * 1e3:6.3f}"
+            f" {(_median(on) - _median(off)) * 1e3:+15.3f}"
+        )
+    return "\n".join(lines)
+
+
+def _timed_filings(
+    count: int, rng: random.Random, turn: int, with_triggers: bool
+) -> tuple[list[int], list[float]]:
+    from django.db import connection
+    from django.utils import timezone
+
+    from authorities.models import Authority, Category
+
+    city = Authority.objects.get(slug="barcelona")
+    categories = list(Category.objects.values_list("pk", flat=True))
+    bounds = _city_bounds()
+    defaults = seeding._defaults(COLUMNS)
+    names = ", ".join([*COLUMNS, *defaults])
+    marks = ", ".join(["%s"] * (len(COLUMNS) + len(defaults)))
+    insert = f"INSERT INTO reports_report ({names}) VALUES ({marks}) RETURNING id"  # noqa: S608
+    ids, spent = [], []
+    now = timezone.now()
+    with _map_triggers(on=with_triggers), connection.cursor() as cursor:
+        for i in range(count):
+            lat, lon = rng.uniform(bounds[1], bounds[3]), rng.uniform(bounds[0], bounds[2])
+            row = (f"W{turn}{i:07d}", "Bench write", "-", lat, lon, "{}", "", "", False, "open",
+                   now, now, city.pk, rng.choice(categories), *defaults.values())  # fmt: skip
+            started = time.perf_counter()
+            cursor.execute(insert, row)
+            spent.append(time.perf_counter() - started)
+            ids.append(cursor.fetchone()[0])
+    return ids, spent
+
+
+@contextmanager
+def _map_triggers(*, on: bool) -> Iterator[None]:
+    """Leaves the map's triggers as they are (on), or disables them for the block."""
+    from django.db import connection
+
+    def set_all(verb: str) -> None:
+        with connection.cursor() as cursor:
+            for name in MAP_TRIGGERS:
+                cursor.execute(f"ALTER TABLE reports_report {verb} TRIGGER {name}")
+
+    if on:
+        yield
+        return
+    set_all("DISABLE")
+    try:
+        yield
+    finally:
+        set_all("ENABLE")
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def _city_bounds() -> tuple[float, float, float, float]:
+    from shapely.geometry import shape
+
+    from authorities.models import Authority
+
+    bounds: tuple[float, float, float, float] = shape(
+        Authority.objects.get(slug="barcelona").boundary
+    ).bounds
+    return bounds
 
 
 @dataclass
