@@ -15,6 +15,16 @@ bounding box found through the spatial index of migration 0002 (GiST on point(lo
 latitude) on PostgreSQL, an R*Tree on SQLite). A cell holding one report gives that report; from
 STREET_ZOOM on, a tile holding no more reports than it has cells gives all of them as reports.
 
+Rollup. That GROUP BY reads every report under the tile: seconds at city zoom over 10M reports.
+So on PostgreSQL the counts are kept per cell (reports.MapCell: grid zoom 0..17, cell, category,
+state group; the count, the sums of latitude, longitude and id) by statement-level triggers on
+reports_report, in the same transaction as every write, and a tile at grid zoom ROLLUP_ZOOM (17)
+or coarser without an age filter sums its cells' rows instead (``rollup``: why statement-level,
+the lock order, why the cell arithmetic matches). The answer is the same, feature for feature;
+an age filter, a finer grid or SQLite takes the live GROUP BY. The triggers see every write
+(services, admin, QuerySet.update, raw SQL); a load with triggers off (COPY with
+session_replication_role = replica) must call rollup.map_rollup_rebuild() afterwards.
+
 Bound. The response holds only cells that intersect the bounding box, and the grid zoom is lowered
 (coarser cells) until the box touches at most MAX_TILES tiles, so a response never has more than
 MAX_FEATURES (1,536) features, whatever the zoom, the box or the number of reports. The answer
@@ -52,9 +62,9 @@ reach starts a new generation when it answers again, since the bumps it made mea
 and Redis may still hold tiles from before.
 
 Modules: ``query`` (parameters, filters, limits), ``grid`` (tiles and cells), ``tiles`` (the
-SQL and the cache), ``views`` (the selector and the view), ``receivers`` (keeping the cache
-fresh). May import: the core of ``reports`` (models, spatial_index), ``authorities``,
-``config``.
+SQL and the cache), ``rollup`` (the counts per cell PostgreSQL keeps: its SQL, its rebuild and
+its read), ``views`` (the selector and the view), ``receivers`` (keeping the cache fresh).
+May import: the core of ``reports`` (models, spatial_index), ``authorities``, ``config``.
 """
 
 from .grid import Grid, grid_for
