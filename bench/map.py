@@ -15,7 +15,8 @@ executemany. With several sizes (--reports 1000000,10000000, FixMyStreet's UK sc
 at each, topping the reports up in between, and prints how each figure grows.
 
 Then gunicorn (2 sync workers, bench/serving.py) serves random viewports of a 1280x800 map at
-city (zoom 12), district (14) and street (17) level:
+city (zoom 12), district (14), street (17, the finest the rollup of counts per cell serves) and
+building (18, Leaflet's last, from the reports themselves) level:
 
 - cold: the map cache is emptied (mapdata.invalidate_all) before every request, which is what
   the first visitor after a change to a tile pays; one request at a time, p50/p95 against the
@@ -59,7 +60,7 @@ from serving import Load, Row
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-LEVELS = (("city", 12), ("district", 14), ("street", 17))
+LEVELS = (("city", 12), ("district", 14), ("street", 17), ("building", 18))
 SCREEN = (1280, 800)  # CSS pixels of the map
 COLD_P95_TARGET = 0.100  # seconds, at 10M reports
 WARM_TARGET = 0.30  # share of the bare view

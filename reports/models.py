@@ -971,7 +971,7 @@ class MapCell(models.Model):
     """The public reports of one map grid cell, in one category and one state group: how many,
     and the sums their cluster's mean position (and a lone report's id) are read from.
 
-    One row per grid zoom 0..17, cell (x, y) of that zoom's grid (reports.map.grid), category
+    One row per grid zoom 0..18, cell (x, y) of that zoom's grid (reports.map.grid), category
     and state group (reports.map.rollup.STATE_GROUP: 1 open, 2 fixed, 3 any other public state);
     rows whose count reaches 0 are deleted. On PostgreSQL, statement-level triggers on
     reports_report keep it exact on every write, whoever makes it (reports.map.rollup has the

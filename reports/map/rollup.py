@@ -2,7 +2,7 @@
 PostgreSQL on every write, and read for a tile's clusters instead of grouping the reports.
 
 Why. A tile's GROUP BY reads every report under it: at 10M reports a city-zoom viewport read
-millions of rows (6.5 s cold). The rollup holds one row per (grid zoom 0..17, cell x, cell y,
+millions of rows (6.5 s cold). The rollup holds one row per (grid zoom 0..18, cell x, cell y,
 category, state group), so a tile's clusters are a sum over at most its 64 cells' rows
 (categories x state groups each), whatever the number of reports.
 
@@ -33,7 +33,7 @@ waits for the other instead. (A transaction making several writes still holds ea
 cells until it commits, as it holds the statistics rollup's day rows.) A bulk update of
 thousands of reports also costs one upsert per cell, not one per report and zoom.
 
-Arithmetic. A report's cell at zoom 17 is floor((lon + 180) / (90 / 2**17)) in IEEE doubles, as
+Arithmetic. A report's cell at zoom 18 is floor((lon + 180) / (90 / 2**18)) in IEEE doubles, as
 grid.Grid.cell_of computes it; a coarser zoom's is that index shifted right by the difference.
 Dividing by a power of two is exact in binary floating point, and floor(t / 2**k) is
 floor(t) >> k for t >= 0, so the shift gives exactly grid.py's floor at that zoom.
@@ -55,7 +55,9 @@ from reports.models import HIDDEN_STATES, MapCell
 from .grid import Grid
 from .query import GRID, STATE_GROUPS, MapFilters, TileKey
 
-ROLLUP_ZOOM = 17  # finer cells hold a few reports each: the live query over the box is as cheap
+# The finest grid the citizens' map asks for (Leaflet's last zoom, 18). API clients may ask for
+# finer grids (up to query.MAX_GRID_ZOOM): those take the live query over their small box.
+ROLLUP_ZOOM = 18
 # The state group of a public report; any public state in neither group counts as OTHER.
 STATE_GROUP = {"open": 1, "fixed": 2}
 OTHER = 3
@@ -180,7 +182,7 @@ DROP FUNCTION IF EXISTS fixpoint_map_deleted();
 DROP FUNCTION IF EXISTS fixpoint_map_group(text, boolean);
 """
 
-# Reports are summed per zoom-17 cell first, and the coarser zooms from those sums (the shift is
+# Reports are summed per finest (ROLLUP_ZOOM) cell first, and the coarser zooms from those sums (the shift is
 # exact, see the docstring): one pass over the reports instead of one per zoom. Written in key
 # order, so a tile's rows lie together in the table.
 _REBUILD = """

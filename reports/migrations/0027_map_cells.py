@@ -25,19 +25,19 @@ DECLARE zs smallint[]; xs integer[]; ys integer[]; cs bigint[]; gs smallint[];
 BEGIN
 
   WITH cells AS (
-    SELECT z AS zoom, fine.x >> (17 - z) AS x, fine.y >> (17 - z) AS y,
+    SELECT z AS zoom, fine.x >> (18 - z) AS x, fine.y >> (18 - z) AS y,
            fine.category_id, fine.state_group, sum(fine.n)::integer AS n,
            sum(fine.n * fine.latitude) AS latitude_sum,
            sum(fine.n * fine.longitude) AS longitude_sum, sum(fine.n * fine.id)::bigint AS id_sum
     FROM (
-      SELECT floor((d.longitude + 180.0::float8) / (90.0::float8 / (1 << 17)))::integer AS x,
-             floor((d.latitude + 90.0::float8) / (90.0::float8 / (1 << 17)))::integer AS y,
+      SELECT floor((d.longitude + 180.0::float8) / (90.0::float8 / (1 << 18)))::integer AS x,
+             floor((d.latitude + 90.0::float8) / (90.0::float8 / (1 << 18)))::integer AS y,
              d.category_id, d.state_group, d.n, d.latitude, d.longitude, d.id
       FROM (
 SELECT r.latitude, r.longitude, r.category_id, fixpoint_map_group(r.state, r.is_private), 1, r.id
 FROM new_rows r WHERE fixpoint_map_group(r.state, r.is_private) IS NOT NULL
 ) AS d(latitude, longitude, category_id, state_group, n, id)
-    ) AS fine CROSS JOIN generate_series(0, 17) AS z
+    ) AS fine CROSS JOIN generate_series(0, 18) AS z
     GROUP BY 1, 2, 3, 4, 5
   ), applied AS (
     INSERT INTO reports_mapcell AS m
@@ -69,13 +69,13 @@ DECLARE zs smallint[]; xs integer[]; ys integer[]; cs bigint[]; gs smallint[];
 BEGIN
 
   WITH cells AS (
-    SELECT z AS zoom, fine.x >> (17 - z) AS x, fine.y >> (17 - z) AS y,
+    SELECT z AS zoom, fine.x >> (18 - z) AS x, fine.y >> (18 - z) AS y,
            fine.category_id, fine.state_group, sum(fine.n)::integer AS n,
            sum(fine.n * fine.latitude) AS latitude_sum,
            sum(fine.n * fine.longitude) AS longitude_sum, sum(fine.n * fine.id)::bigint AS id_sum
     FROM (
-      SELECT floor((d.longitude + 180.0::float8) / (90.0::float8 / (1 << 17)))::integer AS x,
-             floor((d.latitude + 90.0::float8) / (90.0::float8 / (1 << 17)))::integer AS y,
+      SELECT floor((d.longitude + 180.0::float8) / (90.0::float8 / (1 << 18)))::integer AS x,
+             floor((d.latitude + 90.0::float8) / (90.0::float8 / (1 << 18)))::integer AS y,
              d.category_id, d.state_group, d.n, d.latitude, d.longitude, d.id
       FROM (
 SELECT c.latitude, c.longitude, c.category_id, c.state_group, c.n, c.id
@@ -89,7 +89,7 @@ WHERE c.state_group IS NOT NULL
       IS DISTINCT FROM
       (r.latitude, r.longitude, r.category_id, fixpoint_map_group(r.state, r.is_private))
 ) AS d(latitude, longitude, category_id, state_group, n, id)
-    ) AS fine CROSS JOIN generate_series(0, 17) AS z
+    ) AS fine CROSS JOIN generate_series(0, 18) AS z
     GROUP BY 1, 2, 3, 4, 5
   ), applied AS (
     INSERT INTO reports_mapcell AS m
@@ -121,19 +121,19 @@ DECLARE zs smallint[]; xs integer[]; ys integer[]; cs bigint[]; gs smallint[];
 BEGIN
 
   WITH cells AS (
-    SELECT z AS zoom, fine.x >> (17 - z) AS x, fine.y >> (17 - z) AS y,
+    SELECT z AS zoom, fine.x >> (18 - z) AS x, fine.y >> (18 - z) AS y,
            fine.category_id, fine.state_group, sum(fine.n)::integer AS n,
            sum(fine.n * fine.latitude) AS latitude_sum,
            sum(fine.n * fine.longitude) AS longitude_sum, sum(fine.n * fine.id)::bigint AS id_sum
     FROM (
-      SELECT floor((d.longitude + 180.0::float8) / (90.0::float8 / (1 << 17)))::integer AS x,
-             floor((d.latitude + 90.0::float8) / (90.0::float8 / (1 << 17)))::integer AS y,
+      SELECT floor((d.longitude + 180.0::float8) / (90.0::float8 / (1 << 18)))::integer AS x,
+             floor((d.latitude + 90.0::float8) / (90.0::float8 / (1 << 18)))::integer AS y,
              d.category_id, d.state_group, d.n, d.latitude, d.longitude, d.id
       FROM (
 SELECT r.latitude, r.longitude, r.category_id, fixpoint_map_group(r.state, r.is_private), -1, r.id
 FROM old_rows r WHERE fixpoint_map_group(r.state, r.is_private) IS NOT NULL
 ) AS d(latitude, longitude, category_id, state_group, n, id)
-    ) AS fine CROSS JOIN generate_series(0, 17) AS z
+    ) AS fine CROSS JOIN generate_series(0, 18) AS z
     GROUP BY 1, 2, 3, 4, 5
   ), applied AS (
     INSERT INTO reports_mapcell AS m
@@ -184,17 +184,17 @@ DROP FUNCTION IF EXISTS fixpoint_map_group(text, boolean);
 REBUILD = """
 INSERT INTO reports_mapcell
   (zoom, x, y, category_id, state_group, n, latitude_sum, longitude_sum, id_sum)
-SELECT z, fine.x >> (17 - z), fine.y >> (17 - z), fine.category_id,
+SELECT z, fine.x >> (18 - z), fine.y >> (18 - z), fine.category_id,
        fine.state_group, sum(fine.n), sum(fine.latitude_sum), sum(fine.longitude_sum),
        sum(fine.id_sum)::bigint
 FROM (
-  SELECT floor((longitude + 180.0::float8) / (90.0::float8 / (1 << 17)))::integer AS x,
-         floor((latitude + 90.0::float8) / (90.0::float8 / (1 << 17)))::integer AS y,
+  SELECT floor((longitude + 180.0::float8) / (90.0::float8 / (1 << 18)))::integer AS x,
+         floor((latitude + 90.0::float8) / (90.0::float8 / (1 << 18)))::integer AS y,
          category_id, fixpoint_map_group(state, is_private) AS state_group, count(*) AS n,
          sum(latitude) AS latitude_sum, sum(longitude) AS longitude_sum, sum(id) AS id_sum
   FROM reports_report WHERE fixpoint_map_group(state, is_private) IS NOT NULL
   GROUP BY 1, 2, 3, 4
-) AS fine CROSS JOIN generate_series(0, 17) AS z
+) AS fine CROSS JOIN generate_series(0, 18) AS z
 GROUP BY 1, 2, 3, 4, 5
 ORDER BY 1, 2, 3, 4, 5
 """

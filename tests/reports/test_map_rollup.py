@@ -252,7 +252,7 @@ def test_the_rollup_and_the_live_query_give_the_same_features_at_every_grid_zoom
     assert any(t[0] for t in live.values())  # features were compared, not empty tiles
 
 
-def test_the_map_reads_the_rollup_up_to_zoom_17_without_an_age_filter(
+def test_the_map_reads_the_rollup_up_to_zoom_18_without_an_age_filter(
     tiny_city: TinyCity,
 ) -> None:
     _new_reports(tiny_city, [(10.05, 1.05), (10.05, 1.0501)])
@@ -263,15 +263,15 @@ def test_the_map_reads_the_rollup_up_to_zoom_17_without_an_age_filter(
         return execute(sql, *args)
 
     with connection.execute_wrapper(record):
-        for zoom, age in ((17, None), (12, None), (18, None), (12, 30)):
+        for zoom, age in ((17, None), (12, None), (18, None), (19, None), (12, 30)):
             read.clear()
             mapdata.invalidate_all()
-            mapdata.viewport(  # a street's width: zoom 18 keeps its own grid
+            mapdata.viewport(  # a street's width: zooms 18 and 19 keep their own grids
                 west=1.049, south=10.049, east=1.051, north=10.051, zoom=zoom,
                 filters=MapFilters(max_age_days=age),
             )  # fmt: skip
             from_rollup = "reports_mapcell" in read[0]
-            assert from_rollup == (zoom <= 17 and age is None), (zoom, age)
+            assert from_rollup == (zoom <= rollup.ROLLUP_ZOOM and age is None), (zoom, age)
 
 
 # --- concurrency -----------------------------------------------------------------------------
