@@ -183,8 +183,8 @@ DROP FUNCTION IF EXISTS fixpoint_map_group(text, boolean);
 """
 
 # Reports are summed per finest (ROLLUP_ZOOM) cell first, and the coarser zooms from those sums
-# (the shift is exact, see the docstring): one pass over the reports instead of one per zoom. Written in key
-# order, so a tile's rows lie together in the table.
+# (the shift is exact, see the docstring): one pass over the reports instead of one per zoom.
+# Written in key order, so a tile's rows lie together in the table.
 _REBUILD = """
 INSERT INTO reports_mapcell
   (zoom, x, y, category_id, state_group, n, latitude_sum, longitude_sum, id_sum)
