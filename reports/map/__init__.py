@@ -15,14 +15,14 @@ bounding box found through the spatial index of migration 0002 (GiST on point(lo
 latitude) on PostgreSQL, an R*Tree on SQLite). A cell holding one report gives that report; from
 STREET_ZOOM on, a tile holding no more reports than it has cells gives all of them as reports.
 
-Rollup. That GROUP BY reads every report under the tile: seconds at city zoom over 10M reports.
-So on PostgreSQL the counts are kept per cell (reports.MapCell: grid zoom 0..18, cell, category,
-state group; the count, the sums of latitude, longitude and id) by statement-level triggers on
-reports_report, in the same transaction as every write, and a tile at grid zoom ROLLUP_ZOOM
-(18, the map's last) or coarser without an age filter sums its cells' rows instead
-(``rollup``: why statement-level, the lock order, why the cell arithmetic matches). The answer is the same, feature for feature;
-an age filter, a finer grid or SQLite takes the live GROUP BY. The triggers see every write
-(services, admin, QuerySet.update, raw SQL); a load with triggers off (COPY with
+Rollup. That GROUP BY reads every report under the tile: seconds at city zoom over 10M reports. So
+on PostgreSQL the counts are kept per cell (reports.MapCell: grid zoom 0..18, cell, category, state
+group; the count, the sums of latitude, longitude and id) by statement-level triggers on
+reports_report, in the same transaction as every write, and a tile at grid zoom ROLLUP_ZOOM (18,
+the map's last) or coarser without an age filter sums its cells' rows instead (``rollup``: why
+statement-level, the lock order, why the cell arithmetic matches). The answer is the same, feature
+for feature; an age filter, a finer grid or SQLite takes the live GROUP BY. The triggers see every
+write (services, admin, QuerySet.update, raw SQL); a load with triggers off (COPY with
 session_replication_role = replica) must call rollup.map_rollup_rebuild() afterwards.
 
 Bound. The response holds only cells that intersect the bounding box, and the grid zoom is lowered
