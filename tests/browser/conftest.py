@@ -20,6 +20,7 @@ from playwright.sync_api import (
     Browser,
     BrowserContext,
     ConsoleMessage,
+    Locator,
     Page,
     Playwright,
     Route,
@@ -253,6 +254,27 @@ def sign_in(page: Page, origin: str, user: Any | None) -> None:
     client.force_login(user)
     cookie = client.cookies["sessionid"]
     page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": origin}])
+
+
+def click_to_load(target: Locator) -> None:
+    """Click what leads to another page (a link, a form's button) and return once that page has
+    loaded: its stylesheets applied and its scripts run. A click returns as soon as the next page
+    starts to arrive, and `expect` on what that page shows first passes while it is still
+    loading; a test that measures (a position, a width) or takes a screenshot needs it loaded."""
+    with target.page.expect_navigation(wait_until="load"):
+        target.click()
+
+
+LANGUAGE_BUTTONS = {"en": "English", "ca": "Català", "es": "Español"}
+
+
+def switch_language(page: Page, language: str) -> None:
+    """Switch the site to `language` with the switcher's button, as a person does, and wait for
+    the page it leads back to to have loaded. Its <html lang> is there from the first byte, so
+    checking it alone is no wait: CI once measured the staff queue before staff.js had folded the
+    bulk bar's controls away, 470 px of them between the filters and the first report."""
+    click_to_load(page.get_by_role("button", name=LANGUAGE_BUTTONS[language]))
+    expect(page.locator("html")).to_have_attribute("lang", language)
 
 
 # --- Screenshots ----------------------------------------------------------------------------------

@@ -15,12 +15,13 @@ from playwright.sync_api import Page, expect
 from authorities import services as authority_services
 from config.catalogues import LOCALE_DIR
 
+from .conftest import switch_language
+
 SAGRADA = (41.4036, 2.1744)
 PLACEHOLDER = re.compile(r"%\([^)]+\)[sd]|%s|%d|<[^>]+>")
 
 WORDS: dict[str, dict[str, Any]] = {
     "ca": {
-        "language": "Català",
         "category": "Categoria",
         "title": "Títol",
         "problem": "Quin és el problema?",
@@ -32,7 +33,6 @@ WORDS: dict[str, dict[str, Any]] = {
         "typed": ("Vorera trencada davant del passatge", "La vorera té tres panots aixecats."),
     },
     "es": {
-        "language": "Español",
         "category": "Categoría",
         "title": "Título",
         "problem": "¿Cuál es el problema?",
@@ -83,8 +83,7 @@ def test_a_resident_files_and_follows_a_report_in_their_language(
     authority_services.routing_object_save(obj=pavement)
 
     page.goto("/")
-    page.get_by_role("button", name=words["language"]).click()
-    expect(page.locator("html")).to_have_attribute("lang", language)
+    switch_language(page, language)
     assert_no_english(_read(page), "the map")
     if language == "ca":
         screenshot(page, "map-catalan")

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from reports.models import Report, ReportState
 from tests import factories
 
-from .conftest import sign_in
+from .conftest import sign_in, switch_language
 
 EIXAMPLE = (41.3890, 2.1610)
 WORDS = {
@@ -19,7 +19,6 @@ WORDS = {
     "ca": ("Retirar", "Sí, retirar-la", "Desfer la retirada", "La vostra incidència ha tornat"),
     "es": ("Retirar", "Sí, retirarla", "Deshacer la retirada", "Su incidencia ha vuelto"),
 }
-SWITCH = {"ca": "Català", "es": "Español"}
 
 
 def _withdraw_and_undo(page: Page, barcelona, live_server, language: str, screenshot) -> None:
@@ -29,8 +28,7 @@ def _withdraw_and_undo(page: Page, barcelona, live_server, language: str, screen
     sign_in(page, live_server.url, citizen)
     page.goto("/my/reports/")
     if language != "en":
-        page.get_by_role("button", name=SWITCH[language]).click()
-        expect(page.locator("html")).to_have_attribute("lang", language)
+        switch_language(page, language)
 
     page.get_by_role("link", name=re.compile(rf"^{withdraw}\W+Loose tile$")).click()
     expect(page.get_by_role("heading", level=1)).to_be_visible()
