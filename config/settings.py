@@ -169,6 +169,12 @@ FIXPOINT_REPLICA_PIN_SECONDS = env.int("DATABASE_REPLICA_PIN_SECONDS", default=5
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     CACHES["default"]["BACKEND"] = "config.cache.RedisCache"  # one client per pool: see there
+    # django-environ hands a redis:// URL's ?key_prefix=, ?version= and ?timeout= over in lower
+    # case (django-redis's spelling), and Django's own backend reads only KEY_PREFIX and VERSION:
+    # a prefix given in CACHE_URL was silently ignored.
+    for _option in ("KEY_PREFIX", "VERSION", "KEY_FUNCTION", "TIMEOUT"):
+        if _option.lower() in CACHES["default"]:
+            CACHES["default"][_option] = CACHES["default"].pop(_option.lower())
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)

@@ -84,3 +84,14 @@ def test_debug_is_off_unless_asked_for(settings):
     # The test run itself sets no DEBUG: what it gets is the default.
     assert "DEBUG" not in os.environ or os.environ["DEBUG"].lower() in ("", "0", "false")
     assert settings.DEBUG is False
+
+
+def test_a_redis_cache_url_sets_the_key_prefix_version_and_timeout():
+    # Several sites (or test processes) may share one Redis database, each under its own prefix.
+    url = "redis://127.0.0.1:6379/3?key_prefix=fixpoint-a&version=2&timeout=60"
+    shown = "from django.core.cache import cache; print(cache.make_key('k'), cache.default_timeout)"
+
+    result = _manage("shell", "-v0", "-c", shown, env={**PRODUCTION, "CACHE_URL": url})
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["fixpoint-a:2:k", "60"]
