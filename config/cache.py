@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -33,6 +34,7 @@ from typing import Any, TypeVar
 
 import redis
 from django.core.cache import BaseCache, cache
+from django.core.cache.backends.base import default_key_func
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
@@ -108,6 +110,9 @@ for i, key in ipairs(KEYS) do redis.call('SET', key, ARGV[i], 'EX', ARGV[#ARGV])
 """
 
 
+_GLOB_SPECIAL = re.compile(r"[*?\[\]\\]")  # taken literally in a SCAN MATCH when escaped
+
+
 class RedisCache(DjangoRedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         params = {**params, "OPTIONS": {**DEFAULT_TIMEOUTS, **params.get("OPTIONS", {})}}
@@ -167,7 +172,25 @@ class RedisCache(DjangoRedisCache):
     incr = _or_memory(DjangoRedisCache.incr)
     set_many = _or_memory(DjangoRedisCache.set_many)
     delete_many = _or_memory(DjangoRedisCache.delete_many)
-    clear = _or_memory(DjangoRedisCache.clear)
+
+    @_or_memory
+    def clear(self) -> None:
+        """Empty the cache. With a KEY_PREFIX only the keys under it go: several sites, or the
+        processes of one parallel test run, may share a database each under its own prefix, and
+        Django's backend empties the whole database (FLUSHDB). Without one, FLUSHDB as Django."""
+        client = self._cache.get_client(write=True)
+        if not self.key_prefix or self.key_func is not default_key_func:
+            client.flushdb()
+            return
+        pattern = _GLOB_SPECIAL.sub(r"\\\g<0>", self.key_prefix) + ":*"  # prefix:version:key
+        names: list[bytes] = []
+        for name in client.scan_iter(match=pattern, count=1000):
+            names.append(name)
+            if len(names) == 1000:
+                client.unlink(*names)
+                names.clear()
+        if names:
+            client.unlink(*names)
 
     @_or_memory
     def set_ints(self, values: dict[str, int], timeout: int) -> None:

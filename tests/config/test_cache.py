@@ -15,27 +15,43 @@ from config.cache import RedisCache, count_many, reconnected, unreachable
 from tests.reports.workers import RedisServer
 
 
-def test_the_redis_cache_reuses_its_client_and_stores_values():
-    cache = RedisCache("redis://127.0.0.1:6379/9", {"KEY_PREFIX": "fixpoint-test-cache"})
-    try:
-        cache.set("answer", {"n": 42}, timeout=30)
-        assert cache.get("answer") == {"n": 42}
-        cache.delete("counter")
-        assert cache.add("counter", 1) is True
-        assert cache.incr("counter") == 2
-        client = cache._cache.get_client(write=True)
-        assert cache._cache.get_client(write=True) is client
-        assert cache._cache.get_client() is client  # one server: reads share the pool
-    finally:
-        cache.delete_many(["answer", "counter"])
-
-
 @pytest.fixture
 def server() -> Iterator[RedisServer]:
     redis_server = RedisServer()
     redis_server.start()
     yield redis_server
     redis_server.stop()
+
+
+def test_the_redis_cache_reuses_its_client_and_stores_values(server):
+    cache = RedisCache(server.url, {"KEY_PREFIX": "fixpoint-test-cache"})
+    cache.set("answer", {"n": 42}, timeout=30)
+    assert cache.get("answer") == {"n": 42}
+    assert cache.add("counter", 1) is True
+    assert cache.incr("counter") == 2
+    client = cache._cache.get_client(write=True)
+    assert cache._cache.get_client(write=True) is client
+    assert cache._cache.get_client() is client  # one server: reads share the pool
+
+
+def test_clear_with_a_key_prefix_deletes_only_the_keys_under_it(server):
+    # Parallel test processes share one database, each under its own prefix: one's clear()
+    # must not empty the other's cache (Django's backend sends FLUSHDB).
+    mine = RedisCache(server.url, {"KEY_PREFIX": "run-gw0"})
+    theirs = RedisCache(server.url, {"KEY_PREFIX": "run-gw1"})
+    glob = RedisCache(server.url, {"KEY_PREFIX": "run-*"})  # taken literally, not as a pattern
+    for n in range(1500):  # more than one batch
+        mine.set(f"k{n}", n, 60)
+    theirs.set("k1", "kept", 60)
+    glob.set("k1", "glob", 60)
+
+    mine.clear()
+    glob.clear()
+
+    assert mine.get_many(["k1", "k1499"]) == {} and glob.get("k1") is None
+    assert theirs.get("k1") == "kept"
+    RedisCache(server.url, {}).clear()  # no prefix: the whole database, as Django does
+    assert theirs.get("k1") is None
 
 
 @pytest.fixture
