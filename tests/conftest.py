@@ -1,14 +1,18 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import cache as django_cache
+from django.test import override_settings
 from django.utils import translation
 
 from accounts.models import User
@@ -20,6 +24,30 @@ from authorities.services import BoundaryFeature
 from tests import factories
 
 BARCELONA = Path(__file__).resolve().parent.parent / "authorities" / "data" / "barcelona"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # In a parallel run (pytest-xdist, `-n 2`) each worker process has its own test database
+    # (pytest-django names it test_<name>_gw0, _gw1) and, from here, its own key prefix in the
+    # cache they share (CACHE_URL=redis://...): one's rate limits, tiles and wake-up marks are not
+    # the other's, and its cache.clear() before every test deletes only its own keys. Without
+    # CACHE_URL each process has a cache of its own in memory.
+    worker, url = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("CACHE_URL")
+    if worker and url:
+        _cache_prefix_of_this_worker(worker, url)
+
+
+def _cache_prefix_of_this_worker(worker: str, url: str) -> None:
+    default = django_settings.CACHES["default"]
+    prefix = f"{default.get('KEY_PREFIX') or 'fixpoint-tests'}-{worker}"
+    caches = {**django_settings.CACHES, "default": {**default, "KEY_PREFIX": prefix}}
+    override_settings(CACHES=caches).enable()  # for the rest of this process
+    # The Celery workers and servers that tests start read CACHE_URL (and its ?key_prefix=):
+    # they must use the same keys as the test that started them.
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k.lower() != "key_prefix"]
+    query.append(("key_prefix", prefix))
+    os.environ["CACHE_URL"] = urlunsplit(parts._replace(query=urlencode(query)))
 
 
 @pytest.fixture(autouse=True)

@@ -96,17 +96,32 @@ def mailbox(server: SmtpServer) -> CouncilMailbox:
 # --- Brokers: a claimed database on the machine's Redis, or a private redis-server --------------
 
 
+def broker_databases() -> list[int]:
+    """The Redis databases the broker tests may claim: TEST_BROKER_REDIS_DBS (e.g. "4,5" or
+    "8-15", the default) where others use some of 8 to 15 on a shared machine."""
+    found: list[int] = []
+    for part in os.environ.get("TEST_BROKER_REDIS_DBS", "8-15").split(","):
+        first, _, last = part.partition("-")
+        found += range(int(first), int(last or first) + 1)
+    return found
+
+
 def claimed_redis_database() -> Iterator[str]:
     """A Redis database nobody else uses during this run: an empty one, claimed with a lock key
-    (several test runs share this machine's Redis). Only Celery's own keys are removed after."""
-    for db in range(15, 7, -1):
+    (several test runs, and the processes of a parallel one, share this machine's Redis). Only
+    Celery's own keys are removed after."""
+    databases = broker_databases()
+    for db in reversed(databases):
         client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=db)
         if client.dbsize() == 0 and client.set(LOCK_KEY, os.getpid(), nx=True, ex=1800):
             if client.dbsize() == 1:
                 break
             client.delete(LOCK_KEY)
     else:
-        raise AssertionError("No free Redis database (8-15) on 127.0.0.1:6379 for the broker.")
+        raise AssertionError(
+            f"No free Redis database ({databases}, TEST_BROKER_REDIS_DBS) on "
+            f"{REDIS_HOST}:{REDIS_PORT} for the broker."
+        )
     yield f"redis://{REDIS_HOST}:{REDIS_PORT}/{db}"
     celery_keys = [*client.scan_iter("_kombu.binding*"), "celery", "unacked", "unacked_index"]
     client.delete(*celery_keys, "unacked_mutex", LOCK_KEY)
