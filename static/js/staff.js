@@ -42,7 +42,8 @@
 
   /* The bulk bar: "select all", how many are ticked, and only the fields the chosen action
      uses. Without a tick its controls fold away (the bar itself stays, sticky, with the
-     "select all" box); without JavaScript every control shows. */
+     "select all" box); the stylesheet folds them too, before this runs or without it, and
+     without JavaScript every control shows once a report is ticked. */
   function bulkBar() {
     var bar = document.getElementById("bulk-bar");
     var all = document.getElementById("select-all");

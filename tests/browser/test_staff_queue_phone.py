@@ -5,12 +5,12 @@ open. Walked in English, Catalan and Spanish."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from reports.staff.services import staff_account_set
 from tests import factories
 
-from .conftest import sign_in, switch_language
+from .conftest import PHONE, new_context, sign_in, switch_language
 
 EIXAMPLE = (41.3890, 2.1610)
 WORDS = {
@@ -66,6 +66,29 @@ def test_on_a_phone_the_filters_fold_away_and_the_queue_is_near_the_top(
     page.locator("#staff-filters button[type=submit]").click()
     expect(page.locator("tbody input[name=reports]")).to_have_count(0)  # every report is open
     expect(page.locator("#more-filters summary")).to_contain_text("(1 ")  # "1 in use"
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_on_a_phone_without_javascript_the_bulk_controls_wait_for_a_ticked_report(
+    browser: Browser, barcelona, live_server, language
+):
+    # What a phone shows before staff.js has arrived (or if it never does): the queue right after
+    # the filters, the bulk bar's controls folded by the stylesheet until a report is ticked.
+    context = new_context(browser, live_server.url, java_script_enabled=False, **PHONE)
+    try:
+        page = context.new_page()
+        _queue(barcelona, page, live_server, language)
+
+        controls = page.locator("#bulk-controls")
+        expect(controls).to_be_hidden()
+        top = page.locator("tbody tr").first.bounding_box()
+        form = page.locator("#staff-filters").bounding_box()
+        assert top is not None and form is not None
+        assert top["y"] - (form["y"] + form["height"]) < 200, (form, top)
+        page.locator("tbody input[name=reports]").first.check()
+        expect(controls).to_be_visible()
+    finally:
+        context.close()
 
 
 def test_on_a_desktop_the_filters_are_open(page: Page, barcelona, live_server):
