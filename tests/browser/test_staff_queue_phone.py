@@ -65,6 +65,8 @@ def test_on_a_phone_the_filters_fold_away_and_the_queue_is_near_the_top(
     page.locator("#staff-filters input[name=state][value=open]").uncheck()
     page.locator("#staff-filters button[type=submit]").click()
     expect(page.locator("tbody input[name=reports]")).to_have_count(0)  # every report is open
+    none = page.locator("tbody td[colspan]").bounding_box()  # "No reports match."
+    assert none is not None and none["width"] > 250, none  # not squeezed into the tick's column
     expect(page.locator("#more-filters summary")).to_contain_text("(1 ")  # "1 in use"
 
 
