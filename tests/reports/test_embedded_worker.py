@@ -194,3 +194,12 @@ def test_the_thread_starts_with_a_request_and_re_drives_a_delivery_whose_retry_i
         assert time.monotonic() < deadline, "the re-drive did not send the delivery"
         time.sleep(0.05)
     assert len(council_mails()) == 1
+
+
+def test_the_test_process_starts_with_the_worker_thread_off():
+    # What settings.py read at start-up, beneath the settings fixture's per-test value: a request
+    # outside that fixture (a module-scoped fixture's) started the thread, which then re-drove
+    # every minute on the tests' database and kept it from being dropped (pyproject.toml's env).
+    from config import settings as at_start_up
+
+    assert at_start_up.EMBEDDED_WORKER is False
