@@ -121,8 +121,13 @@ def test_a_burst_of_filings_is_followed_up_together_and_each_is_delivered_once(
 def test_a_failing_task_is_logged_and_the_thread_goes_on_with_the_next(
     threaded: None, key: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    gate = Gate()
     embedded.submit(Broken(), (7,))
+    # Held until the filing has answered and been read: on SQLite the test database is shared
+    # in memory, and a read while the thread writes fails at once ("database table is locked").
+    embedded.submit(gate, (1,))
     report = file(key, 0)
+    gate.opened.set()
 
     assert embedded.drain(10)
     assert "Task tests.broken(7,) failed; it will be re-driven" in caplog.text
