@@ -39,15 +39,25 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _cache_prefix_of_this_worker(worker: str, url: str) -> None:
     default = django_settings.CACHES["default"]
-    prefix = f"{default.get('KEY_PREFIX') or 'fixpoint-tests'}-{worker}"
+    prefix = worker_cache_prefix(default.get("KEY_PREFIX") or "", worker)
     caches = {**django_settings.CACHES, "default": {**default, "KEY_PREFIX": prefix}}
     override_settings(CACHES=caches).enable()  # for the rest of this process
     # The Celery workers and servers that tests start read CACHE_URL (and its ?key_prefix=):
     # they must use the same keys as the test that started them.
+    os.environ["CACHE_URL"] = cache_url_with_prefix(url, prefix)
+
+
+def worker_cache_prefix(prefix: str, worker: str) -> str:
+    """The cache key prefix of one xdist worker (gw0, gw1, ...): the run's own, or a default."""
+    return f"{prefix or 'fixpoint-tests'}-{worker}"
+
+
+def cache_url_with_prefix(url: str, prefix: str) -> str:
+    """``url`` (CACHE_URL) with its ?key_prefix= replaced by ``prefix``, the rest kept."""
     parts = urlsplit(url)
     query = [(k, v) for k, v in parse_qsl(parts.query) if k.lower() != "key_prefix"]
     query.append(("key_prefix", prefix))
-    os.environ["CACHE_URL"] = urlunsplit(parts._replace(query=urlencode(query)))
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 @pytest.fixture(autouse=True)
