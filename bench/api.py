@@ -430,10 +430,11 @@ def _catch_up() -> None:
     """Without a broker the gunicorn workers' own threads follow filings up and deliver them
     after the answers: wait until they have done all a turn's filings left (its time counts as
     the turn's, serving.alternate), and say how much that was."""
-    from reports.models import Delivery, DeliveryStatus, Report
+    from reports.models import HIDDEN_STATES, Delivery, DeliveryStatus, Report
 
     def left() -> tuple[int, int]:
-        waiting = Report.objects.filter(follow_up_due=True).exclude(state="spam").count()
+        # Hidden reports keep their flag until staff restore them (reports.followups).
+        waiting = Report.objects.filter(follow_up_due=True).exclude(state__in=HIDDEN_STATES).count()
         sending = [DeliveryStatus.PENDING, DeliveryStatus.SENDING]
         return waiting, Delivery.objects.filter(status__in=sending).count()
 
