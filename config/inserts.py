@@ -7,16 +7,22 @@ checked at the end of the statement). For a report filed through the API that is
 eight round trips a filing makes to PostgreSQL and Redis, each one a write, a wake-up and a read.
 
 The SQL of each insert is Django's own (fields' pre_save, conversions and RETURNING); the child's
-link to its parent is a sub-select of the parent insert's RETURNING, in a data-modifying WITH
-clause, which SQLite lacks: ``available()`` says whether the connection can do it.
+row is selected from the parent insert's RETURNING, in a data-modifying WITH clause, which SQLite
+lacks: ``available()`` says whether the connection can do it.
+
+A parent that clashes with a unique constraint (a report's random ref, once in tens of thousands
+of filings) is not inserted and neither is its child: ``ON CONFLICT DO NOTHING``, reported as
+``Taken``. The statement raised no error, so a caller's transaction goes on unspoiled, without the
+savepoint (two more round trips) that an error would need.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections
 from django.db.models import Field, Model
+from django.db.models.constants import OnConflict
 from django.db.models.expressions import RawSQL
 from django.db.models.sql import InsertQuery
 
@@ -29,36 +35,59 @@ def available(using: str = DEFAULT_DB_ALIAS) -> bool:
     return connections[using].vendor == "postgresql"
 
 
+class Taken(IntegrityError):
+    """The parent clashed with a unique constraint: nothing was inserted, and the connection's
+    transaction, if any, is as it was."""
+
+
 def insert_with_child(
     parent: Model, child: Model, link: str, using: str = DEFAULT_DB_ALIAS
 ) -> None:
     """Insert ``parent`` and ``child``, whose foreign key ``link`` points at the parent, in one
-    statement; both get their primary keys, as after save()."""
+    statement; both get their primary keys, as after save(). Raises ``Taken`` (and inserts
+    nothing) if the parent clashes with a unique constraint."""
     connection = connections[using]
     parent_pk = type(parent)._meta.pk
     link_field = type(child)._meta.get_field(link)
     if parent_pk is None or parent_pk.column is None or not isinstance(link_field, Field):
         raise TypeError(f"{link!r} is not a field of {type(child).__name__}")
     # Names from the models' own metadata, never from input.
-    pick = f'(SELECT {connection.ops.quote_name(parent_pk.column)} FROM "{PARENT}")'  # noqa: S608
+    pick = f'"{PARENT}".{connection.ops.quote_name(parent_pk.column)}'
     setattr(child, link_field.attname, RawSQL(pick, ()))  # noqa: S611
-    parent_sql, parent_params = _insert_sql(parent, using, [parent_pk])
+    parent_sql, parent_params = _insert_sql(parent, using, [parent_pk], OnConflict.IGNORE)
     child_sql, child_params = _insert_sql(child, using, [type(child)._meta.pk, link_field])
     with fixed_statement_cursor(using) as cursor:
         cursor.execute(
-            f'WITH "{PARENT}" AS ({parent_sql}) {child_sql}', (*parent_params, *child_params)
+            f'WITH "{PARENT}" AS ({parent_sql}) {_from_parent(child_sql)}',
+            (*parent_params, *child_params),
         )
-        child_id, parent_id = cursor.fetchone()
+        inserted = cursor.fetchone()
+    if inserted is None:
+        setattr(child, link_field.attname, None)
+        raise Taken(f"{type(parent).__name__} clashed with a unique constraint; nothing inserted")
+    child_id, parent_id = inserted
     _saved(parent, parent_id, using)
     setattr(child, link_field.attname, parent_id)
     _saved(child, child_id, using)
 
 
-def _insert_sql(obj: Model, using: str, returning: list[Any]) -> tuple[str, tuple[Any, ...]]:
+def _from_parent(child_sql: str) -> str:
+    """``INSERT ... VALUES (v) RETURNING r`` as ``INSERT ... SELECT v FROM parent RETURNING r``:
+    one child row for the parent row inserted, none if the parent was not."""
+    head, values_clause, rest = child_sql.partition(" VALUES (")
+    values, returning_clause, returning = rest.rpartition(") RETURNING ")
+    if not (values_clause and returning_clause):
+        raise TypeError(f"Unexpected INSERT from Django: {child_sql[:200]}")
+    return f'{head} SELECT {values} FROM "{PARENT}" RETURNING {returning}'  # noqa: S608 (Django's SQL)
+
+
+def _insert_sql(
+    obj: Model, using: str, returning: list[Any], on_conflict: OnConflict | None = None
+) -> tuple[str, tuple[Any, ...]]:
     """What Model.save() would send for a new ``obj`` (without a primary key yet)."""
     meta = type(obj)._meta
     fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field and not f.generated]
-    query = InsertQuery(type(obj))
+    query = InsertQuery(type(obj), on_conflict=on_conflict)
     query.insert_values(fields, [obj])
     compiler = query.get_compiler(using=using)
     compiler.returning_fields = returning

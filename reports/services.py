@@ -151,13 +151,12 @@ def _inserted(
 
     When a worker follows the filing up and there are no photos, nothing else is written with
     them: that is one statement (config.inserts), and the receivers, which have nothing to write
-    (reports.apps), hear of it afterwards. In a caller's transaction it takes a savepoint, so that
-    a ref clash does not spoil the transaction. Otherwise the announcement is part of the
-    insert's transaction, so what the receivers write commits or rolls back with the report."""
+    (reports.apps), hear of it afterwards. A ref clash there inserts nothing and raises no
+    database error, so a caller's transaction needs no savepoint. Otherwise the announcement is
+    part of the insert's transaction, so what the receivers write commits or rolls back with the
+    report."""
     if report.follow_up_due and not photo_tokens and inserts.available():
-        in_callers = transaction.get_connection().in_atomic_block
-        with transaction.atomic() if in_callers else contextlib.nullcontext():
-            inserts.insert_with_child(report, first, "report")
+        inserts.insert_with_child(report, first, "report")  # a clash spoils no transaction
         first.report = report
         yield
         return

@@ -271,16 +271,19 @@ def test_a_filing_a_worker_follows_up_is_one_statement_with_its_history(tiny_cit
 
 
 @on_postgresql
-def test_a_taken_ref_in_a_callers_transaction_is_retried_under_a_savepoint(
+def test_a_taken_ref_in_a_callers_transaction_is_retried_without_a_savepoint(
     tiny_city, broker, monkeypatch
 ):
     first = factories.report(tiny_city.pothole, *tiny_city.WEST)
     refs = iter([first.ref, "NEWREF3"])
     monkeypatch.setattr(services, "_new_ref", lambda: next(refs))
 
-    with transaction.atomic():  # the caller's transaction survives the clash
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
         second = factories.report(tiny_city.pothole, *tiny_city.WEST, title="Another hole")
-        assert Report.objects.count() == 2
+        assert Report.objects.count() == 2  # the caller's transaction survives the clash
+
+    sent = [q["sql"].split()[0] for q in queries.captured_queries]
+    assert "SAVEPOINT" not in sent and sent.count("WITH") == 2, sent
 
     assert second.ref == "NEWREF3" and second.history.count() == 1
     assert Report.objects.get(ref=first.ref).title == "Pothole"
