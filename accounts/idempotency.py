@@ -15,8 +15,14 @@ twice. Stripe's semantics:
 
 The kept answer is inserted in the write's own transaction, so it is committed exactly when the
 write is: a worker killed between the commit and the answer leaves both, and the retry finds the
-answer. A duplicate that ran concurrently fails on the unique index at that insert, and its whole
-transaction (its report too) is rolled back before it answers with the winner's answer.
+answer. The key is not looked up first: nearly every key is new, and the look-up was one of a
+filing's five round trips to the database. The write is done, and the insert of its answer finds
+the key taken if it was (``ON CONFLICT DO NOTHING``, waiting for a duplicate still running): the
+whole transaction, the report too, is then rolled back and the kept answer given. A request that
+fails on the way (a 4xx, an error) also looks for a kept answer, so a retry of a filing that
+succeeded answers as it did even if doing it again would now be refused. So a retry costs a write
+rolled back and counts in the rate limits as any request does. A request with files (photos) is
+looked up first: doing it again to find out would decode and store its photos for nothing.
 Requests without the header cost one dictionary lookup.
 """
 
@@ -40,6 +46,7 @@ from rest_framework.response import Response
 
 from config.compiled import CompiledQuery, field_names, instance
 from config.errors import ApplicationError
+from config.inserts import insert_unless_taken
 
 from .models import ApiClient, IdempotencyKey
 
@@ -76,25 +83,40 @@ def respond_once(
             % {"header": HEADER}
         )
     fingerprint = _fingerprint(request, data)
+    if request.FILES and (replayed := _replay_kept(scope, key, fingerprint)) is not None:
+        return replayed
+    for _attempt in range(2):
+        try:
+            with transaction.atomic():
+                response = call()
+                if _succeeded(response) and not _keep(scope, key, fingerprint, response):
+                    raise _Taken  # rolls the write back
+        except _Taken:
+            if (replayed := _replay_kept(scope, key, fingerprint)) is not None:
+                return replayed
+            continue  # kept more than 24 hours ago and forgotten now: do it afresh
+        except Exception:
+            if (replayed := _replay_kept(scope, key, fingerprint)) is not None:
+                return replayed
+            raise
+        if _succeeded(response):
+            return response
+        replayed = _replay_kept(scope, key, fingerprint)
+        return response if replayed is None else replayed
+    raise IntegrityError(f"Idempotency key {key!r} of {scope} is taken and not kept")
+
+
+def _succeeded(response: HttpResponse) -> bool:
+    return 200 <= response.status_code < 300  # only what wrote something is kept
+
+
+def _replay_kept(scope: str, key: str, fingerprint: str) -> HttpResponse | None:
     kept = _kept(scope, key)
-    if kept is not None:
-        return _replay(kept, fingerprint)
-    storing = False
-    try:
-        with transaction.atomic():
-            response = call()
-            if 200 <= response.status_code < 300:
-                storing = True
-                _keep(scope, key, fingerprint, response)
-    except IntegrityError:
-        if not storing:
-            raise
-        # Another request with this key committed first (we waited for it): its answer holds.
-        kept = _kept(scope, key)
-        if kept is None:
-            raise
-        return _replay(kept, fingerprint)
-    return response
+    return None if kept is None else _replay(kept, fingerprint)
+
+
+class _Taken(Exception):
+    """The key's answer is kept already: the write just done is not to be committed."""
 
 
 def idempotent_action(method: View) -> View:
@@ -157,8 +179,9 @@ def _kept(scope: str, key: str) -> IdempotencyKey | None:
     return kept
 
 
-def _keep(scope: str, key: str, fingerprint: str, response: HttpResponse) -> None:
-    IdempotencyKey.objects.create(
+def _keep(scope: str, key: str, fingerprint: str, response: HttpResponse) -> bool:
+    """Keep ``response`` as the key's answer, unless the key has one: whether it was kept."""
+    row = IdempotencyKey(
         scope=scope,
         key=key,
         fingerprint=fingerprint,
@@ -167,6 +190,7 @@ def _keep(scope: str, key: str, fingerprint: str, response: HttpResponse) -> Non
         body=response.content,
         created_at=timezone.now(),
     )
+    return insert_unless_taken(row)
 
 
 def _replay(kept: IdempotencyKey, fingerprint: str) -> HttpResponse:

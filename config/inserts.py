@@ -71,6 +71,22 @@ def insert_with_child(
     _saved(child, child_id, using)
 
 
+def insert_unless_taken(obj: Model, using: str = DEFAULT_DB_ALIAS) -> bool:
+    """Insert ``obj`` unless it clashes with a unique constraint (``ON CONFLICT DO NOTHING``, on
+    SQLite ``INSERT OR IGNORE``): whether it was inserted. A clash raises no database error, so
+    the caller's transaction goes on; a clash with a row another transaction is inserting waits
+    for that transaction, as a plain insert would."""
+    pk = type(obj)._meta.pk
+    sql, params = _insert_sql(obj, using, [pk], OnConflict.IGNORE)
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        inserted = cursor.fetchone()
+    if inserted is None:
+        return False
+    _saved(obj, inserted[0], using)
+    return True
+
+
 def _from_parent(child_sql: str) -> str:
     """``INSERT ... VALUES (v) RETURNING r`` as ``INSERT ... SELECT v FROM parent RETURNING r``:
     one child row for the parent row inserted, none if the parent was not."""

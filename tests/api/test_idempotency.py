@@ -136,6 +136,28 @@ def test_without_the_header_filing_costs_no_query_more(api):
     assert not any("idempotency" in q["sql"].lower() for q in plain_filing.captured_queries)
 
 
+def test_a_new_key_is_not_looked_up_first_its_answer_is_kept_with_the_filing(api):
+    keyed(api, "/api/v1/reports/", "warm-up", FILING)  # routing and the API key, now known
+    with CaptureQueriesContext(connection) as filing:
+        answer = keyed(api, "/api/v1/reports/", "filing-1", FILING)
+
+    assert answer.status_code == 201
+    keys = [q["sql"].split()[0] for q in filing.captured_queries if "idempotency" in q["sql"]]
+    assert keys == ["INSERT"]
+    assert IdempotencyKey.objects.get(key="filing-1").body == answer.content
+
+
+def test_a_retry_answers_as_the_first_even_when_filing_again_would_be_refused(api, settings):
+    first = keyed(api, "/api/v1/reports/", "filing-1", FILING)
+    settings.FIXPOINT_REPORT_RATE = settings.FIXPOINT_REPORT_RATE_PER_KEY = 0
+    assert keyed(api, "/api/v1/reports/", "filing-2", FILING).status_code == 429
+
+    again = keyed(api, "/api/v1/reports/", "filing-1", FILING)
+
+    assert again.status_code == 201 and again.content == first.content
+    assert again["Idempotent-Replayed"] == "true" and Report.objects.count() == 1
+
+
 def test_kept_answers_are_forgotten_after_24_hours(api):
     first = keyed(api, "/api/v1/reports/", "filing-1", FILING)
     IdempotencyKey.objects.update(created_at=timezone.now() - timedelta(hours=24, seconds=1))
