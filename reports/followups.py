@@ -41,8 +41,8 @@ def reports_opened_follow_up(reports: list[Report], *, created: bool = False) ->
     reports that have just become public: in a worker for a batch, or in-process for one.
     ``created``: new in this transaction, so nothing written for them can exist yet."""
     notifications.reports_opened(reports, created=created)
-    for report in reports:  # even if staff moved it on already: the authority must get it
-        delivery.deliveries_create(report=report, created=created)
+    # Even if staff moved them on already: the authority must get them.
+    delivery.deliveries_create_many(reports=reports, created=created)
     mapdata.bump_reports_after_commit(reports)
 
 

@@ -53,6 +53,13 @@ def coalescing() -> bool:
     return shared
 
 
+def in_process() -> bool:
+    """Whether tasks run in this process (no broker): on its one worker thread
+    (config.embedded), or in the request that queues them. There is no other worker then to
+    share rows out to."""
+    return bool(current_app.conf.task_always_eager)
+
+
 def wake(key: str, task_name: str) -> None:
     """Queue the task (one without arguments) unless a wake-up for ``key`` is pending."""
     if current_app.conf.task_always_eager and embedded.enabled():

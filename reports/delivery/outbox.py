@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from django.db import transaction
@@ -74,26 +75,38 @@ def deliveries_create(*, report: Report, created: bool = False) -> list[Delivery
     Called inside the transaction that opened the report, which holds the report's row (created
     or locked by report_transition), so two calls cannot race past the existence check.
     """
-    if (
-        not created
-        and Delivery.objects.filter(
-            report=report, authority_id=report.authority_id, category_id=report.category_id
-        ).exists()
-    ):
-        return []
+    return deliveries_create_many(reports=[report], created=created)
+
+
+def deliveries_create_many(*, reports: Sequence[Report], created: bool = False) -> list[Delivery]:
+    """deliveries_create for several reports (a worker's batch of follow-ups, whose rows it
+    holds): one query for the deliveries they have already, one insert for the new ones."""
+    wanted = {(r.pk, r.authority_id, r.category_id): r for r in reports}
+    if not created and wanted:
+        have = Delivery.objects.filter(report_id__in=[r.pk for r in reports]).values_list(
+            "report_id", "authority_id", "category_id"
+        )
+        for known in have:
+            wanted.pop(known, None)
+    new = [_new_delivery(report) for report in wanted.values()]
+    Delivery.objects.bulk_create(new)
+    for delivery in new:
+        if delivery.destination_id is None:  # routing only picks authorities that handle it
+            _finish(delivery, DeliveryStatus.FAILED, error="No destination for this category.")
+    if due := [d.pk for d in new if d.destination_id is not None]:
+        after_commit(wake_workers, *due)
+    return new
+
+
+def _new_delivery(report: Report) -> Delivery:
     destination_id, method = _destination(report.authority_id, report.category_id)
-    delivery = Delivery.objects.create(
+    return Delivery(
         report=report,
         authority_id=report.authority_id,
         category_id=report.category_id,
         destination_id=destination_id,
         method=method,
     )
-    if destination_id is None:  # routing only picks authorities that handle the category
-        _finish(delivery, DeliveryStatus.FAILED, error="No destination for this category.")
-        return [delivery]
-    after_commit(wake_workers, delivery.pk)
-    return [delivery]
 
 
 def _destination(authority_id: int, category_id: int) -> tuple[int | None, str]:
@@ -110,25 +123,37 @@ def _destination(authority_id: int, category_id: int) -> tuple[int | None, str]:
     return link if link is not None else (None, DeliveryMethod.EMAIL)
 
 
-def wake_workers(delivery_id: int) -> None:
-    """After the commit that wrote a new delivery: have a worker send it. With a broker, new
-    deliveries share wake-ups (reports.jobs); without one, each is sent when queued."""
+def wake_workers(*delivery_ids: int) -> None:
+    """After the commit that wrote new deliveries: have a worker send them. With a broker, or
+    this process's worker thread, new deliveries share wake-ups (reports.jobs); otherwise each
+    is sent when queued."""
     if jobs.coalescing():
         jobs.deliveries_wake()
-    else:
+        return
+    for delivery_id in delivery_ids:
         jobs.delivery_queue(delivery_id)
 
 
 def deliveries_dispatch(*, now: datetime | None = None, limit: int = 500) -> int:
-    """A wake-up's work (in a worker): queue a task for each due pending delivery."""
+    """A wake-up's work (in a worker): the due pending deliveries, each queued as a task of its
+    own for the Celery workers to share; or, on this process's one worker thread (no broker),
+    where fanning out shares nothing, sent here in batches (``deliveries_send``)."""
     jobs.woken(WAKE_KEY)
-    due = Delivery.objects.filter(
-        status=DeliveryStatus.PENDING, next_attempt_at__lte=now or timezone.now()
-    ).order_by("next_attempt_at", "pk")
-    ids = list(due.values_list("pk", flat=True)[:limit])
+    now = now or timezone.now()
+    ids = _due_ids(now, ignore_backoff=False, limit=limit)
+    if jobs.in_process():
+        deliveries_send(delivery_ids=ids, now=now)
+        return len(ids)
     for delivery_id in ids:
         jobs.delivery_queue(delivery_id)
     return len(ids)
+
+
+def _due_ids(now: datetime, *, ignore_backoff: bool, limit: int) -> list[int]:
+    due = Delivery.objects.filter(status=DeliveryStatus.PENDING)
+    if not ignore_backoff:
+        due = due.filter(next_attempt_at__lte=now)
+    return list(due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit])
 
 
 # --- Sending -------------------------------------------------------------------------------------
@@ -157,20 +182,86 @@ def attempt(
 ) -> str:
     """One send of a claimed row, and its outcome recorded: sent (with the remote id), pending
     again after a backoff, or failed. Returns the row's status afterwards."""
+    outcome = _outcome(row, send)
+    with unflushed_transaction():  # the row's outcome and the report's stamp, in one commit
+        _finish(row, outcome.status, **outcome.fields)
+        if on_sent is not None and outcome.status == DeliveryStatus.SENT:
+            on_sent(outcome.fields["sent_at"])
+    return outcome.status
+
+
+@dataclass
+class Outcome:
+    """What one send of a claimed row came to, before it is recorded (``_finish``)."""
+
+    status: str
+    fields: dict[str, Any]
+
+
+def _outcome(row: OutboxRow, send: Callable[[], str]) -> Outcome:
     try:
         remote_id = send()
     except DeliveryFailure as exc:
-        return _failed(row, exc.reason, permanent=exc.permanent)
+        return _failure(row, exc.reason, permanent=exc.permanent)
     except Exception as exc:  # a bug must delay a delivery, never lose it; retried a few times
         logger.exception("%s %s failed unexpectedly", type(row).__name__, row.pk)
         reason = f"Unexpected error: {type(exc).__name__}: {exc}"
-        return _failed(row, reason, permanent=False, limit=max_unexpected_attempts())
-    sent_at = timezone.now()
-    with unflushed_transaction():  # the row's outcome and the report's stamp, in one commit
-        _finish(row, DeliveryStatus.SENT, remote_id=remote_id, sent_at=sent_at)
-        if on_sent is not None:
-            on_sent(sent_at)
-    return DeliveryStatus.SENT
+        return _failure(row, reason, permanent=False, limit=max_unexpected_attempts())
+    return Outcome(DeliveryStatus.SENT, {"remote_id": remote_id, "sent_at": timezone.now()})
+
+
+SEND_BATCH = 20  # deliveries claimed together, and their outcomes recorded in one commit
+
+
+def deliveries_send(
+    *, delivery_ids: Sequence[int], ignore_backoff: bool = False, now: datetime | None = None
+) -> RedriveSummary:
+    """Send those of these deliveries that are pending (and due), by one worker alone: the
+    embedded thread, or a re-drive. In batches of SEND_BATCH: each claimed by one statement,
+    read by one query, and its outcomes recorded in one commit, where one by one each delivery
+    cost two commits and a read (docs/benchmarks.md). A worker that dies in mid-batch leaves
+    the batch's rows in "sending", for the re-drive to send again with the same Message-ID or
+    key, as it does a single row."""
+    summary = RedriveSummary()
+    for start in range(0, len(delivery_ids), SEND_BATCH):
+        batch = delivery_ids[start : start + SEND_BATCH]
+        for status in _send_batch(batch, now or timezone.now(), ignore_backoff):
+            summary.count(status)
+    return summary
+
+
+def _send_batch(delivery_ids: Sequence[int], now: datetime, ignore_backoff: bool) -> list[str]:
+    claimed = claim_many(Delivery, delivery_ids, now=now, ignore_backoff=ignore_backoff)
+    if not claimed:
+        return []
+    deliveries = [_claimed_delivery(row) for row in _claimed_many(claimed)]
+    outcomes = [(d, _outcome(d, partial(channels.send, d))) for d in deliveries]
+    with unflushed_transaction():
+        sent = [(d, o) for d, o in outcomes if o.status == DeliveryStatus.SENT]
+        _finish_sent(sent)
+        for delivery, outcome in outcomes:
+            if outcome.status != DeliveryStatus.SENT:
+                _finish(delivery, outcome.status, **outcome.fields)
+    return [outcome.status for _, outcome in outcomes]
+
+
+def _finish_sent(sent: list[tuple[Delivery, Outcome]]) -> None:
+    """The rows sent, and their reports' first sending stamped, in a statement each."""
+    if not sent:
+        return
+    rows = [
+        Delivery(pk=d.pk, status=DeliveryStatus.SENT, claimed_at=None, last_error="", **o.fields)
+        for d, o in sent
+    ]
+    fields = ["status", "claimed_at", "last_error", "remote_id", "sent_at"]
+    recorded = Delivery.objects.filter(status=DeliveryStatus.SENDING).bulk_update(rows, fields)
+    if recorded < len(rows):
+        logger.warning(
+            "%s deliveries changed while sending; outcome sent not recorded", len(rows) - recorded
+        )
+    first = {d.report_id: o.fields["sent_at"] for d, o in reversed(sent)}
+    stamps = [Report(pk=report_id, sent_at=at) for report_id, at in first.items()]
+    Report.objects.filter(sent_at__isnull=True).bulk_update(stamps, ["sent_at"])
 
 
 def _claim(delivery_id: int, now: datetime, ignore_backoff: bool) -> Delivery | None:
@@ -202,6 +293,14 @@ _CLAIMED = CompiledQuery(_claimed_query, -1)
 
 def _claimed(delivery_id: int) -> Delivery:
     [row] = _CLAIMED.run(delivery_id)
+    return _claimed_delivery(row)
+
+
+def _claimed_many(delivery_ids: Sequence[int]) -> QuerySet[Delivery, dict[str, Any]]:
+    return Delivery.objects.filter(pk__in=delivery_ids).order_by("pk").values(*_CLAIMED_FIELDS)
+
+
+def _claimed_delivery(row: dict[str, Any]) -> Delivery:
     delivery = instance(Delivery, row)
     report = instance(Report, row, "report__")
     report.category = instance(Category, row, "report__category__")
@@ -232,20 +331,38 @@ def claim(model: type[OutboxRow], pk: int, *, now: datetime, ignore_backoff: boo
     return bool(claimed)
 
 
-def _failed(delivery: OutboxRow, reason: str, *, permanent: bool, limit: int | None = None) -> str:
+def claim_many(
+    model: type[OutboxRow], pks: Sequence[int], *, now: datetime, ignore_backoff: bool
+) -> list[int]:
+    """claim() for several rows in one transaction: the ids of those taken, rows that are not
+    pending (or due), or that another worker holds, left out."""
+    with unflushed_transaction():
+        pending = model.objects.select_for_update(skip_locked=True).filter(
+            pk__in=pks, status=DeliveryStatus.PENDING
+        )
+        if not ignore_backoff:
+            pending = pending.filter(next_attempt_at__lte=now)
+        taken = list(pending.order_by("pk").values_list("pk", flat=True))
+        if taken:
+            model.objects.filter(pk__in=taken).update(
+                status=DeliveryStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
+            )
+    return taken
+
+
+def _failure(
+    delivery: OutboxRow, reason: str, *, permanent: bool, limit: int | None = None
+) -> Outcome:
+    """A send that failed: given up (failed), or pending again after a backoff."""
     name = f"{type(delivery).__name__} {delivery.pk}"
     if permanent or delivery.attempts >= min(limit or max_attempts(), max_attempts()):
         if not permanent:
             reason = f"Gave up after {delivery.attempts} attempts. {reason}"
         logger.error("%s failed: %s", name, reason)
-        with unflushed_transaction():
-            _finish(delivery, DeliveryStatus.FAILED, error=reason)
-        return DeliveryStatus.FAILED
+        return Outcome(DeliveryStatus.FAILED, {"error": reason})
     next_at = timezone.now() + retry_delay(delivery.attempts)
     logger.warning("%s will be retried at %s: %s", name, next_at, reason)
-    with unflushed_transaction():
-        _finish(delivery, DeliveryStatus.PENDING, error=reason, next_attempt_at=next_at)
-    return DeliveryStatus.PENDING
+    return Outcome(DeliveryStatus.PENDING, {"error": reason, "next_attempt_at": next_at})
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -283,6 +400,11 @@ class RedriveSummary:
     retrying: int = 0
     failed: int = 0
 
+    def count(self, status: str) -> None:
+        self.sent += status == DeliveryStatus.SENT
+        self.retrying += status == DeliveryStatus.PENDING
+        self.failed += status == DeliveryStatus.FAILED
+
 
 def deliveries_send_due(
     *, ignore_backoff: bool = False, now: datetime | None = None, limit: int = 500
@@ -290,15 +412,10 @@ def deliveries_send_due(
     """One pass: recover deliveries stuck in "sending", then send the pending ones that are due
     (all pending ones with ignore_backoff)."""
     now = now or timezone.now()
-    summary = RedriveSummary(recovered=_recover_stuck(now))
-    due = Delivery.objects.filter(status=DeliveryStatus.PENDING)
-    if not ignore_backoff:
-        due = due.filter(next_attempt_at__lte=now)
-    for pk in list(due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit]):
-        status = delivery_send(delivery_id=pk, ignore_backoff=ignore_backoff, now=now)
-        summary.sent += status == DeliveryStatus.SENT
-        summary.retrying += status == DeliveryStatus.PENDING
-        summary.failed += status == DeliveryStatus.FAILED
+    recovered = _recover_stuck(now)
+    due = _due_ids(now, ignore_backoff=ignore_backoff, limit=limit)
+    summary = deliveries_send(delivery_ids=due, ignore_backoff=ignore_backoff, now=now)
+    summary.recovered = recovered
     return summary
 
 

@@ -27,6 +27,7 @@ def broker(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[Any]]]:
     """Tasks go to a broker (recorded here) and the cache is one the workers share."""
     sent: dict[str, list[Any]] = {"follow-ups": [], "dispatches": [], "deliveries": []}
     monkeypatch.setattr(jobs, "coalescing", lambda: True)
+    monkeypatch.setattr(jobs, "in_process", lambda: False)
     monkeypatch.setattr(
         tasks.follow_up_filed_reports, "delay", lambda: sent["follow-ups"].append(1)
     )
