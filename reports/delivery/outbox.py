@@ -39,7 +39,7 @@ from reports import jobs
 from reports.exceptions import NotAllowed
 from reports.models import Delivery, DeliveryStatus, Report, UpdateDelivery
 
-from . import channels
+from . import channels, facts
 from .failures import DeliveryFailure, setting
 
 logger = logging.getLogger(__name__)
@@ -235,6 +235,7 @@ def _send_batch(delivery_ids: Sequence[int], now: datetime, ignore_backoff: bool
     if not claimed:
         return []
     deliveries = [_claimed_delivery(row) for row in _claimed_many(claimed)]
+    facts.photos_read([d.report for d in deliveries])
     outcomes = [(d, _outcome(d, partial(channels.send, d))) for d in deliveries]
     with unflushed_transaction():
         sent = [(d, o) for d, o in outcomes if o.status == DeliveryStatus.SENT]

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from reports import delivery, followups
 from reports.delivery import channels, outbox
-from reports.models import Delivery, DeliveryStatus, Report
+from reports.models import Delivery, DeliveryStatus, Report, ReportPhoto
 from tests import factories
 
 
@@ -136,3 +136,24 @@ def test_a_follow_up_batch_writes_its_deliveries_in_one_insert_and_none_twice(
     ]
     assert len(inserts) == 1
     assert [Delivery.objects.filter(report=r).count() for r in reports] == [1, 1, 1]
+
+
+def test_a_batch_reads_its_reports_photos_in_one_query_and_each_e_mail_lists_its_own(
+    tiny_city, smtp
+):
+    first, second, third = pending(tiny_city, 3)
+    for row, names in ((first, ["a", "b"]), (third, ["c"])):
+        for name in names:
+            ReportPhoto.objects.create(
+                report_id=row.report_id, image=f"reports/x/{name}.jpg", width=1, height=1
+            )
+
+    with CaptureQueriesContext(connection) as queries:
+        delivery.deliveries_send(delivery_ids=[first.pk, second.pk, third.pk])
+
+    photo_reads = [q for q in queries.captured_queries if "reports_reportphoto" in q["sql"]]
+    assert len(photo_reads) == 1
+    texts = {m["X-Fixpoint-Delivery"]: m.as_string() for m in smtp.to_council()}
+    assert "/a.jpg" in texts[str(first.pk)] and "/b.jpg" in texts[str(first.pk)]
+    assert ".jpg" not in texts[str(second.pk)]
+    assert "/c.jpg" in texts[str(third.pk)] and "/a.jpg" not in texts[str(third.pk)]
