@@ -18,6 +18,7 @@ savepoint (two more round trips) that an error would need.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections
@@ -100,15 +101,73 @@ def _from_parent(child_sql: str) -> str:
 def _insert_sql(
     obj: Model, using: str, returning: list[Any], on_conflict: OnConflict | None = None
 ) -> tuple[str, tuple[Any, ...]]:
-    """What Model.save() would send for a new ``obj`` (without a primary key yet)."""
-    meta = type(obj)._meta
-    fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field and not f.generated]
+    """What Model.save() would send for a new ``obj`` (without a primary key yet).
+
+    Its SQL depends on the model, the database, what it returns, the conflict rule and the SQL
+    of any expression among the values (a child's link), never on the values: compiled by
+    Django once per such shape (compiling cost more than the rest of an insert: the filing's
+    profile in docs/benchmarks.md), the values prepared for each row as Django prepares them."""
+    model = type(obj)
+    fields = _fields(model)
+    values = [field.pre_save(obj, True) for field in fields]  # auto_now and the like, as save()
+    connection = connections[using]
+    shape = _shape(fields, values, connection)
+    if shape is None:  # an expression this does not know: Django's compiler, every time
+        return _compiled(obj, fields, using, returning, on_conflict)
+    key = (model, using, tuple(f.attname for f in returning), on_conflict, shape)
+    sql = _COMPILED.get(key)
+    if sql is None:
+        sql, first = _compiled(obj, fields, using, returning, on_conflict)
+        _COMPILED[key] = sql
+        return sql, first
+    params: list[Any] = []
+    for field, value in zip(fields, values, strict=True):
+        if isinstance(value, RawSQL):
+            params.extend(value.params)
+        else:
+            params.append(field.get_db_prep_save(value, connection=connection))
+    return sql, tuple(params)
+
+
+_COMPILED: dict[tuple[Any, ...], str] = {}
+
+
+@functools.cache
+def _fields(model: type[Model]) -> list[Field[Any, Any]]:
+    meta = model._meta
+    return [f for f in meta.local_concrete_fields if f is not meta.auto_field and not f.generated]
+
+
+def _shape(
+    fields: list[Field[Any, Any]], values: list[Any], connection: Any
+) -> tuple[tuple[int, str], ...] | None:
+    """What in the SQL depends on the row: expressions among the values, and the placeholders
+    of fields that choose their own (a BinaryField's); None for an expression other than
+    RawSQL, whose SQL this does not read."""
+    shape = []
+    for position, (field, value) in enumerate(zip(fields, values, strict=True)):
+        if isinstance(value, RawSQL):
+            shape.append((position, value.sql))
+        elif hasattr(value, "resolve_expression"):
+            return None
+        elif hasattr(field, "get_placeholder"):
+            shape.append((position, field.get_placeholder(value, None, connection)))
+    return tuple(shape)
+
+
+def _compiled(
+    obj: Model,
+    fields: list[Field[Any, Any]],
+    using: str,
+    returning: list[Any],
+    on_conflict: OnConflict | None,
+) -> tuple[str, tuple[Any, ...]]:
     query = InsertQuery(type(obj), on_conflict=on_conflict)
     query.insert_values(fields, [obj])
     compiler = query.get_compiler(using=using)
     compiler.returning_fields = returning
     [(sql, params)] = compiler.as_sql()
-    return sql, params
+    return sql, tuple(params)
 
 
 def _saved(obj: Model, pk: Any, using: str) -> None:
