@@ -192,8 +192,18 @@ class ReportWriter:
         return data
 
     def when(self, moment: datetime | None) -> str | None:
-        """As DRF's DateTimeField writes it: in the current time zone, UTC as "Z"."""
-        return _iso(moment, self.zone) if moment is not None else None
+        """As DRF's DateTimeField writes it: in the current time zone, UTC as "Z". Written once
+        per moment per answer: a report's created, updated and confirmed times are often one."""
+        if moment is None:
+            return None
+        written = self._written.get(moment)
+        if written is None:
+            written = self._written[moment] = _iso(moment, self.zone)
+        return written
+
+    @cached_property
+    def _written(self) -> dict[datetime, str]:
+        return {}
 
 
 def _iso(moment: datetime, zone: tzinfo) -> str:
