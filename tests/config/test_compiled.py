@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
 from django.db.models import QuerySet
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config.compiled import CompiledQuery, _json_loads
