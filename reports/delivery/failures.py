@@ -82,7 +82,8 @@ def setting(name: str, default: Any) -> Any:
 
 
 def timeout_seconds() -> float:
-    # Must stay well below the stuck-"sending" timeout, or a slow send could be re-driven twice.
+    # Must stay well below the stuck-"sending" timeout, or a slow send could be re-driven twice
+    # (a batch gives back what it has not sent by half that timeout: outbox._send_batch).
     return float(setting("FIXPOINT_DELIVERY_TIMEOUT_SECONDS", 30))
 
 

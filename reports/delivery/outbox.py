@@ -236,7 +236,13 @@ def _send_batch(delivery_ids: Sequence[int], now: datetime, ignore_backoff: bool
         return []
     deliveries = [_claimed_delivery(row) for row in _claimed_many(claimed)]
     facts.photos_read([d.report for d in deliveries])
-    outcomes = [(d, _outcome(d, partial(channels.send, d))) for d in deliveries]
+    # The batch's last rows wait for its first sends: past half the time after which a row in
+    # "sending" counts as stuck (and a re-drive elsewhere would send it too), the rest go back.
+    give_back_at = timezone.now() + stuck_after() / 2
+    outcomes = [
+        (d, _outcome(d, partial(channels.send, d)) if timezone.now() < give_back_at else _later(d))
+        for d in deliveries
+    ]
     with unflushed_transaction():
         sent = [(d, o) for d, o in outcomes if o.status == DeliveryStatus.SENT]
         _finish_sent(sent)
@@ -244,6 +250,12 @@ def _send_batch(delivery_ids: Sequence[int], now: datetime, ignore_backoff: bool
             if outcome.status != DeliveryStatus.SENT:
                 _finish(delivery, outcome.status, **outcome.fields)
     return [outcome.status for _, outcome in outcomes]
+
+
+def _later(delivery: Delivery) -> Outcome:
+    """A claimed row not tried after all: pending and due again, its attempt not counted."""
+    fields = {"error": delivery.last_error, "next_attempt_at": timezone.now()}
+    return Outcome(DeliveryStatus.PENDING, {**fields, "attempts": F("attempts") - 1})
 
 
 def _finish_sent(sent: list[tuple[Delivery, Outcome]]) -> None:

@@ -5,6 +5,7 @@ Against a real SMTP server (aiosmtpd on 127.0.0.1)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -157,3 +158,27 @@ def test_a_batch_reads_its_reports_photos_in_one_query_and_each_e_mail_lists_its
     assert "/a.jpg" in texts[str(first.pk)] and "/b.jpg" in texts[str(first.pk)]
     assert ".jpg" not in texts[str(second.pk)]
     assert "/c.jpg" in texts[str(third.pk)] and "/a.jpg" not in texts[str(third.pk)]
+
+
+def test_a_slow_batch_gives_back_what_it_has_not_sent_before_it_could_count_as_stuck(
+    tiny_city, smtp, settings, monkeypatch
+):
+    settings.FIXPOINT_DELIVERY_STUCK_MINUTES = 0.001  # 60 ms: a batch sends for 30 ms at most
+    first, second, third = pending(tiny_city, 3)
+    send = channels.send
+
+    def slow(row: Delivery) -> str:
+        time.sleep(0.04)  # a council's mail server taking its time
+        return send(row)
+
+    monkeypatch.setattr(channels, "send", slow)
+    summary = delivery.deliveries_send(delivery_ids=[first.pk, second.pk, third.pk])
+
+    assert (summary.sent, summary.retrying) == (1, 2) and len(smtp.to_council()) == 1
+    for row in (second, third):
+        given_back = Delivery.objects.get(pk=row.pk)
+        assert given_back.status == DeliveryStatus.PENDING and given_back.attempts == 0
+        assert given_back.claimed_at is None and given_back.last_error == ""
+    monkeypatch.setattr(channels, "send", send)
+    assert delivery.deliveries_send(delivery_ids=[second.pk, third.pk]).sent == 2
+    assert len(smtp.to_council()) == 3
