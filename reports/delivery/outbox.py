@@ -35,6 +35,7 @@ from authorities.models import Authority, AuthorityCategory, Category, DeliveryM
 from config.aftercommit import after_commit
 from config.commits import unflushed_transaction
 from config.compiled import CompiledQuery, field_names, instance
+from config.updates import update_each
 from reports import jobs
 from reports.exceptions import NotAllowed
 from reports.models import Delivery, DeliveryStatus, Report, UpdateDelivery
@@ -267,14 +268,14 @@ def _finish_sent(sent: list[tuple[Delivery, Outcome]]) -> None:
         for d, o in sent
     ]
     fields = ["status", "claimed_at", "last_error", "remote_id", "sent_at"]
-    recorded = Delivery.objects.filter(status=DeliveryStatus.SENDING).bulk_update(rows, fields)
+    recorded = update_each(Delivery, rows, fields, where={"status": DeliveryStatus.SENDING})
     if recorded < len(rows):
         logger.warning(
             "%s deliveries changed while sending; outcome sent not recorded", len(rows) - recorded
         )
     first = {d.report_id: o.fields["sent_at"] for d, o in reversed(sent)}
     stamps = [Report(pk=report_id, sent_at=at) for report_id, at in first.items()]
-    Report.objects.filter(sent_at__isnull=True).bulk_update(stamps, ["sent_at"])
+    update_each(Report, stamps, ["sent_at"], where={"sent_at": None})
 
 
 def _claim(delivery_id: int, now: datetime, ignore_backoff: bool) -> Delivery | None:
