@@ -273,11 +273,13 @@ def reports_opened(reports: list[Report], *, created: bool = False) -> None:
         for r in reports
         if (email := _reporter_email(r)) and (r.pk, email) not in already
     )
+    public = [r for r in reports if not r.is_private]  # a private report is news to nobody else
+    subscribers = _area_subscribers(public)
     for report in reports:
         if report.entered_by_id is not None and report.reporter_email:
             send_report_received(report)
-        if not report.is_private:  # a private report is news to nobody but its reporter
-            _alert_areas(report)
+        if not report.is_private:
+            _alert_areas(report, subscribers[report.pk])
 
 
 def _reporter_email(report: Report) -> str:
@@ -342,8 +344,8 @@ def batch_window() -> timedelta:
     return timedelta(minutes=settings.FIXPOINT_UPDATE_BATCH_MINUTES)
 
 
-def _alert_areas(report: Report) -> None:
-    for subscription in _area_subscribers(report):
+def _alert_areas(report: Report, subscribers: list[Subscription]) -> None:
+    for subscription in subscribers:
         # The alert names the place it is for: the report's own authority or area, loaded once.
         if subscription.authority_id == report.authority_id:
             subscription.authority = report.authority
@@ -367,9 +369,43 @@ def _alert_one(report: Report, subscription: Subscription) -> None:
     )
 
 
-def _area_subscribers(report: Report) -> list[Subscription]:
-    # Radius alerts: a bounding-box prefilter in SQL (5 km at most), then the exact distance.
-    box = 5000 / 111_000
+RADIUS_BOX = 5000 / 111_000  # degrees of latitude in 5 km, the largest radius
+
+
+def _area_subscribers(reports: list[Report]) -> dict[int, list[Subscription]]:
+    """Each report's area alerts (by authority, area, or a radius around a point): for a batch,
+    one query for them all, then each report's own picked out here as the query picks them for
+    one report. A batch of a hundred followed up with a query each spent a third of its time
+    there (docs/benchmarks.md)."""
+    if len(reports) == 1:
+        found = _area_candidates_one(reports[0])
+    elif reports:
+        found = _area_candidates(reports)
+    else:
+        return {}
+    return {report.pk: [s for s in found if _alerts(s, report)] for report in reports}
+
+
+def _alerts(subscription: Subscription, report: Report) -> bool:
+    """Whether an active area subscription covers the report (the query's filter, and for a
+    radius the exact distance within the query's box)."""
+    if subscription.kind == SubscriptionKind.AUTHORITY:
+        return subscription.authority_id == report.authority_id
+    if subscription.kind == SubscriptionKind.AREA:
+        return report.area_id is not None and subscription.area_id == report.area_id
+    if subscription.kind != SubscriptionKind.RADIUS:
+        return False
+    lat, lon = subscription.latitude or 0.0, subscription.longitude or 0.0
+    box = RADIUS_BOX
+    return (
+        report.latitude - box <= lat <= report.latitude + box
+        and report.longitude - box * 2 <= lon <= report.longitude + box * 2
+        and distance_m(report.latitude, report.longitude, lat, lon) <= (subscription.radius_m or 0)
+    )
+
+
+def _area_candidates_one(report: Report) -> list[Subscription]:
+    box = RADIUS_BOX
     rows = _AREA_SUBSCRIBERS.run(
         report.authority_id,
         report.area_id or 0,  # no area has id 0
@@ -378,14 +414,26 @@ def _area_subscribers(report: Report) -> list[Subscription]:
         report.longitude - box * 2,
         report.longitude + box * 2,
     )
-    found = [instance(Subscription, row) for row in rows]
-    return [
-        s
-        for s in found
-        if s.kind != SubscriptionKind.RADIUS
-        or distance_m(report.latitude, report.longitude, s.latitude or 0, s.longitude or 0)
-        <= (s.radius_m or 0)
-    ]
+    return [instance(Subscription, row) for row in rows]
+
+
+def _area_candidates(reports: list[Report]) -> list[Subscription]:
+    """The active area subscriptions that may cover any of the reports: by their authorities,
+    their areas, or a radius centred in the box around them all (a prefilter in SQL)."""
+    box = RADIUS_BOX
+    lats = [r.latitude for r in reports]
+    lons = [r.longitude for r in reports]
+    places = (
+        Q(kind=SubscriptionKind.AUTHORITY, authority_id__in={r.authority_id for r in reports})
+        | Q(kind=SubscriptionKind.AREA, area_id__in={r.area_id for r in reports} - {None})
+        | Q(
+            kind=SubscriptionKind.RADIUS,
+            latitude__range=(min(lats) - box, max(lats) + box),
+            longitude__range=(min(lons) - box * 2, max(lons) + box * 2),
+        )
+    )
+    active = Subscription.objects.filter(places, is_confirmed=True, unsubscribed_at__isnull=True)
+    return list(active.order_by("pk"))
 
 
 def _area_subscriptions(

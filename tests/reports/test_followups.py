@@ -312,3 +312,45 @@ def test_photos_or_a_filing_without_a_worker_keep_the_transaction(tiny_city, fil
         report = filed()
     assert not any(q["sql"].startswith("WITH") for q in queries.captured_queries)
     assert report.subscriptions.count() == 1 and report.deliveries.count() == 1
+
+
+def test_a_batch_alerts_each_report_exactly_the_subscribers_it_would_alert_alone(tiny_city, broker):
+    from django.utils import timezone
+
+    from reports import notifications
+
+    north_west = factories.area("North-west", factories.square(1.0, 10.05, 0.05), tiny_city.west)
+    here, east_spot, in_area = (10.03, 1.05), tiny_city.EAST, (10.08, 1.03)  # (lat, lon)
+
+    def subscribe(email: str, **fields: Any) -> Subscription:
+        fields.setdefault("is_confirmed", True)
+        return Subscription.objects.create(email=f"{email}@example.org", **fields)
+
+    west = subscribe("west", kind="authority", authority=tiny_city.west)
+    east = subscribe("east", kind="authority", authority=tiny_city.east)
+    area = subscribe("area", kind="area", area=north_west)
+    near_west = subscribe(
+        "near-west",
+        kind="radius",
+        latitude=10.031,
+        longitude=1.05,
+        radius_m=300,  # ~110 m
+    )
+    # In the box SQL filters by (5 km), but farther than its radius from every report.
+    subscribe("short", kind="radius", latitude=10.05, longitude=1.05, radius_m=100)
+    subscribe("unconfirmed", kind="authority", authority=tiny_city.west, is_confirmed=False)
+    subscribe("gone", kind="authority", authority=tiny_city.east, unsubscribed_at=timezone.now())
+    reports = [factories.report(tiny_city.pothole, *spot) for spot in (here, east_spot, in_area)]
+    assert reports[2].area == north_west and reports[0].area is None
+
+    batch = notifications._area_subscribers(reports)
+
+    alone = {r.pk: notifications._area_subscribers([r])[r.pk] for r in reports}
+    assert {pk: {s.pk for s in found} for pk, found in batch.items()} == {
+        pk: {s.pk for s in found} for pk, found in alone.items()
+    }
+    assert {pk: {s.email for s in found} for pk, found in batch.items()} == {
+        reports[0].pk: {west.email, near_west.email},
+        reports[1].pk: {east.email},
+        reports[2].pk: {west.email, area.email},
+    }
