@@ -47,15 +47,17 @@ def reports_opened_follow_up(reports: list[Report], *, created: bool = False) ->
 
 
 def reports_follow_up(*, limit: int = 1000) -> int:
-    """A wake-up's (or beat's) work: follow up the reports still waiting, in batches. Returns
-    how many were followed up."""
+    """A wake-up's (or beat's) work: follow up the reports still waiting, in batches, up to
+    ``limit``; if there may be more, another wake-up follows them up. Returns how many were
+    followed up."""
     jobs.woken(WAKE_KEY)
     done = 0
     while done < limit:
         followed = _follow_up_batch(min(BATCH, limit - done))
         if not followed:
-            break
+            return done
         done += followed
+    jobs.follow_ups_wake()  # more may wait (a burst): the next wake-up, not beat a minute later
     return done
 
 

@@ -138,12 +138,18 @@ def wake_workers(*delivery_ids: int) -> None:
 def deliveries_dispatch(*, now: datetime | None = None, limit: int = 500) -> int:
     """A wake-up's work (in a worker): the due pending deliveries, each queued as a task of its
     own for the Celery workers to share; or, on this process's one worker thread (no broker),
-    where fanning out shares nothing, sent here in batches (``deliveries_send``)."""
+    where fanning out shares nothing, sent here in batches (``deliveries_send``). Up to
+    ``limit`` of them. Sent here, if there may be more, another wake-up sends the next ones at
+    once: the wake-ups of a burst's deliveries all found this one pending, and the re-drive
+    comes a minute later. Queued, they stay pending until a worker claims them, so another
+    wake-up would queue them again: the re-drive sends what is left."""
     jobs.woken(WAKE_KEY)
     now = now or timezone.now()
     ids = _due_ids(now, ignore_backoff=False, limit=limit)
     if jobs.in_process():
         deliveries_send(delivery_ids=ids, now=now)
+        if len(ids) == limit:  # more may be due (a burst): the next wake-up, not the re-drive
+            jobs.deliveries_wake()
         return len(ids)
     for delivery_id in ids:
         jobs.delivery_queue(delivery_id)

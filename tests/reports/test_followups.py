@@ -92,6 +92,49 @@ def test_deliveries_share_one_dispatch_until_a_worker_looks(tiny_city, broker, f
     assert broker["dispatches"] == [1, 1]  # written after the worker looked: a wake-up of its own
 
 
+def test_a_dispatch_in_process_that_reaches_its_limit_wakes_another_for_the_rest(
+    tiny_city, broker, filed, worker, monkeypatch, mailoutbox
+):
+    reports = [filed() for _ in range(3)]
+    worker()
+    monkeypatch.setattr(jobs, "in_process", lambda: True)  # the embedded thread sends them
+    assert broker["dispatches"] == [1]
+
+    assert delivery.deliveries_dispatch(limit=2) == 2
+
+    # Not the re-drive a minute later: after a burst, thousands may be due at once.
+    assert broker["dispatches"] == [1, 1]
+    assert delivery.deliveries_dispatch(limit=2) == 1
+    assert broker["dispatches"] == [1, 1]  # all sent: no more wake-ups
+    assert len(mailoutbox) == 3
+    assert all(r.deliveries.get().status == "sent" for r in reports)
+
+
+def test_a_dispatch_to_the_workers_at_its_limit_leaves_the_rest_to_the_re_drive(
+    tiny_city, broker, filed, worker
+):
+    [filed() for _ in range(3)]
+    worker()
+
+    assert delivery.deliveries_dispatch(limit=2) == 2
+
+    # Queued rows stay pending until a worker claims them: another wake-up now would only
+    # queue the same rows again. Beat's re-drive sends what is left.
+    assert broker["dispatches"] == [1]
+
+
+def test_a_follow_up_that_reaches_its_limit_wakes_another_for_the_rest(tiny_city, broker, filed):
+    reports = [filed() for _ in range(3)]
+    assert broker["follow-ups"] == [1]
+
+    assert followups.reports_follow_up(limit=2) == 2
+
+    assert broker["follow-ups"] == [1, 1]
+    assert followups.reports_follow_up(limit=2) == 1
+    assert broker["follow-ups"] == [1, 1]
+    assert not Report.objects.filter(pk__in=[r.pk for r in reports], follow_up_due=True).exists()
+
+
 def test_a_wake_up_the_broker_refused_is_tried_again_and_beat_catches_up(
     tiny_city, broker, filed, monkeypatch
 ):
