@@ -33,12 +33,14 @@ class CompiledQuery:
         build: Callable[..., QuerySet[Any, dict[str, Any]]],
         *samples: Any,
         prepared: bool = True,
+        primary: bool = False,
     ) -> None:
         self._build = build
         self._samples = samples
         # Not where the best plan depends on the values (how much of the table a box holds):
         # after five runs PostgreSQL may settle on one generic plan, slow for most of them.
         self._prepared = prepared
+        self._primary = primary  # a read that locks rows (FOR UPDATE): never the replica
         self._compiled: tuple[str, list[Any], list[Slot], list[str], Any, Any] | None = None
 
     def run(self, *values: Any) -> list[dict[str, Any]]:
@@ -48,7 +50,8 @@ class CompiledQuery:
             params[slot] = prepare(value)
         # Where the router sends a read of this model: the replica inside a view that opted in
         # (config.replica), the primary everywhere else. The SQL is the same on both.
-        using = router.db_for_read(compiler.query.model)
+        model = compiler.query.model
+        using = router.db_for_write(model) if self._primary else router.db_for_read(model)
         cursor = fixed_statement_cursor(using) if self._prepared else connections[using].cursor()
         with cursor:
             cursor.execute(sql, params)
