@@ -7,6 +7,7 @@ outbox records the outcome). Adding one: a module beside these, and a line below
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 from authorities.models import AuthorityCategory, DeliveryMethod
 from reports.models import Delivery, DeliveryStatus, UpdateDelivery
@@ -29,6 +30,12 @@ UPDATE_CHANNELS: dict[str, UpdateChannel] = {
     DeliveryMethod.OPEN311: open311.send_update,
     DeliveryMethod.WEBHOOK: webhook.send_update,
 }
+
+
+def sharing_connections() -> AbstractContextManager[None]:
+    """Sends inside share their channel's connections where it keeps them: the e-mails of a
+    batch go through one SMTP connection."""
+    return email.one_connection()
 
 
 def send(delivery: Delivery) -> str:

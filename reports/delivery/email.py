@@ -4,6 +4,9 @@ Message-ID that every attempt shares, so a resend after a crash is recognisably 
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from email.utils import parseaddr
 from typing import Any
 
@@ -25,11 +28,62 @@ def send(delivery: Delivery, destination: AuthorityCategory) -> str:
         raise PermanentFailure("This category has no delivery e-mail address at this authority.")
     email = destination.email
     message = built("e-mail", lambda: checked(compose_email(delivery, email)))
+    _send(message)
+    return str(message.extra_headers["Message-ID"])
+
+
+class _Shared:
+    """The SMTP connection the e-mails of one batch share (``one_connection``)."""
+
+    def __init__(self) -> None:
+        self.connection: Any = None
+
+    def get(self) -> Any:
+        if self.connection is None:
+            self.connection = get_connection(fail_silently=False, timeout=timeout_seconds())
+        return self.connection
+
+    def close(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            with suppress(smtplib.SMTPException, OSError):  # gone already: nothing is lost
+                connection.close()
+
+
+_SHARED: ContextVar[_Shared | None] = ContextVar("fixpoint_smtp_shared", default=None)
+
+
+@contextmanager
+def one_connection() -> Iterator[None]:
+    """The councils' e-mails sent inside share one connection to the mail server: opened by the
+    first, closed at the end. A batch of twenty deliveries said hello, and over TLS shook hands,
+    once instead of twenty times. After a failed send the next one connects afresh."""
+    shared = _Shared()
+    token = _SHARED.set(shared)
     try:
+        yield
+    finally:
+        _SHARED.reset(token)
+        shared.close()
+
+
+def _connection() -> Any:
+    shared = _SHARED.get()
+    if shared is not None:
+        return shared.get()
+    return get_connection(fail_silently=False, timeout=timeout_seconds())
+
+
+def _send(message: EmailMessage) -> None:
+    shared = _SHARED.get()
+    try:
+        if shared is not None:
+            shared.get().open()  # the message's: opened here, so that sending does not close it
         message.send()
     except (smtplib.SMTPException, OSError) as exc:
+        if shared is not None:
+            shared.close()  # in whatever state the error left it: the next send reconnects
         raise smtp_failure(exc) from exc
-    return str(message.extra_headers["Message-ID"])
 
 
 def checked(message: EmailMessage) -> Any:
@@ -59,7 +113,7 @@ def _compose(delivery: Delivery, to: str) -> EmailMultiAlternatives:
             "X-Fixpoint-Report": report.ref,
             "X-Fixpoint-Delivery": str(delivery.pk),
         },
-        connection=get_connection(fail_silently=False, timeout=timeout_seconds()),
+        connection=_connection(),
     )
     message.attach_alternative(render_to_string("emails/delivery.html", context), "text/html")
     return message
@@ -83,10 +137,7 @@ def send_update(row: UpdateDelivery, destination: AuthorityCategory, parent: Del
         raise PermanentFailure("This category has no delivery e-mail address at this authority.")
     email = destination.email
     message = built("e-mail", lambda: checked(compose_update_email(row, parent, email)))
-    try:
-        message.send()
-    except (smtplib.SMTPException, OSError) as exc:
-        raise smtp_failure(exc) from exc
+    _send(message)
     return str(message.extra_headers["Message-ID"])
 
 
@@ -112,7 +163,7 @@ def compose_update_email(row: UpdateDelivery, parent: Delivery, to: str) -> Emai
                 "X-Fixpoint-Report": report.ref,
                 "X-Fixpoint-Update": str(row.pk),
             },
-            connection=get_connection(fail_silently=False, timeout=timeout_seconds()),
+            connection=_connection(),
         )
         html = render_to_string("emails/delivery_update.html", context)
     message.attach_alternative(html, "text/html")

@@ -246,10 +246,16 @@ def _send_batch(delivery_ids: Sequence[int], now: datetime, ignore_backoff: bool
     # The batch's last rows wait for its first sends: past half the time after which a row in
     # "sending" counts as stuck (and a re-drive elsewhere would send it too), the rest go back.
     give_back_at = timezone.now() + stuck_after() / 2
-    outcomes = [
-        (d, _outcome(d, partial(channels.send, d)) if timezone.now() < give_back_at else _later(d))
-        for d in deliveries
-    ]
+    with channels.sharing_connections():
+        outcomes = [
+            (
+                d,
+                _outcome(d, partial(channels.send, d))
+                if timezone.now() < give_back_at
+                else _later(d),
+            )
+            for d in deliveries
+        ]
     with unflushed_transaction():
         sent = [(d, o) for d, o in outcomes if o.status == DeliveryStatus.SENT]
         _finish_sent(sent)

@@ -19,11 +19,13 @@ def free_port() -> int:
 
 
 class Handler:
-    """Keeps what it accepts; answers the next queued reply to RCPT instead, if any."""
+    """Keeps what it accepts, and from which connection; answers the next queued reply to RCPT
+    instead, if any."""
 
     def __init__(self) -> None:
         self.messages: list[Message] = []
         self.rcpt_replies: list[str] = []
+        self.peers: list[Any] = []  # the client's address of each message: one per connection
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, _: Any):
         if self.rcpt_replies:
@@ -33,6 +35,7 @@ class Handler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(message_from_bytes(envelope.content))
+        self.peers.append(session.peer)
         return "250 Message accepted for delivery"
 
 

@@ -5,6 +5,7 @@ Against a real SMTP server (aiosmtpd on 127.0.0.1)."""
 
 from __future__ import annotations
 
+import socket
 import time
 from typing import Any
 
@@ -49,6 +50,53 @@ def test_a_batch_is_claimed_by_one_statement_and_recorded_by_one_whatever_its_si
         assert row.report.sent_at == row.sent_at is not None and row.claimed_at is None
     ids = {message["Message-ID"] for message in smtp.to_council()}
     assert len(ids) == count
+
+
+def test_a_batch_shares_one_connection_to_the_mail_server(tiny_city, smtp, monkeypatch):
+    monkeypatch.setattr(outbox, "SEND_BATCH", 3)
+    rows = pending(tiny_city, 5)
+
+    summary = delivery.deliveries_send(delivery_ids=[row.pk for row in rows])
+
+    assert summary.sent == 5
+    peers = smtp.handler.peers
+    assert len(peers) == 5 and len(set(peers)) == 2  # a connection for each batch
+    assert peers[0] == peers[1] == peers[2] != peers[3] == peers[4]
+
+
+def test_after_a_failed_send_the_batch_connects_afresh_for_the_next(tiny_city, smtp):
+    first, second, third = pending(tiny_city, 3)
+    smtp.handler.rcpt_replies += ["451 4.3.0 Mailbox busy, try later"]
+
+    summary = delivery.deliveries_send(delivery_ids=[first.pk, second.pk, third.pk])
+
+    assert (summary.retrying, summary.sent) == (1, 2)
+    assert len(set(smtp.handler.peers)) == 1  # the two sent after the failure share one
+
+
+def test_a_mail_server_that_drops_the_connection_loses_one_send_not_the_batch(
+    tiny_city, smtp, monkeypatch
+):
+    from django.core.mail.backends.smtp import EmailBackend
+
+    rows = pending(tiny_city, 3)
+    sent = EmailBackend.send_messages
+    calls = []
+
+    def dropping(self: EmailBackend, messages: Any) -> int:
+        calls.append(self)
+        if len(calls) == 2:  # the server goes away in mid-batch
+            assert self.connection is not None
+            self.connection.sock.shutdown(socket.SHUT_RDWR)
+        return sent(self, messages)
+
+    monkeypatch.setattr(EmailBackend, "send_messages", dropping)
+
+    summary = delivery.deliveries_send(delivery_ids=[row.pk for row in rows])
+
+    assert (summary.sent, summary.retrying) == (2, 1)
+    assert Delivery.objects.get(pk=rows[1].pk).status == DeliveryStatus.PENDING
+    assert len(smtp.to_council()) == 2 and len(set(smtp.handler.peers)) == 2
 
 
 def test_more_than_a_batch_is_sent_in_several(tiny_city, smtp, monkeypatch):
