@@ -47,7 +47,8 @@ DRAIN_SECONDS = 30.0
 # A wake-up (a task without arguments, which reads every due row) starts once it is this old,
 # so that the filings of those milliseconds are followed up and delivered together: a batch of
 # ten cost a fifth per report of batches of one or two, which is what a thread woken at once
-# by each filing got (docs/benchmarks.md). Meanwhile the request has long answered.
+# by each filing got (docs/benchmarks.md). Meanwhile the request has long answered. A wake-up
+# that a task of the thread queues starts at once.
 LINGER_SECONDS = 0.1
 _STOP = ("stop", (), 0.0)
 
@@ -78,7 +79,12 @@ class _Worker:
                     return  # queued and not started: it will see what this caller committed
                 self._waiting.add(task.name)
             self._unfinished += 1
-            self._queue.put((task, args, time.monotonic()))
+            queued_at = time.monotonic()
+            if threading.current_thread() is self._thread:
+                # Woken by this thread's own task (a follow-up batch's deliveries): that batch
+                # is made already, and waiting would only delay it (by 0.1 s, each filing).
+                queued_at -= LINGER_SECONDS
+            self._queue.put((task, args, queued_at))
 
     def drain(self, timeout: float = DRAIN_SECONDS) -> bool:
         """Wait until every queued task has run; False if some were still running at the end."""

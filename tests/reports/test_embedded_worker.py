@@ -119,6 +119,36 @@ def test_a_burst_of_filings_is_followed_up_together_and_each_is_delivered_once(
     assert len(council_mails()) == 6
 
 
+class Started:
+    """Records when it starts; with ``then``, queues that task (without arguments) from the
+    thread, as a follow-up batch queues its deliveries' wake-up."""
+
+    def __init__(self, name: str, then: Any = None) -> None:
+        self.name, self.then, self.at = name, then, 0.0
+
+    def apply(self, *, args: tuple[Any, ...], throw: bool) -> None:
+        self.at = time.monotonic()
+        if self.then is not None:
+            embedded.submit(self.then)
+
+
+def test_a_wake_up_from_a_request_waits_to_gather_its_moment_and_one_from_the_thread_does_not(
+    threaded: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(embedded, "LINGER_SECONDS", 0.5)
+    from_request = Started("tests.from-request")
+    queued = time.monotonic()
+    embedded.submit(from_request)
+    assert embedded.drain(10)
+    assert from_request.at - queued >= 0.5
+
+    from_thread = Started("tests.from-thread")
+    batch = Started("tests.batch", then=from_thread)
+    embedded.submit(batch, (1,))  # with arguments: runs at once
+    assert embedded.drain(10)
+    assert from_thread.at - batch.at < 0.25  # its batch is made: no wait
+
+
 def test_a_failing_task_is_logged_and_the_thread_goes_on_with_the_next(
     threaded: None, key: str, caplog: pytest.LogCaptureFixture
 ) -> None:
