@@ -86,7 +86,7 @@ def test_a_mail_server_that_drops_the_connection_loses_one_send_not_the_batch(
     def dropping(self: EmailBackend, messages: Any) -> int:
         calls.append(self)
         if len(calls) == 2:  # the server goes away in mid-batch
-            assert self.connection is not None
+            assert self.connection is not None and self.connection.sock is not None
             self.connection.sock.shutdown(socket.SHUT_RDWR)
         return sent(self, messages)
 
