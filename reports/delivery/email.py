@@ -80,10 +80,12 @@ def _send(message: EmailMessage) -> None:
         if shared is not None:
             shared.get().open()  # the message's: opened here, so that sending does not close it
         message.send()
-    except (smtplib.SMTPException, OSError) as exc:
+    except BaseException as exc:
         if shared is not None:
             shared.close()  # in whatever state the error left it: the next send reconnects
-        raise smtp_failure(exc) from exc
+        if isinstance(exc, smtplib.SMTPException | OSError):
+            raise smtp_failure(exc) from exc
+        raise
 
 
 def checked(message: EmailMessage) -> Any:

@@ -99,6 +99,32 @@ def test_a_mail_server_that_drops_the_connection_loses_one_send_not_the_batch(
     assert len(smtp.to_council()) == 2 and len(set(smtp.handler.peers)) == 2
 
 
+def test_an_unexpected_error_in_mid_send_also_leaves_the_next_a_fresh_connection(
+    tiny_city, smtp, monkeypatch
+):
+    from django.core.mail.backends.smtp import EmailBackend
+
+    rows = pending(tiny_city, 3)
+    sent = EmailBackend.send_messages
+    calls = []
+
+    def half_sent(self: EmailBackend, messages: Any) -> int:
+        calls.append(self)
+        if len(calls) == 2:  # a bug after MAIL FROM: the connection is mid-transaction
+            assert self.connection is not None
+            self.connection.mail("noreply@fixpoint.example.org")
+            raise RuntimeError("a bug in mid-send")
+        return sent(self, messages)
+
+    monkeypatch.setattr(EmailBackend, "send_messages", half_sent)
+
+    summary = delivery.deliveries_send(delivery_ids=[row.pk for row in rows])
+
+    assert (summary.sent, summary.retrying) == (2, 1)
+    assert "a bug in mid-send" in Delivery.objects.get(pk=rows[1].pk).last_error
+    assert len(set(smtp.handler.peers)) == 2
+
+
 def test_more_than_a_batch_is_sent_in_several(tiny_city, smtp, monkeypatch):
     monkeypatch.setattr(outbox, "SEND_BATCH", 2)
     rows = pending(tiny_city, 5)
