@@ -74,23 +74,28 @@ def test_after_a_failed_send_the_batch_connects_afresh_for_the_next(tiny_city, s
     assert len(set(smtp.handler.peers)) == 1  # the two sent after the failure share one
 
 
+def on_the_second_send(monkeypatch: pytest.MonkeyPatch, mishap: Any) -> None:
+    """Before the batch's second message, ``mishap(smtp)`` happens to its SMTP connection."""
+    from django.core.mail.backends.smtp import EmailBackend
+
+    send_messages = EmailBackend.send_messages
+    calls = []
+
+    def sending(self: EmailBackend, messages: Any) -> int:
+        calls.append(self)
+        if len(calls) == 2:
+            assert self.connection is not None and self.connection.sock is not None
+            mishap(self.connection)
+        return send_messages(self, messages)
+
+    monkeypatch.setattr(EmailBackend, "send_messages", sending)
+
+
 def test_a_mail_server_that_drops_the_connection_loses_one_send_not_the_batch(
     tiny_city, smtp, monkeypatch
 ):
-    from django.core.mail.backends.smtp import EmailBackend
-
     rows = pending(tiny_city, 3)
-    sent = EmailBackend.send_messages
-    calls = []
-
-    def dropping(self: EmailBackend, messages: Any) -> int:
-        calls.append(self)
-        if len(calls) == 2:  # the server goes away in mid-batch
-            assert self.connection is not None and self.connection.sock is not None
-            self.connection.sock.shutdown(socket.SHUT_RDWR)
-        return sent(self, messages)
-
-    monkeypatch.setattr(EmailBackend, "send_messages", dropping)
+    on_the_second_send(monkeypatch, lambda smtp: smtp.sock.shutdown(socket.SHUT_RDWR))
 
     summary = delivery.deliveries_send(delivery_ids=[row.pk for row in rows])
 
@@ -102,21 +107,13 @@ def test_a_mail_server_that_drops_the_connection_loses_one_send_not_the_batch(
 def test_an_unexpected_error_in_mid_send_also_leaves_the_next_a_fresh_connection(
     tiny_city, smtp, monkeypatch
 ):
-    from django.core.mail.backends.smtp import EmailBackend
-
     rows = pending(tiny_city, 3)
-    sent = EmailBackend.send_messages
-    calls = []
 
-    def half_sent(self: EmailBackend, messages: Any) -> int:
-        calls.append(self)
-        if len(calls) == 2:  # a bug after MAIL FROM: the connection is mid-transaction
-            assert self.connection is not None
-            self.connection.mail("noreply@fixpoint.example.org")
-            raise RuntimeError("a bug in mid-send")
-        return sent(self, messages)
+    def bug_after_mail_from(connection: Any) -> None:  # the connection is mid-transaction
+        connection.mail("noreply@fixpoint.example.org")
+        raise RuntimeError("a bug in mid-send")
 
-    monkeypatch.setattr(EmailBackend, "send_messages", half_sent)
+    on_the_second_send(monkeypatch, bug_after_mail_from)
 
     summary = delivery.deliveries_send(delivery_ids=[row.pk for row in rows])
 
