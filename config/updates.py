@@ -41,7 +41,7 @@ def update_each(
         return 0
     connection = connections[using]
     where = dict(where or {})
-    if connection.vendor == "sqlite" and sqlite3.sqlite_version_info < (3, 33):
+    if not joins_values(connection):
         lookups = {
             f"{name}__isnull" if value is None else name: True if value is None else value
             for name, value in where.items()
@@ -65,6 +65,11 @@ def update_each(
     with connection.cursor() as cursor:
         cursor.execute(head.replace("{values}", values), params)
         return int(cursor.rowcount)
+
+
+def joins_values(connection: Any) -> bool:
+    """Whether the database can update from a list of values (SQLite before 3.33 cannot)."""
+    return connection.vendor != "sqlite" or sqlite3.sqlite_version_info >= (3, 33)
 
 
 @functools.cache

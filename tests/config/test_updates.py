@@ -93,10 +93,18 @@ def test_no_rows_is_no_statement(db):
     assert len(queries) == 0
 
 
-def test_an_old_sqlite_gets_djangos_bulk_update(deliveries, monkeypatch):
-    if connection.vendor != "sqlite":
-        pytest.skip("the fallback is SQLite's")
+def test_an_old_sqlite_is_told_apart(monkeypatch):
+    class Database:
+        vendor = "sqlite"
+
     monkeypatch.setattr(updates.sqlite3, "sqlite_version_info", (3, 31, 1))
+    assert not updates.joins_values(Database())
+    monkeypatch.setattr(updates.sqlite3, "sqlite_version_info", (3, 33, 0))
+    assert updates.joins_values(Database())
+
+
+def test_a_database_without_update_from_values_gets_djangos_bulk_update(deliveries, monkeypatch):
+    monkeypatch.setattr(updates, "joins_values", lambda connection: False)
     rows = [outcome(d, n) for n, d in enumerate(deliveries)]
 
     with CaptureQueriesContext(connection) as queries:
