@@ -141,3 +141,20 @@ def test_counters_count_the_same_on_every_backend(server):
         assert count_many([("x", 60), ("y", 60)], backend) == [1, 1]
         assert count_many([("x", 60)], backend) == [2]
         assert count_many([], backend) == []
+
+
+def test_redis_counters_each_live_their_own_seconds_and_count_on_after_a_redis_restart(server):
+    cache = RedisCache(server.url, {"KEY_PREFIX": "ttl"})
+    assert cache.incr_many([("minute", 61), ("window", 601)]) == [1, 1]
+    client = cache._cache.get_client(write=True)
+    assert 0 < client.ttl(cache.make_key("minute")) <= 61
+    assert 61 < client.ttl(cache.make_key("window")) <= 601
+    client.expire(cache.make_key("minute"), 5)
+    assert cache.incr_many([("minute", 61)]) == [2]
+    assert client.ttl(cache.make_key("minute")) > 5  # each count sets the expiry again
+
+    server.stop()
+    server.start()  # empty, and without the script the counters are counted by
+    assert cache.incr_many([("minute", 61), ("window", 601)]) == [1, 1]
+    assert not unreachable(cache)  # counted by Redis, not in this process's memory
+    assert client.get(cache.make_key("window")) == b"1"
