@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.validators import validate_email
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import number_format
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
@@ -424,14 +424,15 @@ def _requests_response(
 
 
 class ServiceRequestWriter:
-    """Rows of selectors.service_request_rows as the spec's service requests. The time zone and
-    the states' names are looked up once per answer: per row they were a third of the time of
-    a page of 100."""
+    """Rows of selectors.service_request_rows as the spec's service requests. The time zone is
+    looked up once per answer, and a state's name once per language in the process: per row
+    they were a third of the time of a page of 100, and translating every state's name for each
+    answer a tenth of the time of an answer with one request."""
 
     def __init__(self, media: str) -> None:
         self.media = media
         self.zone = timezone.get_current_timezone()
-        self.labels = {state: str(label) for state, label in ReportState.choices}
+        self.labels = _state_labels(translation.get_language() or "")
 
     def __call__(self, report: dict[str, Any]) -> dict[str, Any]:
         state = report["state"]
@@ -457,6 +458,13 @@ class ServiceRequestWriter:
             "long": report["longitude"],
             "media_url": _media_url(report["first_photo"], self.media),
         }
+
+
+@functools.cache
+def _state_labels(language: str) -> dict[str, str]:
+    """The states' names in ``language`` (the catalogues do not change while a process runs)."""
+    with translation.override(language or None):
+        return {state: str(label) for state, label in ReportState.choices}
 
 
 def _media_url(name: str | None, media: str) -> str | None:

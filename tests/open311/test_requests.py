@@ -115,6 +115,21 @@ def test_status_notes_fall_back_to_the_state_name(client: Client, tiny_city: Tin
     )
 
 
+def test_status_notes_name_the_state_in_each_answer_s_language(
+    client: Client, tiny_city: TinyCity
+) -> None:
+    report = pothole(tiny_city)
+    report_transition(report_id=report.pk, to_state="in_progress", actor=tiny_city.west_staff)
+    # In turns: the names are kept per language in the process, and no answer gets another's.
+    for language, name in [("ca", "En curs"), ("es", "En curso"), ("en", "In progress")] * 2:
+        [row] = valid_json(client.get(URL, HTTP_ACCEPT_LANGUAGE=language), "requests")
+        [one] = valid_json(
+            client.get(f"/open311/v2/requests/{report.ref}.json", HTTP_ACCEPT_LANGUAGE=language),
+            "requests",
+        )
+        assert row["status_notes"] == one["status_notes"] == name
+
+
 def test_media_url_is_the_first_visible_photo_as_an_absolute_url(
     client: Client, tiny_city: TinyCity
 ) -> None:
