@@ -8,6 +8,7 @@ digest alerts are held and folded into one e-mail per address by `compose_daily_
 
 from __future__ import annotations
 
+import functools
 import logging
 import smtplib
 from datetime import datetime, timedelta
@@ -377,12 +378,9 @@ def _area_subscribers(reports: list[Report]) -> dict[int, list[Subscription]]:
     one query for them all, then each report's own picked out here as the query picks them for
     one report. A batch of a hundred followed up with a query each spent a third of its time
     there (docs/benchmarks.md)."""
-    if len(reports) == 1:
-        found = _area_candidates_one(reports[0])
-    elif reports:
-        found = _area_candidates(reports)
-    else:
+    if not reports:
         return {}
+    found = _area_candidates(reports)
     return {report.pk: [s for s in found if _alerts(s, report)] for report in reports}
 
 
@@ -404,57 +402,57 @@ def _alerts(subscription: Subscription, report: Report) -> bool:
     )
 
 
-def _area_candidates_one(report: Report) -> list[Subscription]:
-    box = RADIUS_BOX
-    rows = _AREA_SUBSCRIBERS.run(
-        report.authority_id,
-        report.area_id or 0,  # no area has id 0
-        report.latitude - box,
-        report.latitude + box,
-        report.longitude - box * 2,
-        report.longitude + box * 2,
-    )
-    return [instance(Subscription, row) for row in rows]
-
-
 def _area_candidates(reports: list[Report]) -> list[Subscription]:
     """The active area subscriptions that may cover any of the reports: by their authorities,
     their areas, or a radius centred in the box around them all (a prefilter in SQL)."""
     box = RADIUS_BOX
+    authorities = sorted({r.authority_id for r in reports})
+    areas = sorted({r.area_id for r in reports if r.area_id is not None}) or [0]  # no area is 0
     lats = [r.latitude for r in reports]
     lons = [r.longitude for r in reports]
-    places = (
-        Q(kind=SubscriptionKind.AUTHORITY, authority_id__in={r.authority_id for r in reports})
-        | Q(kind=SubscriptionKind.AREA, area_id__in={r.area_id for r in reports} - {None})
-        | Q(
-            kind=SubscriptionKind.RADIUS,
-            latitude__range=(min(lats) - box, max(lats) + box),
-            longitude__range=(min(lons) - box * 2, max(lons) + box * 2),
+    query = _area_candidates_query(_padded_size(len(authorities)), _padded_size(len(areas)))
+    rows = query.run(
+        *_padded(authorities),
+        *_padded(areas),
+        min(lats) - box,
+        max(lats) + box,
+        min(lons) - box * 2,
+        max(lons) + box * 2,
+    )
+    return [instance(Subscription, row) for row in rows]
+
+
+# Every new public report asks this (usually to find nobody), alone or in a worker's batch, so
+# its SQL is compiled once (config.compiled): building the ORM query cost more than running it
+# (docs/benchmarks.md). Its IN lists are padded to a power of two by repeating their last id, so
+# that a process compiles a handful of shapes, not one per count of authorities and areas.
+@functools.cache
+def _area_candidates_query(authorities: int, areas: int) -> CompiledQuery:
+    def build(*values: Any) -> QuerySet[Subscription, dict[str, Any]]:
+        authority_ids, area_ids = values[:authorities], values[authorities:-4]
+        south, north, west, east = values[-4:]
+        places = (
+            Q(kind=SubscriptionKind.AUTHORITY, authority_id__in=authority_ids)
+            | Q(kind=SubscriptionKind.AREA, area_id__in=area_ids)
+            | Q(kind=SubscriptionKind.RADIUS, latitude__range=(south, north))
+            & Q(longitude__range=(west, east))
         )
-    )
-    active = Subscription.objects.filter(places, is_confirmed=True, unsubscribed_at__isnull=True)
-    return list(active.order_by("pk"))
+        active = Subscription.objects.filter(
+            places, is_confirmed=True, unsubscribed_at__isnull=True
+        )
+        return active.order_by("pk").values(*field_names(Subscription))
+
+    # Samples: ids and coordinates no report has, each distinct.
+    samples = [-9001 - n for n in range(authorities)] + [-8001 - n for n in range(areas)]
+    return CompiledQuery(build, *samples, -9003.5, -9004.5, -9005.5, -9006.5)
 
 
-def _area_subscriptions(
-    authority_id: int, area_id: int, south: float, north: float, west: float, east: float
-) -> QuerySet[Subscription, dict[str, Any]]:
-    places = (
-        Q(kind=SubscriptionKind.AUTHORITY, authority_id=authority_id)
-        | Q(kind=SubscriptionKind.AREA, area_id=area_id)
-        | Q(kind=SubscriptionKind.RADIUS, latitude__range=(south, north))
-        & Q(longitude__range=(west, east))
-    )
-    active = Subscription.objects.filter(places, is_confirmed=True, unsubscribed_at__isnull=True)
-    return active.values(*field_names(Subscription))
+def _padded_size(count: int) -> int:
+    return 1 << max(0, count - 1).bit_length()
 
 
-# Every new public report asks this (usually to find nobody), so it is compiled once: building the
-# ORM query cost more than running it (docs/benchmarks.md). The samples are ids and coordinates no
-# report has.
-_AREA_SUBSCRIBERS = CompiledQuery(
-    _area_subscriptions, -9001, -9002, -9003.5, -9004.5, -9005.5, -9006.5
-)
+def _padded(ids: list[int]) -> list[int]:
+    return ids + ids[-1:] * (_padded_size(len(ids)) - len(ids))
 
 
 def _render_alert(template: str, subscription: Subscription, context: dict[str, Any]) -> str:

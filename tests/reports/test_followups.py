@@ -397,3 +397,30 @@ def test_a_batch_alerts_each_report_exactly_the_subscribers_it_would_alert_alone
         reports[1].pk: {east.email},
         reports[2].pk: {west.email, area.email},
     }
+
+
+def test_a_batch_in_more_areas_than_a_power_of_two_alerts_each_area_s_subscribers(
+    tiny_city, broker
+):
+    # The query's lists of areas are padded to a power of two (three areas: four places, the
+    # last repeated); every area's subscribers are still found, and only theirs.
+    from reports import notifications
+
+    areas = [
+        factories.area(f"Strip {n}", factories.square(1.0 + n / 100, 10.05, 0.01), tiny_city.west)
+        for n in range(4)
+    ]
+    watchers = [
+        Subscription.objects.create(
+            email=f"strip-{n}@example.org", kind="area", area=area, is_confirmed=True
+        )
+        for n, area in enumerate(areas)
+    ]
+    reports = [factories.report(tiny_city.pothole, 10.055, 1.005 + n / 100) for n in range(3)]
+    assert [r.area for r in reports] == areas[:3]
+
+    found = notifications._area_subscribers(reports)
+
+    assert {pk: [s.email for s in subs] for pk, subs in found.items()} == {
+        r.pk: [watchers[n].email] for n, r in enumerate(reports)
+    }
