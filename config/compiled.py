@@ -8,7 +8,7 @@ parameters, it is compiled once and run with new values.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -17,6 +17,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.models import JSONField, Model, QuerySet
 
 M = TypeVar("M", bound=Model)
+T = TypeVar("T")
 
 
 class CompiledQuery:
@@ -122,6 +123,18 @@ def _preparer(sample: Any) -> Callable[[Any], Any]:
 
 def _unchanged(value: Any) -> Any:
     return value
+
+
+def padded_size(count: int) -> int:
+    """The length of an IN list of ``count`` values once padded: the next power of two, so that a
+    process compiles a handful of shapes of a query whose lists vary, not one per length."""
+    return 1 << max(0, count - 1).bit_length()
+
+
+def padded(values: Sequence[T]) -> list[T]:
+    """``values`` (at least one) lengthened to padded_size by repeating the last, which an IN
+    list ignores."""
+    return [*values, *[values[-1]] * (padded_size(len(values)) - len(values))]
 
 
 def fixed_statement_cursor(using: str = DEFAULT_DB_ALIAS) -> Any:

@@ -31,7 +31,7 @@ from authorities.geometry import distance_m
 from authorities.models import Area, Authority
 from config.aftercommit import after_commit
 from config.baseurl import base_url
-from config.compiled import CompiledQuery, field_names, instance
+from config.compiled import CompiledQuery, field_names, instance, padded, padded_size
 from config.text import header_safe
 
 from . import jobs
@@ -410,10 +410,10 @@ def _area_candidates(reports: list[Report]) -> list[Subscription]:
     areas = sorted({r.area_id for r in reports if r.area_id is not None}) or [0]  # no area is 0
     lats = [r.latitude for r in reports]
     lons = [r.longitude for r in reports]
-    query = _area_candidates_query(_padded_size(len(authorities)), _padded_size(len(areas)))
+    query = _area_candidates_query(padded_size(len(authorities)), padded_size(len(areas)))
     rows = query.run(
-        *_padded(authorities),
-        *_padded(areas),
+        *padded(authorities),
+        *padded(areas),
         min(lats) - box,
         max(lats) + box,
         min(lons) - box * 2,
@@ -424,8 +424,8 @@ def _area_candidates(reports: list[Report]) -> list[Subscription]:
 
 # Every new public report asks this (usually to find nobody), alone or in a worker's batch, so
 # its SQL is compiled once (config.compiled): building the ORM query cost more than running it
-# (docs/benchmarks.md). Its IN lists are padded to a power of two by repeating their last id, so
-# that a process compiles a handful of shapes, not one per count of authorities and areas.
+# (docs/benchmarks.md). Its IN lists are padded (config.compiled.padded): a process compiles a
+# handful of shapes, not one per count of authorities and areas.
 @functools.cache
 def _area_candidates_query(authorities: int, areas: int) -> CompiledQuery:
     def build(*values: Any) -> QuerySet[Subscription, dict[str, Any]]:
@@ -445,14 +445,6 @@ def _area_candidates_query(authorities: int, areas: int) -> CompiledQuery:
     # Samples: ids and coordinates no report has, each distinct.
     samples = [-9001 - n for n in range(authorities)] + [-8001 - n for n in range(areas)]
     return CompiledQuery(build, *samples, -9003.5, -9004.5, -9005.5, -9006.5)
-
-
-def _padded_size(count: int) -> int:
-    return 1 << max(0, count - 1).bit_length()
-
-
-def _padded(ids: list[int]) -> list[int]:
-    return ids + ids[-1:] * (_padded_size(len(ids)) - len(ids))
 
 
 def _render_alert(template: str, subscription: Subscription, context: dict[str, Any]) -> str:

@@ -16,6 +16,7 @@ open311.open311_find_filed; see docs/architecture.md, "Delivery").
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 from collections.abc import Callable, Sequence
@@ -34,7 +35,7 @@ from authorities import routing
 from authorities.models import Authority, AuthorityCategory, Category, DeliveryMethod
 from config.aftercommit import after_commit
 from config.commits import unflushed_transaction
-from config.compiled import CompiledQuery, field_names, instance
+from config.compiled import CompiledQuery, field_names, instance, padded, padded_size
 from config.updates import update_each
 from reports import jobs
 from reports.exceptions import NotAllowed
@@ -307,23 +308,27 @@ _CLAIMED_FIELDS = (
 )
 
 
-def _claimed_query(delivery_id: int) -> QuerySet[Delivery, dict[str, Any]]:
-    return Delivery.objects.filter(pk=delivery_id).values(*_CLAIMED_FIELDS)
+# Claimed deliveries with what their channels read (the report, its category, authority and
+# reporter, the destination), as select_related would load them, by SQL compiled once per padded
+# number of ids (config.compiled): building that query cost more than running it, on every
+# delivery and every worker's batch (docs/benchmarks.md). From the primary: the rows were
+# claimed there a moment ago.
+@functools.cache
+def _claimed_rows(size: int) -> CompiledQuery:
+    def build(*delivery_ids: int) -> QuerySet[Delivery, dict[str, Any]]:
+        claimed = Delivery.objects.filter(pk__in=delivery_ids)
+        return claimed.order_by("pk").values(*_CLAIMED_FIELDS)
 
-
-# A claimed delivery with what its channel reads (the report, its category, authority and
-# reporter, the destination), as select_related would load them, by SQL compiled once: building
-# that query cost more than running it, on every delivery (docs/benchmarks.md).
-_CLAIMED = CompiledQuery(_claimed_query, -1)
+    return CompiledQuery(build, *range(-1, -1 - size, -1), primary=True)  # ids no row has
 
 
 def _claimed(delivery_id: int) -> Delivery:
-    [row] = _CLAIMED.run(delivery_id)
+    [row] = _claimed_rows(1).run(delivery_id)
     return _claimed_delivery(row)
 
 
-def _claimed_many(delivery_ids: Sequence[int]) -> QuerySet[Delivery, dict[str, Any]]:
-    return Delivery.objects.filter(pk__in=delivery_ids).order_by("pk").values(*_CLAIMED_FIELDS)
+def _claimed_many(delivery_ids: Sequence[int]) -> list[dict[str, Any]]:
+    return _claimed_rows(padded_size(len(delivery_ids))).run(*padded(delivery_ids))
 
 
 def _claimed_delivery(row: dict[str, Any]) -> Delivery:

@@ -1,5 +1,6 @@
 """config.compiled: a JSON column read through SQL compiled once decodes (by orjson) to what the
-ORM's own JSONField gives, including what orjson refuses and Django decodes."""
+ORM's own JSONField gives, including what orjson refuses and Django decodes; an IN list padded
+to a power of two asks for exactly what the unpadded one asks for."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.db.models import QuerySet
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from config.compiled import CompiledQuery, _json_loads
+from config.compiled import CompiledQuery, _json_loads, padded, padded_size
 from reports.models import Report
 from tests import factories
 
@@ -63,3 +64,27 @@ def test_any_json_text_decodes_as_djangos_json_field_decodes_it(value):
 
     assert faster_loads(text) == expected
     assert repr(faster_loads(text)) == repr(expected)  # 1 stays 1, not 1.0
+
+
+@given(st.lists(st.integers(), min_size=1, max_size=300))
+def test_a_padded_list_is_a_power_of_two_long_and_holds_the_same_values(values):
+    longer = padded(values)
+    assert len(longer) == padded_size(len(values))
+    assert len(values) <= len(longer) < 2 * len(values)
+    assert len(longer) & (len(longer) - 1) == 0  # a power of two
+    assert longer[: len(values)] == values and set(longer) == set(values)
+
+
+def _refs_of(*pks: int) -> QuerySet[Report, dict[str, Any]]:
+    return Report.objects.filter(pk__in=pks).order_by("pk").values("ref")
+
+
+@pytest.mark.django_db
+def test_a_query_compiled_for_a_padded_size_finds_each_row_once(tiny_city):
+    reports = [factories.report(tiny_city.pothole, *tiny_city.WEST) for _ in range(3)]
+    factories.report(tiny_city.pothole, *tiny_city.WEST)  # not asked for
+    four = CompiledQuery(_refs_of, -1, -2, -3, -4)
+
+    rows = four.run(*padded([r.pk for r in reports]))
+
+    assert rows == [{"ref": r.ref} for r in sorted(reports, key=lambda r: r.pk)]
