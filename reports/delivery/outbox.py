@@ -85,11 +85,9 @@ def deliveries_create_many(*, reports: Sequence[Report], created: bool = False) 
     holds): one query for the deliveries they have already, one insert for the new ones."""
     wanted = {(r.pk, r.authority_id, r.category_id): r for r in reports}
     if not created and wanted:
-        have = Delivery.objects.filter(report_id__in=[r.pk for r in reports]).values_list(
-            "report_id", "authority_id", "category_id"
-        )
-        for known in have:
-            wanted.pop(known, None)
+        query = _deliveries_of(padded_size(len(reports)))
+        for row in query.run(*padded([r.pk for r in reports])):
+            wanted.pop((row["report_id"], row["authority_id"], row["category_id"]), None)
     new = [_new_delivery(report) for report in wanted.values()]
     Delivery.objects.bulk_create(new)
     for delivery in new:
@@ -98,6 +96,18 @@ def deliveries_create_many(*, reports: Sequence[Report], created: bool = False) 
     if due := [d.pk for d in new if d.destination_id is not None]:
         after_commit(wake_workers, *due)
     return new
+
+
+@functools.cache
+def _deliveries_of(size: int) -> CompiledQuery:
+    """The deliveries ``size`` reports have (ids padded: config.compiled), by SQL compiled once:
+    a worker's batch of follow-ups asks it every time."""
+
+    def build(*report_ids: int) -> QuerySet[Delivery, Any]:
+        have = Delivery.objects.filter(report_id__in=report_ids)
+        return have.values("report_id", "authority_id", "category_id")
+
+    return CompiledQuery(build, *range(-1, -1 - size, -1), primary=True)  # ids no report has
 
 
 def _new_delivery(report: Report) -> Delivery:

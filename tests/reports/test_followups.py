@@ -424,3 +424,17 @@ def test_a_batch_in_more_areas_than_a_power_of_two_alerts_each_area_s_subscriber
     assert {pk: [s.email for s in subs] for pk, subs in found.items()} == {
         r.pk: [watchers[n].email] for n, r in enumerate(reports)
     }
+
+
+def test_following_up_a_batch_again_writes_no_second_subscription_or_delivery(tiny_city):
+    # A report restored from spam, or a follow-up retried, is followed up again: what its first
+    # one wrote is found (three reports: a padded list of four ids) and not written twice.
+    reporter = factories.UserFactory()
+    reports = [
+        factories.report(tiny_city.pothole, *tiny_city.WEST, reporter=reporter) for _ in range(3)
+    ]
+    assert all(r.subscriptions.count() == r.deliveries.count() == 1 for r in reports)
+
+    followups.reports_opened_follow_up(reports)
+
+    assert [(r.subscriptions.count(), r.deliveries.count()) for r in reports] == [(1, 1)] * 3
