@@ -75,7 +75,7 @@ def test_a_padded_list_is_a_power_of_two_long_and_holds_the_same_values(values):
     assert longer[: len(values)] == values and set(longer) == set(values)
 
 
-def _refs_of(*pks: int) -> QuerySet[Report, dict[str, Any]]:
+def _refs_of(*pks: int) -> QuerySet[Report, Any]:
     return Report.objects.filter(pk__in=pks).order_by("pk").values("ref")
 
 
