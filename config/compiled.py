@@ -137,6 +137,28 @@ def padded(values: Sequence[T]) -> list[T]:
     return [*values, *[values[-1]] * (padded_size(len(values)) - len(values))]
 
 
+class CompiledForIds:
+    """A values() query over a list of ids, ``build(*ids)`` (an ``__in`` lookup), compiled once
+    per padded length of the list: a worker's batches ask with a few ids or a hundred, and a
+    process compiles a handful of shapes (padded_size), not one per length."""
+
+    def __init__(self, build: Callable[..., QuerySet[Any, Any]], *, primary: bool = False) -> None:
+        self._build = build
+        self._primary = primary
+        self._by_size: dict[int, CompiledQuery] = {}
+
+    def run(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        if not ids:
+            return []
+        size = padded_size(len(ids))
+        query = self._by_size.get(size)
+        if query is None:  # samples: ids no row has, each distinct
+            samples = range(-1, -1 - size, -1)
+            query = CompiledQuery(self._build, *samples, primary=self._primary)
+            self._by_size[size] = query
+        return query.run(*padded(ids))
+
+
 def fixed_statement_cursor(using: str = DEFAULT_DB_ALIAS) -> Any:
     """A cursor for SQL of fixed shape: prepared by the server on PostgreSQL
     (config.postgresql), Django's own cursor elsewhere."""

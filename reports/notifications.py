@@ -31,7 +31,14 @@ from authorities.geometry import distance_m
 from authorities.models import Area, Authority
 from config.aftercommit import after_commit
 from config.baseurl import base_url
-from config.compiled import CompiledQuery, field_names, instance, padded, padded_size
+from config.compiled import (
+    CompiledForIds,
+    CompiledQuery,
+    field_names,
+    instance,
+    padded,
+    padded_size,
+)
 from config.text import header_safe
 
 from . import jobs
@@ -255,9 +262,8 @@ def reports_opened(reports: list[Report], *, created: bool = False) -> None:
     and alert the areas: part of a report's follow-up (reports.followups), for one or a batch.
     ``created``: new in this transaction, so none has a subscription."""
     already = set()
-    if not created and reports:
-        query = _report_subscriptions(padded_size(len(reports)))
-        rows = query.run(*padded([r.pk for r in reports]))
+    if not created:
+        rows = _REPORT_SUBSCRIPTIONS.run([r.pk for r in reports])
         already = {(row["report_id"], row["email"]) for row in rows}
     # The reporter proved the address (account or confirmation link): no second opt-in.
     Subscription.objects.bulk_create(
@@ -281,16 +287,14 @@ def reports_opened(reports: list[Report], *, created: bool = False) -> None:
             _alert_areas(report, subscribers[report.pk])
 
 
-@functools.cache
-def _report_subscriptions(size: int) -> CompiledQuery:
-    """Who follows which of ``size`` reports (ids padded: config.compiled), by SQL compiled once:
-    a worker's batch of follow-ups asks it every time."""
+def _report_subscriptions(*report_ids: int) -> QuerySet[Subscription, Any]:
+    following = Subscription.objects.filter(kind=SubscriptionKind.REPORT)
+    return following.filter(report_id__in=report_ids).values("report_id", "email")
 
-    def build(*report_ids: int) -> QuerySet[Subscription, Any]:
-        following = Subscription.objects.filter(kind=SubscriptionKind.REPORT)
-        return following.filter(report_id__in=report_ids).values("report_id", "email")
 
-    return CompiledQuery(build, *range(-1, -1 - size, -1), primary=True)  # ids no report has
+# Who follows which reports: a worker's batch of follow-ups asks every time, so its SQL is
+# compiled once (per padded number of reports).
+_REPORT_SUBSCRIPTIONS = CompiledForIds(_report_subscriptions, primary=True)
 
 
 def _reporter_email(report: Report) -> str:

@@ -16,7 +16,6 @@ open311.open311_find_filed; see docs/architecture.md, "Delivery").
 
 from __future__ import annotations
 
-import functools
 import logging
 import random
 from collections.abc import Callable, Sequence
@@ -35,7 +34,7 @@ from authorities import routing
 from authorities.models import Authority, AuthorityCategory, Category, DeliveryMethod
 from config.aftercommit import after_commit
 from config.commits import unflushed_transaction
-from config.compiled import CompiledQuery, field_names, instance, padded, padded_size
+from config.compiled import CompiledForIds, field_names, instance
 from config.updates import update_each
 from reports import jobs
 from reports.exceptions import NotAllowed
@@ -85,8 +84,7 @@ def deliveries_create_many(*, reports: Sequence[Report], created: bool = False) 
     holds): one query for the deliveries they have already, one insert for the new ones."""
     wanted = {(r.pk, r.authority_id, r.category_id): r for r in reports}
     if not created and wanted:
-        query = _deliveries_of(padded_size(len(reports)))
-        for row in query.run(*padded([r.pk for r in reports])):
+        for row in _DELIVERIES_OF.run([r.pk for r in reports]):
             wanted.pop((row["report_id"], row["authority_id"], row["category_id"]), None)
     new = [_new_delivery(report) for report in wanted.values()]
     Delivery.objects.bulk_create(new)
@@ -98,16 +96,14 @@ def deliveries_create_many(*, reports: Sequence[Report], created: bool = False) 
     return new
 
 
-@functools.cache
-def _deliveries_of(size: int) -> CompiledQuery:
-    """The deliveries ``size`` reports have (ids padded: config.compiled), by SQL compiled once:
-    a worker's batch of follow-ups asks it every time."""
+def _deliveries_of(*report_ids: int) -> QuerySet[Delivery, Any]:
+    have = Delivery.objects.filter(report_id__in=report_ids)
+    return have.values("report_id", "authority_id", "category_id")
 
-    def build(*report_ids: int) -> QuerySet[Delivery, Any]:
-        have = Delivery.objects.filter(report_id__in=report_ids)
-        return have.values("report_id", "authority_id", "category_id")
 
-    return CompiledQuery(build, *range(-1, -1 - size, -1), primary=True)  # ids no report has
+# The deliveries reports have: a worker's batch of follow-ups asks every time, so its SQL is
+# compiled once (per padded number of reports).
+_DELIVERIES_OF = CompiledForIds(_deliveries_of, primary=True)
 
 
 def _new_delivery(report: Report) -> Delivery:
@@ -252,7 +248,7 @@ def _send_batch(delivery_ids: Sequence[int], now: datetime, ignore_backoff: bool
     claimed = claim_many(Delivery, delivery_ids, now=now, ignore_backoff=ignore_backoff)
     if not claimed:
         return []
-    deliveries = [_claimed_delivery(row) for row in _claimed_many(claimed)]
+    deliveries = [_claimed_delivery(row) for row in _CLAIMED.run(claimed)]
     facts.photos_read([d.report for d in deliveries])
     # The batch's last rows wait for its first sends: past half the time after which a row in
     # "sending" counts as stuck (and a re-drive elsewhere would send it too), the rest go back.
@@ -323,22 +319,17 @@ _CLAIMED_FIELDS = (
 # number of ids (config.compiled): building that query cost more than running it, on every
 # delivery and every worker's batch (docs/benchmarks.md). From the primary: the rows were
 # claimed there a moment ago.
-@functools.cache
-def _claimed_rows(size: int) -> CompiledQuery:
-    def build(*delivery_ids: int) -> QuerySet[Delivery, dict[str, Any]]:
-        claimed = Delivery.objects.filter(pk__in=delivery_ids)
-        return claimed.order_by("pk").values(*_CLAIMED_FIELDS)
+def _claimed_rows(*delivery_ids: int) -> QuerySet[Delivery, dict[str, Any]]:
+    claimed = Delivery.objects.filter(pk__in=delivery_ids)
+    return claimed.order_by("pk").values(*_CLAIMED_FIELDS)
 
-    return CompiledQuery(build, *range(-1, -1 - size, -1), primary=True)  # ids no row has
+
+_CLAIMED = CompiledForIds(_claimed_rows, primary=True)
 
 
 def _claimed(delivery_id: int) -> Delivery:
-    [row] = _claimed_rows(1).run(delivery_id)
+    [row] = _CLAIMED.run([delivery_id])
     return _claimed_delivery(row)
-
-
-def _claimed_many(delivery_ids: Sequence[int]) -> list[dict[str, Any]]:
-    return _claimed_rows(padded_size(len(delivery_ids))).run(*padded(delivery_ids))
 
 
 def _claimed_delivery(row: dict[str, Any]) -> Delivery:

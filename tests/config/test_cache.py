@@ -154,7 +154,7 @@ def test_redis_counters_each_live_their_own_seconds_and_count_on_after_a_redis_r
     assert client.ttl(cache.make_key("minute")) > 5  # each count sets the expiry again
 
     server.stop()
-    server.start()  # empty, and without the script the counters are counted by
+    server.start()  # empty: the script is gone from its cache, and is sent again
     assert cache.incr_many([("minute", 61), ("window", 601)]) == [1, 1]
     assert not unreachable(cache)  # counted by Redis, not in this process's memory
     assert client.get(cache.make_key("window")) == b"1"

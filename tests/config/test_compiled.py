@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from config.compiled import CompiledQuery, _json_loads, padded, padded_size
+from config.compiled import CompiledForIds, CompiledQuery, _json_loads, padded, padded_size
 from reports.models import Report
 from tests import factories
 
@@ -83,8 +83,11 @@ def _refs_of(*pks: int) -> QuerySet[Report, Any]:
 def test_a_query_compiled_for_a_padded_size_finds_each_row_once(tiny_city):
     reports = [factories.report(tiny_city.pothole, *tiny_city.WEST) for _ in range(3)]
     factories.report(tiny_city.pothole, *tiny_city.WEST)  # not asked for
-    four = CompiledQuery(_refs_of, -1, -2, -3, -4)
+    by_ids = CompiledForIds(_refs_of)
 
-    rows = four.run(*padded([r.pk for r in reports]))
+    rows = by_ids.run([r.pk for r in reports])
 
     assert rows == [{"ref": r.ref} for r in sorted(reports, key=lambda r: r.pk)]
+    assert by_ids.run([reports[0].pk, reports[1].pk, reports[2].pk, reports[2].pk]) == rows
+    assert list(by_ids._by_size) == [4]  # three ids and four: one shape
+    assert by_ids.run([]) == []
