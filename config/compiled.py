@@ -7,6 +7,7 @@ parameters, it is compiled once and run with new values.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -184,5 +185,12 @@ def instance(
 ) -> M:
     """A model instance from a row of CompiledQuery.run, as the ORM would have loaded it (the
     fields left out deferred)."""
-    names = field_names(model, leave_out=leave_out)
+    names = _attnames(model, leave_out)
     return model.from_db(DEFAULT_DB_ALIAS, names, [row[prefix + name] for name in names])
+
+
+@functools.cache
+def _attnames(model: type[Model], leave_out: tuple[str, ...]) -> tuple[str, ...]:
+    """field_names() once per model: instance() builds every API key's client, and five models
+    for every report a worker follows up and every delivery it sends."""
+    return tuple(field_names(model, leave_out=leave_out))
