@@ -17,7 +17,6 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -42,7 +41,7 @@ from config.compiled import (
 from config.text import header_safe
 
 from . import jobs
-from .delivery.email import checked
+from .delivery.email import PlainEmail, checked
 from .delivery.failures import DeliveryFailure, built, smtp_failure
 from .exceptions import NotAllowed
 from .models import (
@@ -681,7 +680,7 @@ def _deliver(notification: Notification, subject: str, body: str) -> None:
     message = built(
         "e-mail",
         lambda: checked(
-            EmailMessage(
+            PlainEmail(
                 subject=header_safe(subject),
                 body=body,
                 to=[notification.to_email],

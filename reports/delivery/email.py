@@ -88,23 +88,44 @@ def _send(message: EmailMessage) -> None:
         raise
 
 
-def checked(message: EmailMessage) -> Any:
-    """`message` once Django has written it (its headers are checked then, not when made)."""
+class _WrittenOnce(EmailMessage):
+    """Django writes an e-mail (its MIME parts and headers) when checked() asks, and the SMTP
+    backend wrote it a second time to send it: this keeps the first writing for the send."""
+
+    _written: Any = None
+
+    def message(self, **options: Any) -> Any:
+        if self._written is None:
+            self._written = super().message(**options)
+        return self._written
+
+
+class Email(_WrittenOnce, EmailMultiAlternatives):
+    """An e-mail with alternatives (the councils' text and HTML), written once."""
+
+
+class PlainEmail(_WrittenOnce):
+    """A plain-text e-mail (the citizens' notifications), written once."""
+
+
+def checked(message: Email | PlainEmail) -> Any:
+    """`message` once Django has written it (its headers are checked then, not when made).
+    Nothing may be added to it afterwards: the send uses this writing."""
     message.message()
     return message
 
 
-def compose_email(delivery: Delivery, to: str) -> EmailMultiAlternatives:
+def compose_email(delivery: Delivery, to: str) -> Email:
     """The report as the council reads it: in the authority's language."""
     with translation.override(delivery.report.authority.language or settings.LANGUAGE_CODE):
         return _compose(delivery, to)
 
 
-def _compose(delivery: Delivery, to: str) -> EmailMultiAlternatives:
+def _compose(delivery: Delivery, to: str) -> Email:
     report = delivery.report
     facts = report_facts(report)
     context = {"r": facts, "site_name": settings.FIXPOINT_SITE_NAME}
-    message = EmailMultiAlternatives(
+    message = Email(
         subject=header_safe(f"[{report.ref}] {report.category.name}: {report.title}"),
         body=render_to_string("emails/delivery.txt", context),
         to=[to],
@@ -143,7 +164,7 @@ def send_update(row: UpdateDelivery, destination: AuthorityCategory, parent: Del
     return str(message.extra_headers["Message-ID"])
 
 
-def compose_update_email(row: UpdateDelivery, parent: Delivery, to: str) -> EmailMultiAlternatives:
+def compose_update_email(row: UpdateDelivery, parent: Delivery, to: str) -> Email:
     """The update as the council reads it: in the authority's language, a reply to the report."""
     with translation.override(row.report.authority.language or settings.LANGUAGE_CODE):
         report = row.report
@@ -153,7 +174,7 @@ def compose_update_email(row: UpdateDelivery, parent: Delivery, to: str) -> Emai
             "site_name": settings.FIXPOINT_SITE_NAME,
         }
         thread = report_message_id(parent)
-        message = EmailMultiAlternatives(
+        message = Email(
             subject=header_safe(f"Re: [{report.ref}] {report.category.name}: {report.title}"),
             body=render_to_string("emails/delivery_update.txt", context),
             to=[to],

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
+from django.core.mail import EmailMessage
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -133,6 +134,26 @@ def test_a_comment_is_e_mailed_to_the_council_as_a_reply_to_the_reports_e_mail(
     body = text_of(message)
     assert "It is getting bigger." in body and "Jordi Vila" in body and report.ref in body
     assert (sent.event, sent.status, sent.attempts) == (UpdateEvent.COMMENT, "sent", 1)
+
+
+def test_every_e_mail_is_written_once_though_checked_before_it_is_sent(
+    tiny_city, smtp, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Django wrote each e-mail twice: to check its headers, then again for the mail server."""
+    written: list[str] = []
+    write = EmailMessage.message
+
+    def counted(message: EmailMessage) -> Any:
+        written.append(message.extra_headers.get("Message-ID", message.subject))
+        return write(message)
+
+    monkeypatch.setattr(EmailMessage, "message", counted)
+    destination(tiny_city, send_updates=True)
+    report = file_report(tiny_city, django_capture_on_commit_callbacks)
+    comment(report, django_capture_on_commit_callbacks, text="It is getting bigger.")
+
+    assert smtp.to_council() and updates_to_council(smtp)  # the report, then the comment
+    assert len(written) == len(set(written)) == len(smtp.handler.messages)
 
 
 def test_a_category_with_updates_off_sends_nothing_for_comments_reopenings_or_support(
