@@ -45,11 +45,13 @@ logger = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 30.0
 # A wake-up (a task without arguments, which reads every due row) starts once it is this old,
-# so that the filings of those milliseconds are followed up and delivered together: a batch of
-# ten cost a fifth per report of batches of one or two, which is what a thread woken at once
-# by each filing got (docs/benchmarks.md). Meanwhile the request has long answered. A wake-up
-# that a task of the thread queues starts at once.
-LINGER_SECONDS = 0.1
+# so that the filings of that moment are followed up and delivered together: a batch of ten
+# cost a fifth per report of batches of one or two, which is what a thread woken at once by
+# each filing got, and lingering 0.4 s instead of 0.1 s cut a busy server's CPU per filing by
+# a sixth again (1.0 s gained nothing more; docs/benchmarks.md). Meanwhile the request has long
+# answered; the council's e-mail leaves a few tenths of a second later. A wake-up that a task
+# of the thread queues starts at once.
+LINGER_SECONDS = 0.4
 _STOP = ("stop", (), 0.0)
 
 
