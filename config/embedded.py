@@ -6,7 +6,7 @@ used to run inside that request, so a citizen's filing waited for its follow-up 
 area alerts, the delivery row) and for the delivery itself (claiming it, composing and sending
 the council's e-mail, three more commits): about two thirds of the request's time. Here the
 request commits the report durably and answers; this thread then does what a Celery worker does
-with a broker, in the same order and through the same tasks, milliseconds later, and meets the
+with a broker, in the same order and through the same tasks, within half a second, and meets the
 same wake-ups (reports.jobs) so that a burst of filings is followed up in batches.
 
 What is queued here lives only in this process's memory, like a message in a broker that keeps
