@@ -110,6 +110,33 @@ class ReportQuerySet(models.QuerySet["Report"]):
         return self.select_related("category", "authority", "reporter").defer("authority__boundary")
 
 
+# A nanodegree is a tenth of a millimetre: a coordinate nearer 0 than that is 0.
+NEAR_ZERO = 1e-9
+
+
+class CoordinateField(models.FloatField):
+    """A latitude or longitude: one a hair from 0 (5e-324, which a client or a cell edge's
+    arithmetic can send) is written as 0. PostgreSQL's GiST index on a report's point multiplies
+    the sides of its pages' bounding boxes, and a page of such points has an area below the
+    smallest double: PostgreSQL then refused every later insert through that page ("value out
+    of range: underflow"), even after the tiny rows were rolled back. A check constraint
+    (Report.Meta) refuses what reaches the table around the models."""
+
+    def get_prep_value(self, value: Any) -> Any:
+        value = super().get_prep_value(value)
+        if value is not None and value != 0 and abs(value) < NEAR_ZERO:
+            return 0.0
+        return value
+
+
+def _not_near_zero(field: str) -> models.Q:
+    return (
+        models.Q(**{field: 0})
+        | models.Q(**{f"{field}__gte": NEAR_ZERO})
+        | models.Q(**{f"{field}__lte": -NEAR_ZERO})
+    )
+
+
 class Report(models.Model):
     # Unique through Meta.constraints, not unique=True: on PostgreSQL that also built a second,
     # LIKE-pattern index that no query uses, and every filing paid for it.
@@ -119,8 +146,8 @@ class Report(models.Model):
     category = models.ForeignKey(
         Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="reports"
     )
-    latitude = models.FloatField(_("latitude"))
-    longitude = models.FloatField(_("longitude"))
+    latitude = CoordinateField(_("latitude"))
+    longitude = CoordinateField(_("longitude"))
     authority = models.ForeignKey(
         Authority,
         verbose_name=_("authority"),
@@ -237,6 +264,16 @@ class Report(models.Model):
         ]
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["ref"], name="report_ref_unique"),
+            models.CheckConstraint(
+                condition=_not_near_zero("latitude"),
+                name="report_latitude_not_near_zero",
+                violation_error_message=_("A latitude nearer 0 than a nanodegree must be 0."),
+            ),
+            models.CheckConstraint(
+                condition=_not_near_zero("longitude"),
+                name="report_longitude_not_near_zero",
+                violation_error_message=_("A longitude nearer 0 than a nanodegree must be 0."),
+            ),
         ]
 
     def __str__(self) -> str:
