@@ -69,7 +69,6 @@ def test_reports_at_tiny_coordinates_do_not_stop_later_filings(tiny_city: TinyCi
     assert Report.objects.count() == 4002
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the database's own check")
 def test_the_database_refuses_a_tiny_coordinate_written_around_the_models(
     tiny_city: TinyCity,
 ) -> None:
