@@ -125,8 +125,11 @@ class RequestRates(BaseThrottle):
         windows = [(t, w) for t in throttles if (w := t.window(request, view)) is not None]
         if not windows:
             return True
-        # One round trip on Redis; counted in this process while Redis is out of reach.
-        counts = count_many([(key, seconds + 1) for _, (key, seconds, _left) in windows])
+        # At most one round trip on Redis (config.cache.Tally); counted in this process while
+        # Redis is out of reach.
+        counts = count_many(
+            [(key, seconds + 1, t.num_requests) for t, (key, seconds, _left) in windows]
+        )
         over = [w for (t, w), n in zip(windows, counts, strict=True) if n > t.num_requests]
         self.wait_for = max((window[2] for window in over), default=0.0)
         return not over

@@ -52,7 +52,7 @@ def report_filing_wait(
     seconds = settings.FIXPOINT_REPORT_RATE_WINDOW_MINUTES * 60
     now = clock()
     window = int(now // seconds)
-    counts = count_many([(f"ratelimit:{key}:{window}", seconds + 1) for key, _ in limits])
+    counts = count_many([(f"ratelimit:{key}:{window}", seconds + 1, most) for key, most in limits])
     if all(count <= most for count, (_, most) in zip(counts, limits, strict=True)):
         return 0
     return max(1, int((window + 1) * seconds - now))

@@ -74,8 +74,8 @@ def test_with_redis_stopped_every_operation_answers_from_the_process_memory(serv
         assert cache.incr("mark") == 2
         cache.set_ints({"v1": 5, "v2": 6}, 30)
         assert cache.get_many(["v1", "v2"]) == {"v1": 5, "v2": 6}
-        assert cache.incr_many([("a", 60), ("b", 60)]) == [1, 1]
-        assert cache.incr_many([("a", 60), ("b", 60)]) == [2, 2]
+        assert cache.incr_many([("a", 60, 9), ("b", 60, 9)]) == [1, 1]
+        assert cache.incr_many([("a", 60, 9), ("b", 60, 9)]) == [2, 2]
         cache.delete_many(["v1", "v2"])
         assert cache.has_key("v1") is False and cache.touch("tile", 60) is True
         cache.clear()
@@ -138,23 +138,87 @@ def test_counters_count_the_same_on_every_backend(server):
     redis_cache = RedisCache(server.url, {"KEY_PREFIX": "counting"})
     memory = LocMemCache("counting", {})
     for backend in (redis_cache, memory):
-        assert count_many([("x", 60), ("y", 60)], backend) == [1, 1]
-        assert count_many([("x", 60)], backend) == [2]
+        assert count_many([("x", 60, 100), ("y", 60, 100)], backend) == [1, 1]
+        assert count_many([("x", 60, 100)], backend) == [2]
         assert count_many([], backend) == []
 
 
 def test_redis_counters_each_live_their_own_seconds_and_count_on_after_a_redis_restart(server):
     cache = RedisCache(server.url, {"KEY_PREFIX": "ttl"})
-    assert cache.incr_many([("minute", 61), ("window", 601)]) == [1, 1]
+    # Limits of 1: every count is over half the limit, so each is counted by Redis at once.
+    assert cache.incr_many([("minute", 61, 1), ("window", 601, 1)]) == [1, 1]
     client = cache._cache.get_client(write=True)
     assert 0 < client.ttl(cache.make_key("minute")) <= 61
     assert 61 < client.ttl(cache.make_key("window")) <= 601
     client.expire(cache.make_key("minute"), 5)
-    assert cache.incr_many([("minute", 61)]) == [2]
+    assert cache.incr_many([("minute", 61, 1)]) == [2]
     assert client.ttl(cache.make_key("minute")) > 5  # each count sets the expiry again
 
     server.stop()
     server.start()  # empty: the script is gone from its cache, and is sent again
-    assert cache.incr_many([("minute", 61), ("window", 601)]) == [1, 1]
+    assert cache.incr_many([("minute", 61, 1), ("window", 601, 1)]) == [1, 1]
     assert not unreachable(cache)  # counted by Redis, not in this process's memory
     assert client.get(cache.make_key("window")) == b"1"
+
+
+def stored(cache: RedisCache, key: str) -> int:
+    value = cache._cache.get_client(write=True).get(cache.make_key(key))
+    return 0 if value is None else int(value)
+
+
+@pytest.fixture
+def slow_settling(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(config_cache, "SETTLE_SECONDS", 60.0)  # no settlement by time
+
+
+def test_far_below_its_limit_a_count_is_kept_in_the_process_until_it_settles(
+    server, slow_settling
+):
+    cache = RedisCache(server.url, {"KEY_PREFIX": "tally"})
+    assert [cache.incr_many([("w", 61, 100)])[0] for _ in range(5)] == [1, 2, 3, 4, 5]
+    assert stored(cache, "w") == 1  # the first count was Redis's; the next four wait here
+
+    config_cache.SETTLE_SECONDS = 0.0  # due: the next count sends the four and itself
+    assert cache.incr_many([("w", 61, 100), ("other", 61, 100)]) == [6, 1]
+    assert stored(cache, "w") == 6 and stored(cache, "other") == 1
+    assert 0 < cache._cache.get_client(write=True).ttl(cache.make_key("w")) <= 61
+
+
+def test_over_half_its_limit_every_count_is_redis_own_with_what_the_process_kept(
+    server, slow_settling
+):
+    cache = RedisCache(server.url, {"KEY_PREFIX": "tally"})
+    counts, kept_in_redis = [], []
+    for _ in range(6):
+        counts += cache.incr_many([("w", 61, 6)])
+        kept_in_redis.append(stored(cache, "w"))
+    assert counts == [1, 2, 3, 4, 5, 6]
+    assert kept_in_redis == [1, 1, 1, 4, 5, 6]  # 2 and 3 were kept here, then sent with 4
+
+
+def test_several_processes_never_reach_a_limit_early_and_see_each_others_counts(
+    server, slow_settling
+):
+    one = RedisCache(server.url, {"KEY_PREFIX": "tally"})
+    two = RedisCache(server.url, {"KEY_PREFIX": "tally"})  # another web worker
+    limit = 10
+    seen = []
+    for _ in range(6):
+        seen += one.incr_many([("w", 61, limit)]) + two.incr_many([("w", 61, limit)])
+    # The sixth count of each is past half the limit: from there, each asks Redis, which
+    # holds everything both sent; no count is ever more than the true total so far.
+    assert seen[-1] == 12 and stored(one, "w") == 12
+    assert all(count <= n for n, count in enumerate(seen, start=1))
+    assert sum(count > limit for count in seen) == 2  # the 11th and 12th are refused
+
+
+def test_a_counter_kept_in_the_process_is_asked_again_after_redis_went_away(
+    server, slow_settling
+):
+    cache = RedisCache(server.url, {"KEY_PREFIX": "tally"})
+    cache.incr_many([("w", 61, 100)])
+    cache.incr_many([("w", 61, 100)])  # kept here
+    server.stop()
+    config_cache.SETTLE_SECONDS = 0.0
+    assert cache.incr_many([("w", 61, 100)]) == [1]  # in this process's memory meanwhile
+    assert cache._tally.known == {} and cache._tally.unsent == {}
