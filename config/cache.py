@@ -150,7 +150,7 @@ class Tally:
     """
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.known: dict[str, int] = {}  # Redis's last count, with this process's sent counts
         self.unsent: dict[str, tuple[int, int]] = {}  # key: (counts not sent, seconds it lives)
         self.settled_at = time.monotonic()
@@ -169,8 +169,10 @@ class Tally:
         return time.monotonic() - self.settled_at >= SETTLE_SECONDS
 
     def forget(self) -> None:
-        self.known.clear()
-        self.unsent.clear()
+        """Ask Redis afresh: its counters may be gone (emptied, restarted) or unknown."""
+        with self.lock:
+            self.known.clear()
+            self.unsent.clear()
 
 
 _GLOB_SPECIAL = re.compile(r"[*?\[\]\\]")  # taken literally in a SCAN MATCH when escaped
@@ -222,6 +224,7 @@ class RedisCache(DjangoRedisCache):
         with self._lock:
             self._retry_at = None
         self.memory.clear()
+        self._tally.forget()  # a restarted Redis holds no counters
         logger.warning("Redis cache reachable again")
         reconnected.send(sender=type(self), backend=self)
 
@@ -243,6 +246,7 @@ class RedisCache(DjangoRedisCache):
         """Empty the cache. With a KEY_PREFIX only the keys under it go: several sites, or the
         processes of one parallel test run, may share a database each under its own prefix, and
         Django's backend empties the whole database (FLUSHDB). Without one, FLUSHDB as Django."""
+        self._tally.forget()  # the counters go too: this process's counts of them with them
         client = self._cache.get_client(write=True)
         if not self.key_prefix or self.key_func is not default_key_func:
             client.flushdb()

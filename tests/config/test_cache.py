@@ -220,3 +220,11 @@ def test_a_counter_kept_in_the_process_is_asked_again_after_redis_went_away(serv
     config_cache.SETTLE_SECONDS = 0.0
     assert cache.incr_many([("w", 61, 100)]) == [1]  # in this process's memory meanwhile
     assert cache._tally.known == {} and cache._tally.unsent == {}
+
+
+def test_after_the_cache_is_emptied_a_counter_counts_from_one_again(server, slow_settling):
+    cache = RedisCache(server.url, {"KEY_PREFIX": "tally"})
+    assert [cache.incr_many([("w", 61, 100)])[0] for _ in range(3)] == [1, 2, 3]
+    cache.clear()
+    assert cache.incr_many([("w", 61, 100)]) == [1]  # not 4 from what the process remembered
+    assert stored(cache, "w") == 1
